@@ -1,0 +1,109 @@
+"""The suite runs against a real embedded stack, started once per run in a throw-away
+folder: PostgreSQL, Redis, SeaweedFS and the SMTP catcher, as `make run` starts them."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy import Engine
+
+from audora.platform.clock import FrozenClock
+from audora.platform.config import Settings
+from audora.platform.db.engines import sync_engine
+from audora.platform.http.app import create_app
+from audora.platform.runtime import Runtime
+from audora.platform.stack.embedded import EmbeddedStack
+from audora.tenants.migrate.runner import migrate_platform, migrate_tenants, tenant_schemas
+
+from audora_testing import GraphQL
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="session")
+def stack() -> Iterator[EmbeddedStack]:
+    data_dir = REPO / ".test-data" / f"stack-{os.getpid()}"
+    shutil.rmtree(data_dir, ignore_errors=True)
+    embedded = EmbeddedStack(data_dir, durable=False)
+    embedded.start()
+    try:
+        yield embedded
+    finally:
+        embedded.stop()
+        shutil.rmtree(data_dir, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def settings(stack: EmbeddedStack) -> Settings:
+    state = stack.state
+    assert state is not None
+    made = Settings(
+        env="test",
+        data_dir=stack.data_dir,
+        database_url=state.database_url,
+        app_database_url=state.app_database_url,
+        provisioner_database_url=state.provisioner_database_url,
+        redis_url=state.redis_url,
+        s3_endpoint=state.s3_endpoint,
+        s3_admin_access_key=state.s3_access_key,
+        s3_admin_secret_key=state.s3_secret_key,
+        smtp_url=state.smtp_url,
+    )
+    operator = sync_engine(made.database_url)
+    migrate_platform(
+        operator, app_url=made.app_database_url, provisioner_url=made.provisioner_database_url
+    )
+    report = migrate_tenants(made.provisioner_database_url, tenant_schemas(operator), concurrency=1)
+    operator.dispose()
+    assert report.ok
+    return made
+
+
+@pytest.fixture(scope="session")
+def stack_env(stack: EmbeddedStack, settings: Settings) -> dict[str, str]:
+    """Environment for the project's own commands run as subprocesses."""
+    return {**os.environ, "AUDORA_DATA_DIR": str(stack.data_dir), "AUDORA_ENV": "test"}
+
+
+@pytest.fixture(scope="session")
+def superuser(settings: Settings) -> Iterator[Engine]:
+    """The operator's connection: for inspecting what the platform did, never for the
+    platform's own work."""
+    engine = sync_engine(settings.database_url)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def clock() -> FrozenClock:
+    return FrozenClock()
+
+
+@pytest.fixture(scope="session")
+async def runtime(settings: Settings, clock: FrozenClock) -> AsyncIterator[Runtime]:
+    opened = Runtime.open(settings, clock=clock)
+    yield opened
+    await opened.close()
+
+
+@pytest.fixture(scope="session")
+async def api(settings: Settings, clock: FrozenClock) -> AsyncIterator[httpx.AsyncClient]:
+    app = create_app(settings, clock=clock)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app, client=("203.0.113.7", 51000))
+        async with httpx.AsyncClient(
+            transport=transport,
+            base_url="http://audora.test",
+            headers={"user-agent": "audora-tests/1.0"},
+        ) as client:
+            yield client
+
+
+@pytest.fixture(scope="session")
+def gql(api: httpx.AsyncClient) -> GraphQL:
+    return GraphQL(api)
