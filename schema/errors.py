@@ -36,7 +36,7 @@ def format_error(error: GraphQLError) -> GraphQLError:
             path=error.path,
             extensions={"code": cause.code.value, **cause.extensions},
         )
-    if cause is None:
+    if cause is None or isinstance(cause, GraphQLError):
         return GraphQLError(
             error.message,
             nodes=error.nodes,
@@ -62,5 +62,13 @@ class ErrorPolicy(SchemaExtension):
         result = self.execution_context.result
         if result is not None and result.errors:
             result.errors = [format_error(e) for e in result.errors]
-            if self.execution_context.operation_type is OperationType.MUTATION:
+            if self._is_mutation():
                 result.data = None
+
+    def _is_mutation(self) -> bool:
+        if self.execution_context.graphql_document is None:
+            return False  # it did not even parse: nothing ran
+        try:
+            return self.execution_context.operation_type is OperationType.MUTATION
+        except RuntimeError:  # no operation of that name: nothing ran either
+            return False

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 
@@ -53,3 +54,31 @@ async def sign_up(gql: GraphQL, name: str = "Acme Studio") -> dict[str, Any]:
 
 def error_codes(result: dict[str, Any]) -> list[str]:
     return [e["extensions"]["code"] for e in result.get("errors", [])]
+
+
+CREATE_PROFILE = """
+mutation Create($input: CreateClientProfileInput!) {
+  createClientProfile(input: $input) { id name budget notes createdBy { email } }
+}
+"""
+
+
+async def create_profile(gql: GraphQL, token: str, name: str, **extra: Any) -> dict[str, Any]:
+    result = await gql(CREATE_PROFILE, {"input": {"name": name, **extra}}, token=token)
+    assert "errors" not in result, result
+    profile: dict[str, Any] = result["data"]["createClientProfile"]
+    return profile
+
+
+def schema_of(account_id: str) -> str:
+    """The tenant schema behind a public account id (`acc_<hex>` -> `t_<hex>`)."""
+    return "t_" + account_id.removeprefix("acc_")
+
+
+def dead_url(url: str) -> str:
+    """The same URL pointed at a loopback port where nothing listens."""
+    from audora.platform.stack.process import free_port
+
+    parts = urlsplit(url)
+    host = parts.netloc.rsplit(":", 1)[0]
+    return urlunsplit(parts._replace(netloc=f"{host}:{free_port()}"))

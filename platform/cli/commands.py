@@ -50,7 +50,18 @@ def worker(args: argparse.Namespace) -> int:
     from audora.platform.jobs.worker import worker_settings
 
     configure()
-    asyncio.run(Worker(**worker_settings()).async_run())
+
+    async def run_worker() -> None:
+        # arq's Worker binds to the event loop current at construction: build it inside.
+        worker = Worker(**worker_settings())
+        try:
+            await worker.async_run()
+        except asyncio.CancelledError:
+            pass  # a signal stopped it
+        finally:
+            await worker.close()
+
+    asyncio.run(run_worker())
     return 0
 
 

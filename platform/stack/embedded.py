@@ -52,6 +52,7 @@ class EmbeddedStack:
             s3_port=free_port(),
             access_key=self.secrets.s3_access_key,
             secret_key=self.secrets.s3_secret_key,
+            durable=durable,
         )
         self.smtp = SmtpCatcher(self.data_dir / "mail", port=free_port())
         self.state: StackState | None = None

@@ -29,8 +29,11 @@ def weed_binary() -> str:
 
 
 class EmbeddedSeaweed:
-    def __init__(self, root: Path, *, s3_port: int, access_key: str, secret_key: str) -> None:
+    def __init__(
+        self, root: Path, *, s3_port: int, access_key: str, secret_key: str, durable: bool = True
+    ) -> None:
         self.root = root
+        self.durable = durable
         self.s3_port = s3_port
         self.access_key = access_key
         self.secret_key = secret_key
@@ -95,8 +98,10 @@ class EmbeddedSeaweed:
                 "-volume.max=0",
             ],
             log_path=self.root / "seaweedfs.log",
-            # It takes a few seconds to flush and stop after SIGTERM.
-            stop_timeout=20,
+            # A graceful stop takes up to ~25 s (the filer waits 15 s for the gateway's
+            # metadata subscription, the volume server 10 s after its last heartbeat).
+            # A throw-away stack has nothing worth that wait.
+            stop_timeout=35 if self.durable else 0.5,
         )
         self.process.start()
         wait_for_port(self.s3_port, timeout=60, proc=self.process.proc)

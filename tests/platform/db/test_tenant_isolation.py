@@ -1,0 +1,282 @@
+"""A2: each account is a fully isolated tenant; its data is never visible to another.
+
+Every test here tries to cross the line and shows where it is stopped: by the tenant's
+own role and schema in PostgreSQL, by the storage identity in the object store, and by
+the gateway taking the tenant from the session only.
+"""
+
+from __future__ import annotations
+
+import re
+import token
+import tokenize
+from pathlib import Path
+from typing import Any
+
+import pytest
+from botocore.exceptions import ClientError
+from sqlalchemy import Engine, text
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from audora.platform.auth.service import ClientInfo
+from audora.platform.config import Settings
+from audora.platform.db.engines import ForbiddenStatement, guard
+from audora.platform.db.roles import APP_ROLE
+from audora.platform.db.tenant_binding import TenantRef, tenant_transaction
+from audora.platform.db.tenant_names import validate_tenant_schema
+from audora.platform.runtime import Runtime
+from audora.platform.storage.seaweed import s3_client
+from audora.schema.context import RequestContext
+
+from audora_testing import GraphQL, create_profile, error_codes, schema_of, sign_up
+
+REPO = Path(__file__).resolve().parents[3]
+
+PROFILE = "query($id: ID!) { clientProfile(id: $id) { id name } }"
+
+
+@pytest.fixture(scope="module")
+async def two_tenants(gql: GraphQL) -> tuple[dict[str, Any], dict[str, Any]]:
+    a = await sign_up(gql, "Tenant A Studio")
+    b = await sign_up(gql, "Tenant B Agency")
+    a["profile"] = await create_profile(gql, a["token"], "A's client", budget="40k EUR")
+    b["profile"] = await create_profile(gql, b["token"], "B's client", budget="90k USD")
+    return a, b
+
+
+def test_two_sign_ups_give_two_schemas_two_roles_and_two_buckets(
+    two_tenants: tuple[dict[str, Any], dict[str, Any]], superuser: Engine, runtime: Runtime
+) -> None:
+    a, b = two_tenants
+    schemas = [schema_of(a["account"]["id"]), schema_of(b["account"]["id"])]
+    with superuser.connect() as conn:
+        found = conn.execute(
+            text(
+                "SELECT nspname, pg_get_userbyid(nspowner) FROM pg_namespace "
+                "WHERE nspname = ANY(:s)"
+            ),
+            {"s": schemas},
+        ).all()
+        roles = conn.execute(
+            text("SELECT rolname, rolcanlogin, rolinherit FROM pg_roles WHERE rolname = ANY(:s)"),
+            {"s": schemas},
+        ).all()
+        buckets = (
+            conn.execute(
+                text("SELECT bucket FROM platform.accounts WHERE schema_name = ANY(:s)"),
+                {"s": schemas},
+            )
+            .scalars()
+            .all()
+        )
+    assert sorted(name for name, _ in found) == sorted(schemas)
+    # Tenant roles exist, one each, and nobody can log in as one.
+    assert sorted(roles) == sorted((s, False, False) for s in schemas)
+    assert len(set(buckets)) == 2
+    assert set(buckets) <= set(runtime.storage.tenant_buckets())
+
+
+def test_a_tenants_storage_keys_reach_its_own_bucket_only(
+    two_tenants: tuple[dict[str, Any], dict[str, Any]], superuser: Engine, settings: Settings
+) -> None:
+    a, b = two_tenants
+    with superuser.connect() as conn:
+        rows = conn.execute(
+            text(
+                "SELECT a.schema_name, a.bucket, i.access_key, i.secret_key "
+                "FROM platform.accounts a JOIN platform.tenant_storage_identities i "
+                "ON i.account_id = a.id WHERE a.schema_name = ANY(:s)"
+            ),
+            {"s": [schema_of(a["account"]["id"]), schema_of(b["account"]["id"])]},
+        ).all()
+    (_, bucket_a, key_a, secret_a), (_, bucket_b, key_b, secret_b) = sorted(
+        rows, key=lambda r: r[0] != schema_of(a["account"]["id"])
+    )
+    client_a = s3_client(settings.s3_endpoint, key_a, secret_a, region=settings.s3_region)
+    client_b = s3_client(settings.s3_endpoint, key_b, secret_b, region=settings.s3_region)
+    client_a.put_object(Bucket=bucket_a, Key="a.txt", Body=b"A only")
+    assert client_a.get_object(Bucket=bucket_a, Key="a.txt")["Body"].read() == b"A only"
+    client_b.put_object(Bucket=bucket_b, Key="b.txt", Body=b"B only")
+    for attempt in (
+        lambda: client_a.get_object(Bucket=bucket_b, Key="b.txt"),
+        lambda: client_a.list_objects_v2(Bucket=bucket_b),
+        lambda: client_a.put_object(Bucket=bucket_b, Key="planted", Body=b"x"),
+        lambda: client_b.get_object(Bucket=bucket_a, Key="a.txt"),
+        lambda: client_b.delete_object(Bucket=bucket_a, Key="a.txt"),
+    ):
+        with pytest.raises(ClientError) as refused:
+            attempt()
+        assert refused.value.response["Error"]["Code"] == "AccessDenied"
+    assert client_a.get_object(Bucket=bucket_a, Key="a.txt")["Body"].read() == b"A only"
+
+
+async def test_tenant_a_cannot_read_b_profile_by_id_and_gets_not_found(
+    two_tenants: tuple[dict[str, Any], dict[str, Any]], gql: GraphQL
+) -> None:
+    a, b = two_tenants
+    crossing = await gql(PROFILE, {"id": b["profile"]["id"]}, token=a["token"])
+    missing = await gql(PROFILE, {"id": "cli_" + "0" * 32}, token=a["token"])
+    assert error_codes(crossing) == error_codes(missing) == ["NOT_FOUND"]
+    assert crossing["errors"][0]["message"] == missing["errors"][0]["message"]
+    own = await gql(PROFILE, {"id": a["profile"]["id"]}, token=a["token"])
+    assert own["data"]["clientProfile"]["name"] == "A's client"
+
+
+async def test_tenant_a_cannot_update_b_profile(
+    two_tenants: tuple[dict[str, Any], dict[str, Any]], gql: GraphQL
+) -> None:
+    a, b = two_tenants
+    result = await gql(
+        "mutation($i: UpdateClientProfileInput!) { updateClientProfile(input: $i) { id } }",
+        {"i": {"id": b["profile"]["id"], "name": "hijacked"}},
+        token=a["token"],
+    )
+    assert error_codes(result) == ["NOT_FOUND"]
+    still = await gql(PROFILE, {"id": b["profile"]["id"]}, token=b["token"])
+    assert still["data"]["clientProfile"]["name"] == "B's client"
+
+
+async def test_lists_show_only_the_callers_own_profiles(
+    two_tenants: tuple[dict[str, Any], dict[str, Any]], gql: GraphQL
+) -> None:
+    a, b = two_tenants
+    listed = await gql("{ clientProfiles { id name } }", token=a["token"])
+    assert [p["name"] for p in listed["data"]["clientProfiles"]] == ["A's client"]
+
+
+async def _context_for(runtime: Runtime, token: str) -> RequestContext:
+    return RequestContext(runtime=runtime, client=ClientInfo("127.0.0.1", "t"), token=token)
+
+
+async def test_raw_sql_inside_a_resolvers_binding_cannot_reach_another_schema(
+    two_tenants: tuple[dict[str, Any], dict[str, Any]], runtime: Runtime
+) -> None:
+    a, b = two_tenants
+    other = schema_of(b["account"]["id"])
+    context = await _context_for(runtime, a["token"])
+    try:
+        uow = await context.tenant_uow()
+        own = await uow.execute(text("SELECT name FROM client_profiles"))
+        assert own.scalars().all() == ["A's client"]
+        with pytest.raises(DBAPIError, match="permission denied for schema"):
+            await uow.execute(text(f"SELECT name FROM {other}.client_profiles"))
+    finally:
+        await context.finish(success=False)
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "SET ROLE {other}",
+        "SET LOCAL ROLE {other}",
+        "RESET ROLE",
+        "SET search_path = {other}",
+        "set local search_path to {other}",
+        "SELECT set_config('role', '{other}', true)",
+        "SELECT set_config( 'search_path', '{other}', false)",
+        "SET SESSION AUTHORIZATION postgres",
+    ],
+)
+async def test_a_resolver_cannot_switch_role_or_search_path(
+    two_tenants: tuple[dict[str, Any], dict[str, Any]], runtime: Runtime, statement: str
+) -> None:
+    a, b = two_tenants
+    context = await _context_for(runtime, a["token"])
+    try:
+        uow = await context.tenant_uow()
+        with pytest.raises(ForbiddenStatement):
+            await uow.execute(text(statement.format(other=schema_of(b["account"]["id"]))))
+    finally:
+        await context.finish(success=False)
+
+
+async def test_an_unbound_query_sees_no_tenant_table(
+    two_tenants: tuple[dict[str, Any], dict[str, Any]], runtime: Runtime, superuser: Engine
+) -> None:
+    a, _ = two_tenants
+    schema = schema_of(a["account"]["id"])
+    async with runtime.engine.connect() as conn:
+        with pytest.raises(DBAPIError, match="permission denied for schema"):
+            await conn.execute(text(f"SELECT * FROM {schema}.client_profiles"))
+        await conn.rollback()
+        with pytest.raises(DBAPIError, match='relation "client_profiles" does not exist'):
+            await conn.execute(text("SELECT * FROM client_profiles"))
+    # NOINHERIT: membership alone confers none of the tenant's privileges.
+    with superuser.connect() as conn:
+        allowed = conn.execute(
+            text("SELECT has_table_privilege(:r, :t, 'SELECT')"),
+            {"r": APP_ROLE, "t": f"{schema}.client_profiles"},
+        )
+        assert allowed.scalar() is False
+
+
+async def test_the_binding_ends_with_its_transaction(
+    two_tenants: tuple[dict[str, Any], dict[str, Any]], settings: Settings
+) -> None:
+    a, _ = two_tenants
+    # A pool of one connection: the next user gets the very connection A's binding used.
+    engine = create_async_engine(settings.app_database_url, pool_size=1, max_overflow=0)
+    guard(engine.sync_engine)
+    tenant = TenantRef(validate_tenant_schema(schema_of(a["account"]["id"])))
+    try:
+        async with tenant_transaction(engine, tenant) as uow:
+            bound = await uow.execute(text("SELECT current_user, current_setting('search_path')"))
+            assert tuple(bound.one()) == (tenant.schema, tenant.schema)
+            await uow.commit()
+        async with engine.connect() as conn:
+            after = await conn.execute(text("SELECT current_user, current_setting('search_path')"))
+            user, path = after.one()
+        assert user == APP_ROLE
+        assert tenant.schema not in path
+    finally:
+        await engine.dispose()
+
+
+def test_the_application_role_cannot_create_roles_schemas_or_log_in_as_a_tenant(
+    superuser: Engine,
+) -> None:
+    with superuser.connect() as conn:
+        row = conn.execute(
+            text(
+                "SELECT rolinherit, rolcreaterole, rolcreatedb, rolsuper FROM pg_roles "
+                "WHERE rolname = :r"
+            ),
+            {"r": APP_ROLE},
+        ).one()
+        can_create = conn.execute(
+            text("SELECT has_database_privilege(:r, current_database(), 'CREATE')"),
+            {"r": APP_ROLE},
+        ).scalar()
+    assert tuple(row) == (False, False, False, False)
+    assert can_create is False
+
+
+_ROLE_CHANGE = re.compile(
+    r"(SET|RESET)\s+(LOCAL\s+|SESSION\s+)?(ROLE|search_path)|set_config\(\s*'(role|search_path)",
+    re.IGNORECASE,
+)
+
+
+def _string_literals(path: Path) -> list[str]:
+    """SQL lives in string literals; comments may talk about SET ROLE freely."""
+    with path.open("rb") as source:
+        return [t.string for t in tokenize.tokenize(source.readline) if t.type == token.STRING]
+
+
+def test_only_the_tenant_binding_sets_role_or_search_path() -> None:
+    allowed = {REPO / "platform/db/tenant_binding.py"}
+    offenders = []
+    for folder in ("platform", "tenants", "schema", "admin", "migrations"):
+        for path in (REPO / folder).rglob("*.py"):
+            if path in allowed:
+                continue
+            if any(_ROLE_CHANGE.search(literal) for literal in _string_literals(path)):
+                offenders.append(str(path.relative_to(REPO)))
+    assert offenders == []
+
+
+def test_the_lint_itself_catches_a_role_change(tmp_path: Path) -> None:
+    sneaky = tmp_path / "sneaky.py"
+    sneaky.write_text('QUERY = "SELECT 1; SET LOCAL ROLE t_x"  # a resolver being clever\n')
+    assert any(_ROLE_CHANGE.search(s) for s in _string_literals(sneaky))
