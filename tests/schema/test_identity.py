@@ -45,3 +45,13 @@ async def test_wrong_password_and_unknown_email_get_the_same_answer(gql: GraphQL
 async def test_me_without_a_token_is_unauthenticated(gql: GraphQL) -> None:
     assert error_codes(await gql(ME)) == ["UNAUTHENTICATED"]
     assert error_codes(await gql(ME, token="aud_forged")) == ["UNAUTHENTICATED"]
+
+
+async def test_passwords_shorter_than_12_characters_are_refused_at_sign_up(gql: GraphQL) -> None:
+    query = "mutation($i: SignUpInput!) { signUp(input: $i) { token } }"
+    base = {"accountName": "Short Pw", "email": "shortpw@example.com", "fullName": "S P"}
+    refused = await gql(query, {"i": {**base, "password": "elevenchars"}})
+    assert error_codes(refused) == ["BAD_USER_INPUT"]
+    assert refused["errors"][0]["extensions"]["field"] == "password"
+    accepted = await gql(query, {"i": {**base, "password": "twelve chars"}})
+    assert "errors" not in accepted

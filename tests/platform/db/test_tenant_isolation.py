@@ -143,6 +143,8 @@ async def test_lists_show_only_the_callers_own_profiles(
     a, b = two_tenants
     listed = await gql("{ clientProfiles { id name } }", token=a["token"])
     assert [p["name"] for p in listed["data"]["clientProfiles"]] == ["A's client"]
+    listed = await gql("{ clientProfiles { id name } }", token=b["token"])
+    assert [p["name"] for p in listed["data"]["clientProfiles"]] == ["B's client"]
 
 
 async def _context_for(runtime: Runtime, token: str) -> RequestContext:

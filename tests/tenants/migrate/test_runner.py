@@ -57,7 +57,8 @@ def catalog(superuser: Engine, schema: str) -> dict[str, Any]:
         ).all()
         grants = conn.execute(
             text(
-                "SELECT table_name, grantee, privilege_type FROM information_schema.table_privileges "
+                "SELECT table_name, grantee, privilege_type "
+                "FROM information_schema.table_privileges "
                 "WHERE table_schema = :s ORDER BY 1, 2, 3"
             ),
             {"s": schema},

@@ -4,7 +4,6 @@ one that fails midway leaves none of them behind."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -71,8 +70,8 @@ class FailsAfterCreating:
 
 
 @pytest.fixture
-def new_account() -> Iterator[NewAccount]:
-    yield NewAccount(
+def new_account() -> NewAccount:
+    return NewAccount(
         name="Half Made Ltd",
         owner_email=f"half-{uuid.uuid4().hex[:10]}@example.com",
         owner_password_hash="$argon2id$v=19$m=65536,t=3,p=4$c2FsdHNhbHQ$aGFzaGhhc2hoYXNo",

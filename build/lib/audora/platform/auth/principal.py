@@ -1,0 +1,31 @@
+"""Who is calling: built from a session, only by `service.authenticate`."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from enum import StrEnum
+
+from audora.platform.db.tenant_binding import TenantRef
+
+
+class Role(StrEnum):
+    OWNER = "OWNER"
+    ADMIN = "ADMIN"
+    MEMBER = "MEMBER"
+    VIEWER = "VIEWER"
+
+
+@dataclass(frozen=True)
+class Principal:
+    session_id: uuid.UUID
+    user_id: uuid.UUID
+    email: str
+    full_name: str
+    account_id: uuid.UUID
+    account_name: str
+    account_status: str
+    role: Role
+    tenant: TenantRef
+    # None: the seat sees every client profile.
+    client_profile_ids: tuple[uuid.UUID, ...] | None

@@ -1,0 +1,107 @@
+"""SQL over users, memberships and sessions (platform schema, application role)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import RowMapping, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from audora.platform.auth.tables import memberships, sessions, users
+from audora.tenants.registry.tables import accounts
+
+
+async def find_user_by_email(conn: AsyncConnection, email: str) -> RowMapping | None:
+    result = await conn.execute(select(users).where(users.c.email == email))
+    return result.mappings().first()
+
+
+async def email_taken(conn: AsyncConnection, email: str) -> bool:
+    result = await conn.execute(select(users.c.id).where(users.c.email == email))
+    return result.first() is not None
+
+
+async def first_membership(conn: AsyncConnection, user_id: uuid.UUID) -> RowMapping | None:
+    """The account a login lands in: the user's oldest membership of a live account."""
+    result = await conn.execute(
+        select(memberships.c.account_id)
+        .join(accounts, accounts.c.id == memberships.c.account_id)
+        .where(memberships.c.user_id == user_id, accounts.c.status != "PURGED")
+        .order_by(memberships.c.created_at)
+        .limit(1)
+    )
+    return result.mappings().first()
+
+
+async def insert_session(conn: AsyncConnection, **values: Any) -> None:
+    await conn.execute(sessions.insert().values(**values))
+
+
+async def principal_row(conn: AsyncConnection, token_hash: bytes) -> RowMapping | None:
+    result = await conn.execute(
+        select(
+            sessions.c.id.label("session_id"),
+            sessions.c.last_seen_at,
+            sessions.c.revoked_at,
+            users.c.id.label("user_id"),
+            users.c.email,
+            users.c.full_name,
+            accounts.c.id.label("account_id"),
+            accounts.c.name.label("account_name"),
+            accounts.c.status.label("account_status"),
+            accounts.c.schema_name,
+            memberships.c.role,
+            memberships.c.client_profile_ids,
+        )
+        .join(users, users.c.id == sessions.c.user_id)
+        .join(accounts, accounts.c.id == sessions.c.account_id)
+        .join(
+            memberships,
+            (memberships.c.account_id == sessions.c.account_id)
+            & (memberships.c.user_id == sessions.c.user_id),
+        )
+        .where(sessions.c.token_hash == token_hash)
+    )
+    return result.mappings().first()
+
+
+async def touch_session(conn: AsyncConnection, session_id: uuid.UUID, now: datetime) -> None:
+    await conn.execute(update(sessions).where(sessions.c.id == session_id).values(last_seen_at=now))
+
+
+async def revoke_session(conn: AsyncConnection, session_id: uuid.UUID, now: datetime) -> None:
+    await conn.execute(
+        update(sessions)
+        .where(sessions.c.id == session_id, sessions.c.revoked_at.is_(None))
+        .values(revoked_at=now)
+    )
+
+
+async def account_members(
+    conn: AsyncConnection, account_id: uuid.UUID, user_ids: list[uuid.UUID]
+) -> list[RowMapping]:
+    """Users by id, restricted to members of one account, so a lookup can never
+    reveal a user of another tenant."""
+    result = await conn.execute(
+        select(users.c.id, users.c.email, users.c.full_name, memberships.c.role)
+        .join(memberships, memberships.c.user_id == users.c.id)
+        .where(memberships.c.account_id == account_id, users.c.id.in_(user_ids))
+    )
+    return list(result.mappings())
+
+
+async def live_sessions(
+    conn: AsyncConnection, user_id: uuid.UUID, account_id: uuid.UUID
+) -> list[RowMapping]:
+    result = await conn.execute(
+        select(sessions)
+        .where(
+            sessions.c.user_id == user_id,
+            sessions.c.account_id == account_id,
+            sessions.c.revoked_at.is_(None),
+        )
+        .order_by(sessions.c.created_at.desc())
+    )
+    return list(result.mappings())

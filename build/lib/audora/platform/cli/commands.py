@@ -1,0 +1,231 @@
+"""What each `audora` subcommand does."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import shlex
+import signal
+import sys
+import threading
+from pathlib import Path
+
+from audora.platform.config import Settings, get_settings
+from audora.platform.logs import configure, runtime_banner
+
+log = logging.getLogger("audora")
+
+
+def _out(line: str) -> None:
+    sys.stdout.write(line + "\n")
+    sys.stdout.flush()
+
+
+def serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from audora.platform.http.app import create_app
+
+    configure()
+    settings = get_settings()
+    log.info(runtime_banner())
+    config = uvicorn.Config(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        proxy_headers=False,
+        server_header=False,
+        log_level="info",
+        lifespan="on",
+    )
+    uvicorn.Server(config).run()
+    return 0
+
+
+def worker(args: argparse.Namespace) -> int:
+    from arq.worker import Worker
+
+    from audora.platform.jobs.worker import worker_settings
+
+    configure()
+
+    async def run_worker() -> None:
+        # arq's Worker binds to the event loop current at construction: build it inside.
+        worker = Worker(**worker_settings())
+        try:
+            await worker.async_run()
+        except asyncio.CancelledError:
+            pass  # a signal stopped it
+        finally:
+            await worker.close()
+
+    asyncio.run(run_worker())
+    return 0
+
+
+def _migrate(settings: Settings, concurrency: int | None = None) -> int:
+    from audora.platform.db.engines import sync_engine
+    from audora.tenants.migrate.runner import (
+        migrate_platform,
+        migrate_tenants,
+        tenant_schemas,
+    )
+
+    operator = sync_engine(settings.database_url)
+    try:
+        migrate_platform(
+            operator,
+            app_url=settings.app_database_url,
+            provisioner_url=settings.provisioner_database_url,
+        )
+        schemas = tenant_schemas(operator)
+    finally:
+        operator.dispose()
+    _out(f"platform schema migrated; {len(schemas)} tenant schemas to check")
+    report = migrate_tenants(
+        settings.provisioner_database_url,
+        schemas,
+        concurrency=concurrency or settings.migrate_concurrency,
+        on_result=lambda schema, outcome: _out(f"{schema} {outcome}"),
+    )
+    _out(
+        f"tenants: {len(report.migrated)} migrated, {len(report.current)} already current, "
+        f"{len(report.failed)} failed"
+    )
+    for schema, reason in sorted(report.failed.items()):
+        _out(f"FAILED {schema}: {reason}")
+    return 0 if report.ok else 1
+
+
+def migrate(args: argparse.Namespace) -> int:
+    configure("WARNING")
+    return _migrate(get_settings(), args.concurrency)
+
+
+def _wait_for_signal(also_stop_when: list[object] | None = None) -> None:
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    while not stop.wait(0.5):
+        for child in also_stop_when or []:
+            if not getattr(child, "running")():  # noqa: B009
+                log.error("%s exited; stopping everything", getattr(child, "name"))  # noqa: B009
+                return
+
+
+def _start_stack(settings: Settings, api_url: str) -> tuple[object, dict[str, str]]:
+    from audora.platform.stack.embedded import EmbeddedStack
+
+    stack = EmbeddedStack(settings.data_dir, durable=True, api_url=api_url)
+    state = stack.start()
+    stacked = settings.model_copy(
+        update={
+            "database_url": state.database_url,
+            "app_database_url": state.app_database_url,
+            "provisioner_database_url": state.provisioner_database_url,
+        }
+    )
+    if _migrate(stacked) != 0:
+        stack.stop()
+        raise SystemExit("migrations failed; the stack was stopped")
+    return stack, state.exports()
+
+
+def stack(args: argparse.Namespace) -> int:
+    configure("WARNING")
+    settings = Settings()
+    if args.stack_command == "env":
+        from audora.platform.stack.state import StackState
+
+        state = StackState.read(settings.data_dir)
+        if state is None:
+            sys.stderr.write(f"no embedded stack is running under {settings.data_dir}/\n")
+            return 1
+        for key, value in state.exports().items():
+            _out(f"export {key}={shlex.quote(value)}")
+        return 0
+    running, exports = _start_stack(settings, api_url="")
+    for key, value in exports.items():
+        _out(f"{key}={value}")
+    _out("embedded stack up; Ctrl-C stops it")
+    try:
+        _wait_for_signal()
+    finally:
+        running.stop()  # type: ignore[attr-defined]
+    return 0
+
+
+def run(args: argparse.Namespace) -> int:
+    from audora.platform.stack.process import ManagedProcess
+
+    configure("WARNING")
+    settings = Settings()
+    api_url = f"http://{settings.host}:{settings.port}"
+    running, exports = _start_stack(settings, api_url)
+    env = {**os.environ, **exports, "AUDORA_DATA_DIR": str(Path(settings.data_dir).resolve())}
+    me = [sys.executable, "-m", "audora.platform.cli.main"]
+    children = [
+        ManagedProcess("api", [*me, "serve"], log_path=None, env=env),
+        ManagedProcess("worker", [*me, "worker"], log_path=None, env=env),
+    ]
+    try:
+        for child in children:
+            child.start()
+        _out("")
+        _out(f"Audora is running: GraphQL API at {api_url}/graphql")
+        if settings.env == "dev":
+            _out(f"  GraphiQL:   {api_url}/graphql")
+        _out(f"  readiness:  {api_url}/readyz")
+        _out(f"  mail:       {Path(settings.data_dir).resolve() / 'mail'}")
+        _out('  services:   eval "$(.venv/bin/audora stack env)"')
+        _out("Ctrl-C stops everything.")
+        _wait_for_signal(also_stop_when=list(children))
+    finally:
+        for child in reversed(children):
+            child.stop()
+        running.stop()  # type: ignore[attr-defined]
+    return 0
+
+
+async def tenants(args: argparse.Namespace) -> int:
+    from sqlalchemy import select
+
+    from audora.platform.runtime import Runtime
+    from audora.tenants.provisioning.orphans import sweep_orphan_storage
+    from audora.tenants.registry.tables import accounts
+
+    configure("WARNING")
+    runtime = Runtime.open(get_settings())
+    try:
+        if args.tenants_command == "list":
+            async with runtime.provisioner.connect() as conn:
+                rows = await conn.execute(
+                    select(
+                        accounts.c.id,
+                        accounts.c.schema_name,
+                        accounts.c.status,
+                        accounts.c.created_at,
+                    ).order_by(accounts.c.created_at)
+                )
+                for row in rows:
+                    _out(f"{row.id}  {row.schema_name}  {row.status}  {row.created_at:%Y-%m-%d}")
+        else:
+            removed = await sweep_orphan_storage(
+                runtime.provisioner,
+                runtime.storage,
+                bucket_prefix=runtime.settings.bucket_prefix,
+                now=runtime.clock.now(),
+            )
+            _out(f"removed {len(removed)} orphan buckets")
+    finally:
+        await runtime.close()
+    return 0
+
+
+def schema(args: argparse.Namespace) -> int:
+    from audora.schema.export import export
+
+    _out(f"wrote {export()}")
+    return 0

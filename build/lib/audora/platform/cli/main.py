@@ -1,0 +1,60 @@
+"""`audora`: the operator's command line.
+
+audora run                 the embedded stack, migrations, the API and a worker
+audora serve | worker      one API process | one worker process
+audora migrate             the platform schema, then every tenant schema
+audora stack up | env      only the embedded stack | its URLs as shell exports
+audora tenants list | gc   the tenant registry | remove storage of no account
+audora schema export       write schema/schema.graphql
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Callable, Sequence
+
+from audora.platform.cli import commands
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="audora", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("run", help="run the whole embedded stack, the API and a worker")
+    sub.add_parser("serve", help="serve the API")
+    sub.add_parser("worker", help="run a job worker")
+    migrate = sub.add_parser("migrate", help="migrate the platform and every tenant")
+    migrate.add_argument("--concurrency", type=int, default=None)
+    stack = sub.add_parser("stack", help="the embedded stack")
+    stack_sub = stack.add_subparsers(dest="stack_command", required=True)
+    stack_sub.add_parser("up", help="start the embedded stack and migrate; Ctrl-C stops it")
+    stack_sub.add_parser("env", help="print the running stack's URLs as shell exports")
+    tenants = sub.add_parser("tenants", help="the tenant registry")
+    tenants_sub = tenants.add_subparsers(dest="tenants_command", required=True)
+    tenants_sub.add_parser("list", help="list tenants")
+    tenants_sub.add_parser("gc", help="remove buckets and identities of no account")
+    schema = sub.add_parser("schema", help="the GraphQL schema")
+    schema_sub = schema.add_subparsers(dest="schema_command", required=True)
+    schema_sub.add_parser("export", help="write schema/schema.graphql")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    handlers: dict[str, Callable[[argparse.Namespace], int]] = {
+        "run": commands.run,
+        "serve": commands.serve,
+        "worker": commands.worker,
+        "migrate": commands.migrate,
+        "stack": commands.stack,
+        "tenants": lambda a: asyncio.run(commands.tenants(a)),
+        "schema": commands.schema,
+    }
+    return handlers[args.command](args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

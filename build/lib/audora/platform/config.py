@@ -1,0 +1,77 @@
+"""Settings, read once from `AUDORA_*` environment variables and an optional `.env` file.
+
+Every setting has a default that works for the embedded stack, so a fresh clone runs with
+none set. Secrets have no default that could reach production: the embedded stack writes
+its generated credentials to `.data/stack.json`, and `load_settings` reads them from there
+when the environment does not name them.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import AliasChoices, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+Environment = Literal["dev", "test", "production"]
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="AUDORA_", env_file=".env", extra="ignore", populate_by_name=True
+    )
+
+    env: Environment = "dev"
+    data_dir: Path = Path(".data")
+
+    # PostgreSQL, three roles with three jobs:
+    # - `database_url`: the operator's URL (a superuser on the embedded stack), used only by
+    #   `audora migrate` and other operator commands, never by the API or the workers;
+    # - `app_database_url`: the API's and workers' login role, NOINHERIT, a member of every
+    #   tenant role only so that it can SET ROLE inside a tenant binding;
+    # - `provisioner_database_url`: owns the tenant schemas and may create roles; used only
+    #   to provision and migrate tenants, never to serve a request.
+    database_url: str = ""
+    app_database_url: str = ""
+    provisioner_database_url: str = ""
+    db_pool_size: int = 10
+    db_max_overflow: int = 10
+
+    redis_url: str = ""
+
+    s3_endpoint: str = ""
+    s3_region: str = "us-east-1"
+    # The storage administrator's credentials: create buckets and per-tenant identities.
+    s3_admin_access_key: str = Field(
+        default="", validation_alias=AliasChoices("AUDORA_S3_ACCESS_KEY", "AWS_ACCESS_KEY_ID")
+    )
+    s3_admin_secret_key: str = Field(
+        default="",
+        validation_alias=AliasChoices("AUDORA_S3_SECRET_KEY", "AWS_SECRET_ACCESS_KEY"),
+    )
+    bucket_prefix: str = "audora-t-"
+
+    smtp_url: str = ""
+
+    host: str = "127.0.0.1"
+    port: int = 8443
+
+    # Requests larger than this are refused with PAYLOAD_TOO_LARGE before they are parsed.
+    max_graphql_body_bytes: int = 256 * 1024
+    # Concurrent tenant migrations in `audora migrate`.
+    migrate_concurrency: int = 4
+    session_idle_hours: int = 24
+
+    @property
+    def is_production(self) -> bool:
+        return self.env == "production"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process's settings, with the embedded stack's URLs filled in when it runs."""
+    from audora.platform.stack.state import fill_from_stack
+
+    return fill_from_stack(Settings())

@@ -1,0 +1,97 @@
+"""The one place where a database transaction is bound to a tenant.
+
+A request's transaction runs as the tenant's own role with the tenant's schema as its
+only search path: `SET LOCAL ROLE` and `SET LOCAL search_path`, both undone at commit or
+rollback so no binding outlives its transaction or leaks to the next user of the pooled
+connection. The application role is NOINHERIT, so outside a binding it holds none of the
+tenant roles' privileges and reaches no tenant table; under tenant A's binding, tenant B's
+schema is simply not granted to A's role.
+
+No other module issues SET ROLE, RESET ROLE or SET search_path: the engine guard refuses
+such statements unless they come from here (see `engines.BINDER_OPTION`), and a test scans
+the source tree for them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, Executable, Result, text
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from audora.platform.db.engines import BINDER_OPTION
+from audora.platform.db.tenant_names import TenantSchema, tenant_role
+
+_BIND = text(
+    "SELECT set_config('role', :role, true), set_config('search_path', :schema, true)"
+).execution_options(**{BINDER_OPTION: True})
+
+_MIGRATOR_PATH = text("SELECT set_config('search_path', :schema, true)").execution_options(
+    **{BINDER_OPTION: True}
+)
+
+
+@dataclass(frozen=True)
+class TenantRef:
+    """Which tenant a unit of work is bound to. Made from a session, never from input."""
+
+    schema: TenantSchema
+
+
+class TenantUnitOfWork:
+    """A transaction bound to one tenant. Statements are serialised because GraphQL
+    resolves sibling fields concurrently and a connection runs one statement at a time.
+    Services only execute; whoever opened the unit of work commits it."""
+
+    def __init__(self, conn: AsyncConnection, tenant: TenantRef) -> None:
+        self._conn = conn
+        self._lock = asyncio.Lock()
+        self.tenant = tenant
+
+    async def execute(self, statement: Executable, params: Any = None) -> Result[Any]:
+        async with self._lock:
+            return await self._conn.execute(statement, params)
+
+    async def commit(self) -> None:
+        async with self._lock:
+            await self._conn.commit()
+
+    async def rollback(self) -> None:
+        async with self._lock:
+            await self._conn.rollback()
+
+
+@asynccontextmanager
+async def tenant_transaction(
+    engine: AsyncEngine, tenant: TenantRef
+) -> AsyncIterator[TenantUnitOfWork]:
+    """A transaction bound to `tenant`. It is rolled back unless the caller commits, so
+    an exception or a forgotten commit never half-writes."""
+    async with engine.connect() as conn:
+        await conn.begin()
+        await conn.execute(_BIND, {"role": tenant_role(tenant.schema), "schema": tenant.schema})
+        try:
+            yield TenantUnitOfWork(conn, tenant)
+        finally:
+            if conn.in_transaction():
+                await conn.rollback()
+
+
+@contextmanager
+def migrator_search_path(conn: Connection, schema: TenantSchema) -> Iterator[None]:
+    """Point a schema owner's migration transaction at one tenant schema.
+
+    Migrations run as the provisioner (the schema owner), not as the tenant role, since
+    the tenant role must not be able to alter its own tables.
+    """
+    conn.execute(_MIGRATOR_PATH, {"schema": schema})
+    yield
+
+
+async def point_provisioner_at(conn: AsyncConnection, schema: TenantSchema) -> None:
+    """The provisioning transaction's equivalent of `migrator_search_path`."""
+    await conn.execute(_MIGRATOR_PATH, {"schema": schema})

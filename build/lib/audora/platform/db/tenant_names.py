@@ -1,0 +1,45 @@
+"""Names of a tenant's database schema, database role and bucket.
+
+They are derived from the tenant's internal id, never from anything a user typed, and
+validated by one regular expression in this one place: only `tenant_schema` and
+`validate_tenant_schema` may make a `TenantSchema`, so any value of that type is safe to
+use as an identifier.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from typing import NewType
+
+TenantSchema = NewType("TenantSchema", str)
+
+_TENANT_SCHEMA = re.compile(r"\At_[0-9a-f]{32}\Z")
+
+
+class InvalidTenantName(ValueError):
+    pass
+
+
+def tenant_schema(tenant_id: uuid.UUID) -> TenantSchema:
+    """The schema (and role) name of a tenant: `t_` and its id in hex."""
+    return validate_tenant_schema(f"t_{tenant_id.hex}")
+
+
+def validate_tenant_schema(name: str) -> TenantSchema:
+    if not _TENANT_SCHEMA.match(name):
+        raise InvalidTenantName(f"not a tenant schema name: {name!r}")
+    return TenantSchema(name)
+
+
+def tenant_role(schema: TenantSchema) -> str:
+    """A tenant's database role has its schema's name: one tenant, one of each."""
+    return str(schema)
+
+
+def tenant_id_of(schema: TenantSchema) -> uuid.UUID:
+    return uuid.UUID(hex=schema[2:])
+
+
+def tenant_bucket(prefix: str, tenant_id: uuid.UUID) -> str:
+    return f"{prefix}{tenant_id.hex}"

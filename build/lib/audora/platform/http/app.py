@@ -1,0 +1,37 @@
+"""The ASGI application: routes declared up front (Starlette 1.x has no add_route), the
+runtime opened in the lifespan and closed after the last request."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from starlette.applications import Starlette
+from starlette.routing import Route
+
+from audora.platform.clock import Clock
+from audora.platform.config import Settings
+from audora.platform.http.health import healthz, readyz
+from audora.platform.runtime import Runtime
+from audora.schema.endpoint import graphql_get, graphql_post
+
+
+def create_app(settings: Settings, *, clock: Clock | None = None) -> Starlette:
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        runtime = Runtime.open(settings, clock=clock)
+        app.state.runtime = runtime
+        try:
+            yield
+        finally:
+            await runtime.close()
+
+    return Starlette(
+        routes=[
+            Route("/graphql", graphql_post, methods=["POST"]),
+            Route("/graphql", graphql_get, methods=["GET"]),
+            Route("/healthz", healthz, methods=["GET"]),
+            Route("/readyz", readyz, methods=["GET"]),
+        ],
+        lifespan=lifespan,
+    )

@@ -1,0 +1,53 @@
+"""The arq worker: `audora worker` runs `WorkerSettings`.
+
+Jobs take ids, open their own connections through the runtime, and are idempotent (arq
+delivers at least once). Cron jobs that concern every tenant fan out one job per tenant.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from arq import cron
+from arq.connections import RedisSettings
+
+from audora.platform.config import get_settings
+from audora.platform.logs import runtime_banner
+from audora.platform.runtime import Runtime
+from audora.tenants.provisioning.orphans import sweep_orphan_storage
+
+log = logging.getLogger(__name__)
+
+
+async def startup(ctx: dict[str, Any]) -> None:
+    log.info(runtime_banner())
+    ctx["runtime"] = Runtime.open(get_settings())
+
+
+async def shutdown(ctx: dict[str, Any]) -> None:
+    runtime: Runtime | None = ctx.get("runtime")
+    if runtime is not None:
+        await runtime.close()
+
+
+async def sweep_orphan_storage_job(ctx: dict[str, Any]) -> list[str]:
+    runtime: Runtime = ctx["runtime"]
+    return await sweep_orphan_storage(
+        runtime.provisioner,
+        runtime.storage,
+        bucket_prefix=runtime.settings.bucket_prefix,
+        now=runtime.clock.now(),
+    )
+
+
+def worker_settings() -> dict[str, Any]:
+    settings = get_settings()
+    return {
+        "functions": [sweep_orphan_storage_job],
+        "cron_jobs": [cron(sweep_orphan_storage_job, minute={17}, run_at_startup=False)],
+        "on_startup": startup,
+        "on_shutdown": shutdown,
+        "redis_settings": RedisSettings.from_dsn(settings.redis_url),
+        "queue_name": "audora:queue",
+    }

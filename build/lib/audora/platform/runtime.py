@@ -1,0 +1,50 @@
+"""The long-lived things a process shares: settings, clock, engines, store, Redis.
+
+Built once at start-up by the API's lifespan or the worker's startup hook, closed at
+shutdown, and handed explicitly to whatever needs them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from redis.asyncio import Redis
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from audora.platform.clock import Clock, SystemClock
+from audora.platform.config import Settings
+from audora.platform.db.engines import app_engine, provisioner_engine
+from audora.platform.storage.admin import TenantStorageAdmin
+from audora.platform.storage.seaweed import SeaweedStorageAdmin
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    clock: Clock
+    engine: AsyncEngine
+    provisioner: AsyncEngine
+    storage: TenantStorageAdmin
+    redis: Redis
+
+    @classmethod
+    def open(cls, settings: Settings, *, clock: Clock | None = None) -> Runtime:
+        return cls(
+            settings=settings,
+            clock=clock or SystemClock(),
+            engine=app_engine(settings),
+            provisioner=provisioner_engine(settings),
+            storage=SeaweedStorageAdmin(
+                settings.s3_endpoint,
+                settings.s3_admin_access_key,
+                settings.s3_admin_secret_key,
+                region=settings.s3_region,
+                bucket_prefix=settings.bucket_prefix,
+            ),
+            redis=Redis.from_url(settings.redis_url),
+        )
+
+    async def close(self) -> None:
+        await self.engine.dispose()
+        await self.provisioner.dispose()
+        await self.redis.aclose()

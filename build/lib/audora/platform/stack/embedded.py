@@ -1,0 +1,125 @@
+"""The embedded stack: PostgreSQL, Redis, SeaweedFS and the SMTP catcher under one data
+folder, started together and stopped in reverse order.
+
+Used by `make run` (under `.data/`, kept between runs) and by the test suite (a
+throw-away folder, durability off).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from types import TracebackType
+
+import psycopg
+
+from audora.platform.db.roles import APP_ROLE, PROVISIONER_ROLE
+from audora.platform.stack.postgres import EmbeddedPostgres
+from audora.platform.stack.process import free_port
+from audora.platform.stack.redis import EmbeddedRedis
+from audora.platform.stack.seaweed import EmbeddedSeaweed
+from audora.platform.stack.secrets import StackSecrets
+from audora.platform.stack.smtp import SmtpCatcher
+from audora.platform.stack.state import StackState, remove
+
+log = logging.getLogger(__name__)
+
+DATABASE = "audora"
+
+
+class EmbeddedStack:
+    def __init__(self, data_dir: Path, *, durable: bool = True, api_url: str = "") -> None:
+        self.data_dir = data_dir.resolve()
+        self.durable = durable
+        self.api_url = api_url
+        self.secrets = StackSecrets.load_or_create(self.data_dir)
+        self.postgres = EmbeddedPostgres(
+            self.data_dir / "postgres",
+            port=free_port(),
+            superuser_password=self.secrets.postgres_password,
+            durable=durable,
+        )
+        self.redis = EmbeddedRedis(
+            self.data_dir / "redis",
+            port=free_port(),
+            password=self.secrets.redis_password,
+            durable=durable,
+        )
+        self.seaweed = EmbeddedSeaweed(
+            self.data_dir / "s3",
+            s3_port=free_port(),
+            access_key=self.secrets.s3_access_key,
+            secret_key=self.secrets.s3_secret_key,
+            durable=durable,
+        )
+        self.smtp = SmtpCatcher(self.data_dir / "mail", port=free_port())
+        self.state: StackState | None = None
+
+    def start(self) -> StackState:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        os.chmod(self.data_dir, 0o700 if os.geteuid() != 0 else 0o711)
+        try:
+            # SeaweedFS takes the longest to come up; the others start meanwhile.
+            with ThreadPoolExecutor(max_workers=3) as pool:
+                futures = [pool.submit(s.start) for s in (self.seaweed, self.postgres, self.redis)]
+                for future in futures:
+                    future.result()
+            self.smtp.start()
+            self._create_database()
+        except BaseException:
+            self.stop()
+            raise
+        self.state = StackState(
+            database_url=self.postgres.url(),
+            app_database_url=self.postgres.url(APP_ROLE, self.secrets.app_password),
+            provisioner_database_url=self.postgres.url(
+                PROVISIONER_ROLE, self.secrets.provisioner_password
+            ),
+            redis_url=self.redis.url(),
+            s3_endpoint=self.seaweed.endpoint(),
+            s3_access_key=self.secrets.s3_access_key,
+            s3_secret_key=self.secrets.s3_secret_key,
+            smtp_url=self.smtp.url(),
+            api_url=self.api_url,
+            supervisor_pid=os.getpid(),
+        )
+        self.state.write(self.data_dir)
+        return self.state
+
+    def _create_database(self) -> None:
+        with psycopg.connect(
+            host="127.0.0.1",
+            port=self.postgres.port,
+            user="postgres",
+            password=self.secrets.postgres_password,
+            dbname="postgres",
+            autocommit=True,
+        ) as conn:
+            exists = conn.execute(
+                "SELECT 1 FROM pg_database WHERE datname = %s", (DATABASE,)
+            ).fetchone()
+            if not exists:
+                conn.execute(f"CREATE DATABASE {DATABASE}")
+
+    def stop(self) -> None:
+        remove(self.data_dir)
+        self.smtp.stop()
+        for service in (self.seaweed, self.redis, self.postgres):
+            try:
+                service.stop()
+            except Exception:
+                log.exception("stopping %s failed", type(service).__name__)
+
+    def __enter__(self) -> EmbeddedStack:
+        self.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()

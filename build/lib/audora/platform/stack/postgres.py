@@ -1,0 +1,145 @@
+"""PostgreSQL 16 from the `pgserver` wheel's binaries, run as a plain child process.
+
+We use pgserver for its binaries only: its own launcher listens on a unix socket with
+trust authentication, and we want loopback TCP with SCRAM passwords, as in production.
+PostgreSQL refuses to run as root, so under root the server runs as an unprivileged
+system user that owns the data directory.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import pwd
+import shutil
+import stat
+import subprocess
+from pathlib import Path
+
+from audora.platform.stack.process import ManagedProcess, StackError, wait_for_port
+
+SYSTEM_USER = "audora-pg"
+
+
+def _bin_dir() -> Path:
+    # Located without importing pgserver, whose import starts its own machinery.
+    spec = importlib.util.find_spec("pgserver")
+    if spec is None or not spec.submodule_search_locations:
+        raise StackError("the pgserver wheel is not installed")
+    return Path(next(iter(spec.submodule_search_locations))) / "pginstall" / "bin"
+
+
+def _ensure_system_user() -> pwd.struct_passwd:
+    try:
+        return pwd.getpwnam(SYSTEM_USER)
+    except KeyError:
+        subprocess.run(  # noqa: S603
+            [
+                shutil.which("useradd") or "/usr/sbin/useradd",
+                "--system",
+                "--no-create-home",
+                "--shell",
+                "/usr/sbin/nologin",
+                SYSTEM_USER,
+            ],
+            check=True,
+            capture_output=True,
+        )
+        return pwd.getpwnam(SYSTEM_USER)
+
+
+def _ensure_traversable(path: Path) -> None:
+    """Let the unprivileged server reach its data directory through every parent."""
+    for parent in path.resolve().parents:
+        mode = parent.stat().st_mode
+        if not mode & stat.S_IXOTH:
+            parent.chmod(mode | stat.S_IXOTH)
+
+
+class EmbeddedPostgres:
+    def __init__(
+        self, root: Path, *, port: int, superuser_password: str, durable: bool = True
+    ) -> None:
+        self.root = root
+        self.durable = durable
+        self.pgdata = root / "pgdata"
+        self.port = port
+        self.password = superuser_password
+        self.user = None if os.geteuid() != 0 else SYSTEM_USER
+        self.process: ManagedProcess | None = None
+
+    def _chown(self, path: Path) -> None:
+        if self.user is not None:
+            entry = _ensure_system_user()
+            os.chown(path, entry.pw_uid, entry.pw_gid)
+
+    def init(self) -> None:
+        if (self.pgdata / "PG_VERSION").exists():
+            return
+        self.root.mkdir(parents=True, exist_ok=True)
+        self.pgdata.mkdir(mode=0o700, exist_ok=True)
+        pwfile = self.root / "initdb.pw"
+        pwfile.write_text(self.password)
+        if self.user is not None:
+            _ensure_traversable(self.root)
+            self._chown(self.root)
+            self._chown(self.pgdata)
+            self._chown(pwfile)
+        try:
+            subprocess.run(  # noqa: S603
+                [
+                    str(_bin_dir() / "initdb"),
+                    "-D",
+                    str(self.pgdata),
+                    "-U",
+                    "postgres",
+                    "--auth=scram-sha-256",
+                    f"--pwfile={pwfile}",
+                    "--encoding=UTF8",
+                    "--locale=C",
+                    "--no-instructions",
+                ],
+                check=True,
+                capture_output=True,
+                user=self.user,
+            )
+        finally:
+            pwfile.unlink(missing_ok=True)
+
+    def start(self) -> None:
+        self.init()
+        self.process = ManagedProcess(
+            name="postgres",
+            argv=[
+                str(_bin_dir() / "postgres"),
+                "-D",
+                str(self.pgdata),
+                "-c",
+                "listen_addresses=127.0.0.1",
+                "-c",
+                f"port={self.port}",
+                "-c",
+                "unix_socket_directories=",
+                "-c",
+                "max_connections=200",
+                "-c",
+                "shared_buffers=256MB",
+                # Throw-away test stacks trade durability for speed; `make run` keeps it.
+                "-c",
+                f"fsync={'on' if self.durable else 'off'}",
+            ],
+            log_path=self.root / "postgres.log",
+            # SIGINT is PostgreSQL's "fast" shutdown: abort transactions, checkpoint, exit.
+            stop_signal=2,
+            stop_timeout=30,
+            user=self.user,
+        )
+        self.process.start()
+        wait_for_port(self.port, timeout=30, proc=self.process.proc)
+
+    def url(self, user: str = "postgres", password: str | None = None, db: str = "audora") -> str:
+        return f"postgresql+psycopg://{user}:{password or self.password}@127.0.0.1:{self.port}/{db}"
+
+    def stop(self) -> None:
+        if self.process:
+            self.process.stop()

@@ -1,0 +1,85 @@
+"""What a running embedded stack tells its clients: `<data dir>/stack.json`.
+
+The supervisor writes it once every service answers and removes it when it stops, so
+its presence means "a stack is up here". Settings left empty in the environment are
+filled from it; anything set in the environment wins.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from audora.platform.config import Settings
+
+STATE_FILE = "stack.json"
+
+
+@dataclass(frozen=True)
+class StackState:
+    database_url: str
+    app_database_url: str
+    provisioner_database_url: str
+    redis_url: str
+    s3_endpoint: str
+    s3_access_key: str
+    s3_secret_key: str
+    smtp_url: str
+    api_url: str
+    supervisor_pid: int
+
+    def write(self, data_dir: Path) -> None:
+        path = data_dir / STATE_FILE
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(asdict(self), indent=2))
+        tmp.chmod(0o600)  # it holds the stack's generated credentials
+        tmp.rename(path)
+
+    @classmethod
+    def read(cls, data_dir: Path) -> StackState | None:
+        try:
+            return cls(**json.loads((data_dir / STATE_FILE).read_text()))
+        except (OSError, ValueError, TypeError):
+            return None
+
+    def exports(self) -> dict[str, str]:
+        return {
+            "AUDORA_DATABASE_URL": self.database_url,
+            "AUDORA_APP_DATABASE_URL": self.app_database_url,
+            "AUDORA_PROVISIONER_DATABASE_URL": self.provisioner_database_url,
+            "AUDORA_REDIS_URL": self.redis_url,
+            "AUDORA_S3_ENDPOINT": self.s3_endpoint,
+            "AWS_ACCESS_KEY_ID": self.s3_access_key,
+            "AWS_SECRET_ACCESS_KEY": self.s3_secret_key,
+            "AUDORA_SMTP_URL": self.smtp_url,
+            "AUDORA_API_URL": self.api_url,
+        }
+
+
+def fill_from_stack(settings: Settings) -> Settings:
+    state = StackState.read(settings.data_dir)
+    if state is None:
+        return settings
+    updates = {
+        "database_url": state.database_url,
+        "app_database_url": state.app_database_url,
+        "provisioner_database_url": state.provisioner_database_url,
+        "redis_url": state.redis_url,
+        "s3_endpoint": state.s3_endpoint,
+        "s3_admin_access_key": state.s3_access_key,
+        "s3_admin_secret_key": state.s3_secret_key,
+        "smtp_url": state.smtp_url,
+    }
+    keep = {k: v for k, v in updates.items() if not getattr(settings, k)}
+    return settings.model_copy(update=keep)
+
+
+def remove(data_dir: Path) -> None:
+    try:
+        os.unlink(data_dir / STATE_FILE)
+    except FileNotFoundError:
+        pass

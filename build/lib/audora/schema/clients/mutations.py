@@ -1,0 +1,53 @@
+from __future__ import annotations
+
+import strawberry
+from strawberry.extensions.field_extension import FieldExtension
+from strawberry.permission import PermissionExtension
+from strawberry.types import Info
+
+from audora.platform import ids
+from audora.schema.clients.inputs import CreateClientProfileInput, UpdateClientProfileInput
+from audora.schema.clients.types import ClientProfile
+from audora.schema.context import RequestContext
+from audora.schema.permissions import CanWriteClients, IsAuthenticated
+from audora.tenants.clients import service
+from audora.tenants.clients.service import ClientProfileChanges
+
+_WRITE: list[FieldExtension] = [PermissionExtension([IsAuthenticated(), CanWriteClients()])]
+
+
+@strawberry.type
+class ClientsMutation:
+    @strawberry.mutation(extensions=_WRITE)
+    async def create_client_profile(
+        self, info: Info[RequestContext, None], input: CreateClientProfileInput
+    ) -> ClientProfile:
+        row = await service.create_profile(
+            await info.context.tenant_uow(),
+            await info.context.principal(),
+            ClientProfileChanges(
+                name=input.name,
+                contact_email=input.contact_email,
+                notes=input.notes,
+                budget=input.budget,
+            ),
+        )
+        return ClientProfile.from_row(row)
+
+    @strawberry.mutation(extensions=_WRITE)
+    async def update_client_profile(
+        self, info: Info[RequestContext, None], input: UpdateClientProfileInput
+    ) -> ClientProfile:
+        profile_id = ids.decode(ids.Kind.CLIENT_PROFILE, input.id)
+        row = await service.update_profile(
+            await info.context.tenant_uow(),
+            await info.context.principal(),
+            profile_id,
+            ClientProfileChanges(
+                name=input.name,
+                contact_email=input.contact_email,
+                notes=input.notes,
+                budget=input.budget,
+            ),
+        )
+        return ClientProfile.from_row(row)

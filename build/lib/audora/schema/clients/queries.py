@@ -1,0 +1,31 @@
+from __future__ import annotations
+
+import strawberry
+from strawberry.permission import PermissionExtension
+from strawberry.types import Info
+
+from audora.platform import ids
+from audora.schema.clients.types import ClientProfile
+from audora.schema.context import RequestContext
+from audora.schema.permissions import IsAuthenticated
+from audora.tenants.clients import service
+
+
+@strawberry.type
+class ClientsQuery:
+    @strawberry.field(extensions=[PermissionExtension([IsAuthenticated()])])
+    async def client_profiles(self, info: Info[RequestContext, None]) -> list[ClientProfile]:
+        rows = await service.list_profiles(
+            await info.context.tenant_uow(), await info.context.principal()
+        )
+        return [ClientProfile.from_row(row) for row in rows]
+
+    @strawberry.field(extensions=[PermissionExtension([IsAuthenticated()])])
+    async def client_profile(
+        self, info: Info[RequestContext, None], id: strawberry.ID
+    ) -> ClientProfile:
+        profile_id = ids.decode(ids.Kind.CLIENT_PROFILE, id)
+        row = await service.get_profile(
+            await info.context.tenant_uow(), await info.context.principal(), profile_id
+        )
+        return ClientProfile.from_row(row)

@@ -1,0 +1,43 @@
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+import strawberry
+from sqlalchemy import RowMapping
+from strawberry.types import Info
+
+from audora.platform import ids
+from audora.schema.context import RequestContext
+from audora.schema.identity.types import User
+
+
+@strawberry.type
+class ClientProfile:
+    id: strawberry.ID
+    name: str
+    contact_email: str | None
+    notes: str | None
+    budget: str | None
+    created_at: datetime
+    updated_at: datetime
+    _created_by: strawberry.Private[uuid.UUID]
+
+    @strawberry.field(description="The member who created the profile; null once removed.")
+    async def created_by(self, info: Info[RequestContext, None]) -> User | None:
+        principal = await info.context.principal()
+        row = await info.context.members_loader(principal).load(self._created_by)
+        return User.from_row(row) if row is not None else None
+
+    @classmethod
+    def from_row(cls, row: RowMapping) -> ClientProfile:
+        return cls(
+            id=strawberry.ID(ids.encode(ids.Kind.CLIENT_PROFILE, row["id"])),
+            name=row["name"],
+            contact_email=row["contact_email"],
+            notes=row["notes"],
+            budget=row["budget"],
+            created_at=row["created_at"],
+            updated_at=row["updated_at"],
+            _created_by=row["created_by"],
+        )

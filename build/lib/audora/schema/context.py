@@ -1,0 +1,81 @@
+"""The request context every resolver receives.
+
+It holds who is calling (authenticated once, lazily, from the bearer token) and the
+request's unit of work, bound to the caller's tenant when first asked for. The tenant
+always comes from the session: there is no other way to get a unit of work here.
+"""
+
+from __future__ import annotations
+
+import uuid
+from contextlib import AsyncExitStack
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+from strawberry.dataloader import DataLoader
+
+from audora.platform.auth import repository as auth_repository
+from audora.platform.auth.principal import Principal
+from audora.platform.auth.service import ClientInfo, authenticate
+from audora.platform.db.tenant_binding import TenantUnitOfWork, tenant_transaction
+from audora.platform.errors import unauthenticated
+from audora.platform.runtime import Runtime
+
+if TYPE_CHECKING:
+    from sqlalchemy import RowMapping
+
+
+@dataclass
+class RequestContext:
+    runtime: Runtime
+    client: ClientInfo
+    token: str | None
+    _principal: Principal | None = None
+    _uow: TenantUnitOfWork | None = None
+    _exit: AsyncExitStack = field(default_factory=AsyncExitStack)
+    _loaders: dict[str, DataLoader[Any, Any]] = field(default_factory=dict)
+
+    async def principal(self) -> Principal:
+        if self._principal is None:
+            if not self.token:
+                raise unauthenticated()
+            self._principal = await authenticate(
+                self.runtime.engine,
+                self.runtime.clock,
+                self.token,
+                idle_timeout=timedelta(hours=self.runtime.settings.session_idle_hours),
+            )
+        return self._principal
+
+    async def tenant_uow(self) -> TenantUnitOfWork:
+        """The request's transaction, bound to the caller's tenant."""
+        if self._uow is None:
+            principal = await self.principal()
+            self._uow = await self._exit.enter_async_context(
+                tenant_transaction(self.runtime.engine, principal.tenant)
+            )
+        return self._uow
+
+    async def finish(self, *, success: bool) -> None:
+        """The request boundary: commit what the operation did, or nothing at all."""
+        try:
+            if self._uow is not None and success:
+                await self._uow.commit()
+        finally:
+            await self._exit.aclose()
+
+    def members_loader(self, principal: Principal) -> DataLoader[uuid.UUID, RowMapping | None]:
+        loader = self._loaders.get("members")
+        if loader is None:
+            engine = self.runtime.engine
+
+            async def load(ids: list[uuid.UUID]) -> list[RowMapping | None]:
+                async with engine.connect() as conn:
+                    rows = await auth_repository.account_members(conn, principal.account_id, ids)
+                by_id = {row["id"]: row for row in rows}
+                return [by_id.get(i) for i in ids]
+
+            loader = DataLoader(load_fn=load)
+            self._loaders["members"] = loader
+        return loader

@@ -1,0 +1,140 @@
+"""`POST /graphql` (and GraphiQL on `GET /graphql` in dev).
+
+The endpoint does the HTTP half itself so that every failure, malformed JSON and
+oversized bodies included, is a GraphQL-shaped error with its code, and so that the
+request boundary is here: the operation's tenant transaction commits only if the
+operation had no error at all.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import uuid
+from typing import Any
+
+from graphql import GraphQLError
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, Response
+from strawberry.http.ides import get_graphql_ide_html
+
+from audora.platform.auth.service import ClientInfo
+from audora.platform.errors import ErrorCode
+from audora.platform.runtime import Runtime
+from audora.schema.build import build_schema
+from audora.schema.context import RequestContext
+
+log = logging.getLogger(__name__)
+
+
+class BodyTooLarge(Exception):
+    pass
+
+
+def error_response(status: int, message: str, code: ErrorCode, **extra: Any) -> JSONResponse:
+    return JSONResponse(
+        {
+            "data": None,
+            "errors": [{"message": message, "extensions": {"code": code.value, **extra}}],
+        },
+        status_code=status,
+    )
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise BodyTooLarge
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            raise BodyTooLarge
+    return bytes(body)
+
+
+def _bearer(request: Request) -> str | None:
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    return token.strip() if scheme.lower() == "bearer" and token.strip() else None
+
+
+def _parse(body: bytes) -> tuple[str, dict[str, Any] | None, str | None]:
+    payload = json.loads(body)
+    if not isinstance(payload, dict):
+        raise ValueError("the body must be a JSON object")
+    query = payload.get("query")
+    variables = payload.get("variables")
+    operation = payload.get("operationName")
+    if not isinstance(query, str) or not query.strip():
+        raise ValueError("the body has no `query` string")
+    if variables is not None and not isinstance(variables, dict):
+        raise ValueError("`variables` must be an object")
+    if operation is not None and not isinstance(operation, str):
+        raise ValueError("`operationName` must be a string")
+    return query, variables, operation
+
+
+async def graphql_get(request: Request) -> Response:
+    runtime: Runtime = request.app.state.runtime
+    if runtime.settings.env != "dev":
+        return error_response(404, "not found", ErrorCode.NOT_FOUND)
+    return HTMLResponse(get_graphql_ide_html("graphiql"))
+
+
+async def graphql_post(request: Request) -> Response:
+    runtime: Runtime = request.app.state.runtime
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type != "application/json":
+        return error_response(415, "send GraphQL as application/json", ErrorCode.BAD_USER_INPUT)
+    try:
+        body = await read_body(request, runtime.settings.max_graphql_body_bytes)
+    except BodyTooLarge:
+        return error_response(
+            413,
+            f"request body exceeds {runtime.settings.max_graphql_body_bytes} bytes",
+            ErrorCode.PAYLOAD_TOO_LARGE,
+        )
+    try:
+        query, variables, operation = _parse(body)
+    except (ValueError, UnicodeDecodeError) as exc:
+        message = str(exc) if not isinstance(exc, json.JSONDecodeError) else "malformed JSON"
+        return error_response(400, message, ErrorCode.BAD_USER_INPUT)
+
+    context = RequestContext(
+        runtime=runtime,
+        client=ClientInfo(
+            ip=request.client.host if request.client else None,
+            user_agent=request.headers.get("user-agent"),
+        ),
+        token=_bearer(request),
+    )
+    success = False
+    try:
+        result = await build_schema().execute(
+            query,
+            variable_values=variables,
+            context_value=context,
+            operation_name=operation,
+        )
+        success = not result.errors
+    except Exception:
+        correlation = uuid.uuid4().hex
+        log.exception("graphql execution failed %s", correlation)
+        await context.finish(success=False)
+        return error_response(500, "internal error", ErrorCode.INTERNAL, correlationId=correlation)
+    try:
+        await context.finish(success=success)
+    except Exception:
+        correlation = uuid.uuid4().hex
+        log.exception("commit failed %s", correlation)
+        return error_response(500, "internal error", ErrorCode.INTERNAL, correlationId=correlation)
+
+    response: dict[str, Any] = {"data": result.data}
+    if result.errors:
+        response["errors"] = [_formatted(e) for e in result.errors]
+    return JSONResponse(response)
+
+
+def _formatted(error: GraphQLError) -> dict[str, Any]:
+    return dict(error.formatted)

@@ -1,0 +1,47 @@
+from __future__ import annotations
+
+from datetime import timedelta
+
+import strawberry
+from strawberry.permission import PermissionExtension
+from strawberry.types import Info
+
+from audora.platform.auth import repository
+from audora.platform.auth.principal import Principal
+from audora.schema.context import RequestContext
+from audora.schema.identity.types import Account, Session, User
+from audora.schema.permissions import IsAuthenticated
+
+
+@strawberry.type
+class Viewer:
+    user: User
+    account: Account
+    _principal: strawberry.Private[Principal]
+
+    @strawberry.field
+    async def sessions(self, info: Info[RequestContext, None]) -> list[Session]:
+        runtime = info.context.runtime
+        idle = timedelta(hours=runtime.settings.session_idle_hours)
+        now = runtime.clock.now()
+        async with runtime.engine.connect() as conn:
+            rows = await repository.live_sessions(
+                conn, self._principal.user_id, self._principal.account_id
+            )
+        return [
+            Session.from_row(row, current_id=self._principal.session_id)
+            for row in rows
+            if now - row["last_seen_at"] <= idle
+        ]
+
+
+@strawberry.type
+class IdentityQuery:
+    @strawberry.field(extensions=[PermissionExtension([IsAuthenticated()])])
+    async def me(self, info: Info[RequestContext, None]) -> Viewer:
+        principal = await info.context.principal()
+        return Viewer(
+            user=User.from_principal(principal),
+            account=Account.from_principal(principal),
+            _principal=principal,
+        )

@@ -1,0 +1,127 @@
+"""`audora migrate`: the platform schema first, then every tenant schema, concurrently.
+
+Each tenant migrates in its own transaction, so an interrupted run leaves every tenant
+either at its old version or at the new one, and the next run simply carries on with
+those still behind. A tenant whose migration fails is reported and skipped; the others
+go on.
+
+Concurrency is by processes, not threads: alembic's `context` and `op` are module-level
+proxies to the one running migration, so two threads migrating two tenants would write
+into each other's schema.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+from collections.abc import Callable, Iterable
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass, field
+
+from alembic import command
+from sqlalchemy import Connection, Engine, select, text
+
+from audora.platform.db.engines import sync_engine
+from audora.platform.db.roles import ensure_login_roles
+from audora.platform.db.tenant_binding import migrator_search_path
+from audora.platform.db.tenant_names import TenantSchema, validate_tenant_schema
+from audora.tenants.migrate.streams import head, stream_config
+from audora.tenants.provisioning.ddl import close_version_table
+from audora.tenants.registry.tables import accounts
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class MigrationReport:
+    migrated: list[TenantSchema] = field(default_factory=list)
+    current: list[TenantSchema] = field(default_factory=list)
+    failed: dict[TenantSchema, str] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed
+
+
+def migrate_platform(operator: Engine, *, app_url: str, provisioner_url: str) -> None:
+    with operator.connect() as conn:
+        conn = conn.execution_options(isolation_level="AUTOCOMMIT")
+        ensure_login_roles(conn, app_url=app_url, provisioner_url=provisioner_url)
+    with operator.begin() as conn:
+        conn.exec_driver_sql("CREATE SCHEMA IF NOT EXISTS platform")
+        config = stream_config("platform")
+        config.attributes["connection"] = conn
+        command.upgrade(config, "head")
+
+
+def tenant_schemas(engine: Engine) -> list[TenantSchema]:
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(accounts.c.schema_name)
+            .where(accounts.c.status != "PURGED")
+            .order_by(accounts.c.created_at)
+        )
+        return [validate_tenant_schema(r[0]) for r in rows]
+
+
+def _current_revision(conn: Connection) -> str | None:
+    if conn.execute(text("SELECT to_regclass('alembic_version')")).scalar() is None:
+        return None
+    return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+
+
+def migrate_tenant(provisioner: Engine, schema: TenantSchema, target: str) -> bool:
+    """Bring one tenant schema to `target`. True if anything ran."""
+    with provisioner.begin() as conn, migrator_search_path(conn, schema):
+        if _current_revision(conn) == target:
+            return False
+        config = stream_config("tenant")
+        config.attributes["connection"] = conn
+        config.attributes["tenant_schema"] = schema
+        command.upgrade(config, target)
+        for statement in close_version_table(schema):
+            conn.exec_driver_sql(statement)
+    return True
+
+
+_worker_engine: Engine | None = None
+
+
+def _start_worker(provisioner_url: str) -> None:
+    global _worker_engine
+    _worker_engine = sync_engine(provisioner_url, pool_size=1, max_overflow=0)
+
+
+def _migrate_in_worker(schema: TenantSchema, target: str) -> bool:
+    assert _worker_engine is not None, "worker started without an engine"  # noqa: S101
+    return migrate_tenant(_worker_engine, schema, target)
+
+
+def migrate_tenants(
+    provisioner_url: str,
+    schemas: Iterable[TenantSchema],
+    *,
+    concurrency: int,
+    on_result: Callable[[TenantSchema, str], None] = lambda schema, outcome: None,
+) -> MigrationReport:
+    target = head("tenant")
+    report = MigrationReport()
+    with ProcessPoolExecutor(
+        max_workers=max(1, concurrency),
+        mp_context=multiprocessing.get_context("spawn"),
+        initializer=_start_worker,
+        initargs=(provisioner_url,),
+    ) as pool:
+        futures = {pool.submit(_migrate_in_worker, s, target): s for s in schemas}
+        for future in as_completed(futures):
+            schema = futures[future]
+            try:
+                ran = future.result()
+            except Exception as exc:
+                report.failed[schema] = f"{type(exc).__name__}: {exc}".splitlines()[0]
+                log.error("tenant %s failed to migrate: %s", schema, report.failed[schema])
+                on_result(schema, f"failed: {report.failed[schema]}")
+                continue
+            (report.migrated if ran else report.current).append(schema)
+            on_result(schema, "migrated" if ran else "current")
+    return report

@@ -1,0 +1,52 @@
+"""Sign-up: validate, hash the password, provision the account, open the first session."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from audora.platform.auth.passwords import check_policy, hash_password
+from audora.platform.auth.repository import email_taken
+from audora.platform.auth.service import ClientInfo, IssuedSession, open_session
+from audora.platform.auth.validation import clean_name, normalize_email
+from audora.platform.errors import AppError, ErrorCode
+from audora.platform.runtime import Runtime
+from audora.tenants.migrate.streams import head
+from audora.tenants.provisioning.service import NewAccount, provision_account
+
+
+@dataclass(frozen=True)
+class SignUpRequest:
+    account_name: str
+    email: str
+    password: str
+    full_name: str
+
+
+async def sign_up(runtime: Runtime, request: SignUpRequest, client: ClientInfo) -> IssuedSession:
+    # Every check that needs no I/O runs first, so bad input costs nothing.
+    account_name = clean_name(request.account_name, field="accountName")
+    full_name = clean_name(request.full_name, field="fullName")
+    email = normalize_email(request.email)
+    check_policy(request.password)
+    async with runtime.engine.connect() as conn:
+        if await email_taken(conn, email):
+            raise AppError("an account with this email already exists", code=ErrorCode.CONFLICT)
+    provisioned = await provision_account(
+        runtime.provisioner,
+        runtime.storage,
+        NewAccount(
+            name=account_name,
+            owner_email=email,
+            owner_password_hash=await hash_password(request.password),
+            owner_full_name=full_name,
+        ),
+        bucket_prefix=runtime.settings.bucket_prefix,
+        tenant_head=head("tenant"),
+    )
+    return await open_session(
+        runtime.engine,
+        runtime.clock,
+        user_id=provisioned.owner_id,
+        account_id=provisioned.account_id,
+        client=client,
+    )
