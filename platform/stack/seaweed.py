@@ -10,6 +10,7 @@ per tenant limited to that tenant's bucket.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import sys
 import time
@@ -94,9 +95,15 @@ class EmbeddedSeaweed:
                 "-s3.port.lance=0",
                 f"-filer.localSocket={self.root / 'filer.sock'}",
                 f"-s3.localSocket={self.root / 's3.sock'}",
+                # Every bucket is a collection with volumes of its own, so a volume cap of
+                # "free disk / size" (the -volume.max=0 default) stops the second bucket;
+                # small volumes, one copy per growth, and many of them.
                 "-master.volumeSizeLimitMB=64",
-                "-volume.max=0",
+                "-volume.max=2000",
+                "-volume.preStopSeconds=0",
+                "-master.electionTimeout=1s",
             ],
+            env={**os.environ, "WEED_MASTER_VOLUME_GROWTH_COPY_1": "1"},
             log_path=self.root / "seaweedfs.log",
             # A graceful stop takes up to ~25 s (the filer waits 15 s for the gateway's
             # metadata subscription, the volume server 10 s after its last heartbeat).

@@ -16,6 +16,15 @@ from audora.tenants.clients.service import ClientProfileChanges
 _WRITE: list[FieldExtension] = [PermissionExtension([IsAuthenticated(), CanWriteClients()])]
 
 
+def _changes(input: CreateClientProfileInput | UpdateClientProfileInput) -> ClientProfileChanges:
+    return ClientProfileChanges(
+        name=input.name,
+        contact_email=input.contact_email,
+        notes=input.notes,
+        budget=input.budget,
+    )
+
+
 @strawberry.type
 class ClientsMutation:
     @strawberry.mutation(extensions=_WRITE)
@@ -25,12 +34,7 @@ class ClientsMutation:
         row = await service.create_profile(
             await info.context.tenant_uow(),
             await info.context.principal(),
-            ClientProfileChanges(
-                name=input.name,
-                contact_email=input.contact_email,
-                notes=input.notes,
-                budget=input.budget,
-            ),
+            _changes(input),
         )
         return ClientProfile.from_row(row)
 
@@ -43,11 +47,6 @@ class ClientsMutation:
             await info.context.tenant_uow(),
             await info.context.principal(),
             profile_id,
-            ClientProfileChanges(
-                name=input.name,
-                contact_email=input.contact_email,
-                notes=input.notes,
-                budget=input.budget,
-            ),
+            _changes(input),
         )
         return ClientProfile.from_row(row)

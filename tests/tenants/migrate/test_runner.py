@@ -179,6 +179,18 @@ async def test_migrate_over_200_tenants_resumes_after_being_killed_midway(
             conn.execute(text(f"SELECT count(*) FROM {schema}.client_profiles")).scalar_one()
 
 
+def _run_migrate(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "audora.platform.cli.main", "migrate"],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+
+
 async def test_a_tenant_that_fails_to_migrate_is_reported_and_the_others_go_on(
     runtime: Runtime, superuser: Engine, stack_env: dict[str, str]
 ) -> None:
@@ -187,27 +199,11 @@ async def test_a_tenant_that_fails_to_migrate_is_reported_and_the_others_go_on(
     with superuser.begin() as conn:
         # Something in the way of the first migration's table.
         conn.exec_driver_sql(f"CREATE TABLE {broken}.client_profiles (squatter int)")
-    result = subprocess.run(
-        [sys.executable, "-m", "audora.platform.cli.main", "migrate"],
-        cwd=REPO,
-        env=stack_env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+    result = _run_migrate(stack_env)
     assert result.returncode == 1
     assert f"FAILED {broken}" in result.stdout
     assert _versions(superuser, [broken, healthy]) == {broken: None, healthy: head("tenant")}
     with superuser.begin() as conn:
         conn.exec_driver_sql(f"DROP TABLE {broken}.client_profiles")
-    repaired = subprocess.run(
-        [sys.executable, "-m", "audora.platform.cli.main", "migrate"],
-        cwd=REPO,
-        env=stack_env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+    repaired = _run_migrate(stack_env)
     assert repaired.returncode == 0, repaired.stdout

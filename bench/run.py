@@ -1,0 +1,271 @@
+"""`make bench`: the foundation's figures on a throw-away embedded stack.
+
+- provisioning: tenants per second through `provision_account` (schema, role, tables,
+  bucket, identity, key slot), and full `signUp` mutations per second over HTTP (which
+  add argon2id hashing and a session);
+- `clientProfiles` throughput and p50/p99 latency through a real uvicorn server, with
+  10 tenants and again with 1,000, requests spread over every tenant's token.
+
+Loopback only; every loop is bounded in count and time. Results: a table on stdout and
+`bench/results/foundation.json`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from audora.platform.auth.service import ClientInfo, open_session
+from audora.platform.config import Settings
+from audora.platform.db.engines import sync_engine
+from audora.platform.runtime import Runtime
+from audora.platform.stack.embedded import EmbeddedStack
+from audora.platform.stack.process import free_port
+from audora.tenants.migrate.runner import migrate_platform
+from audora.tenants.migrate.streams import head
+from audora.tenants.provisioning.service import NewAccount, provision_account
+
+REPO = Path(__file__).resolve().parent.parent
+RESULTS = REPO / "bench" / "results"
+SOME_HASH = "$argon2id$v=19$m=65536,t=3,p=4$c2FsdHNhbHQ$aGFzaGhhc2hoYXNo"
+PROFILES_PER_TENANT = 3
+REQUESTS_PER_ROUND = 3000
+CONCURRENCY = 16
+ROUND_TIME_LIMIT_S = 120
+
+
+def _settings(stack: EmbeddedStack) -> Settings:
+    state = stack.state
+    assert state is not None
+    return Settings(
+        env="test",
+        data_dir=stack.data_dir,
+        database_url=state.database_url,
+        app_database_url=state.app_database_url,
+        provisioner_database_url=state.provisioner_database_url,
+        redis_url=state.redis_url,
+        s3_endpoint=state.s3_endpoint,
+        s3_admin_access_key=state.s3_access_key,
+        s3_admin_secret_key=state.s3_secret_key,
+        smtp_url=state.smtp_url,
+    )
+
+
+async def _provision(runtime: Runtime, count: int, concurrency: int = 4) -> tuple[list[Any], float]:
+    made: list[Any] = []
+    semaphore = asyncio.Semaphore(concurrency)
+
+    async def one(i: int) -> None:
+        async with semaphore:
+            made.append(
+                await provision_account(
+                    runtime.provisioner,
+                    runtime.storage,
+                    NewAccount(
+                        f"Bench {i}", f"bench-{uuid.uuid4().hex}@example.com", SOME_HASH, "B"
+                    ),
+                    bucket_prefix=runtime.settings.bucket_prefix,
+                    tenant_head=head("tenant"),
+                )
+            )
+
+    started = time.perf_counter()
+    await asyncio.gather(*(one(i) for i in range(count)))
+    return made, time.perf_counter() - started
+
+
+async def _tokens(runtime: Runtime, accounts: list[Any]) -> list[str]:
+    tokens = []
+    for account in accounts:
+        issued = await open_session(
+            runtime.engine,
+            runtime.clock,
+            user_id=account.owner_id,
+            account_id=account.account_id,
+            client=ClientInfo("127.0.0.1", "audora-bench"),
+        )
+        tokens.append(issued.token)
+    return tokens
+
+
+async def _fill(client: httpx.AsyncClient, tokens: list[str]) -> None:
+    query = "mutation($i: CreateClientProfileInput!) { createClientProfile(input: $i) { id } }"
+    semaphore = asyncio.Semaphore(CONCURRENCY)
+
+    async def one(token: str, n: int) -> None:
+        async with semaphore:
+            r = await client.post(
+                "/graphql",
+                headers={"authorization": f"Bearer {token}"},
+                json={
+                    "query": query,
+                    "variables": {
+                        "i": {"name": f"Client {n}", "budget": "40k EUR", "notes": "Kick-off notes"}
+                    },
+                },
+            )
+            assert "errors" not in r.json(), r.text
+
+    await asyncio.gather(*(one(t, n) for t in tokens for n in range(PROFILES_PER_TENANT)))
+
+
+async def _load(client: httpx.AsyncClient, tokens: list[str]) -> dict[str, float]:
+    query = {"query": "{ clientProfiles { id name budget createdBy { email } } }"}
+    latencies: list[float] = []
+    counter = iter(range(REQUESTS_PER_ROUND))
+    deadline = time.monotonic() + ROUND_TIME_LIMIT_S
+
+    async def worker() -> None:
+        for n in counter:
+            if time.monotonic() > deadline:
+                return
+            token = tokens[(n * 7919) % len(tokens)]
+            t0 = time.perf_counter()
+            r = await client.post(
+                "/graphql", json=query, headers={"authorization": f"Bearer {token}"}
+            )
+            latencies.append(time.perf_counter() - t0)
+            if r.status_code != 200 or "errors" in r.json():
+                raise RuntimeError(f"benchmark request failed: {r.text}")
+
+    # Warm-up, then the measured round.
+    for token in tokens[:20]:
+        await client.post("/graphql", json=query, headers={"authorization": f"Bearer {token}"})
+    started = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(CONCURRENCY)))
+    elapsed = time.perf_counter() - started
+    quantiles = statistics.quantiles(latencies, n=100)
+    return {
+        "requests": len(latencies),
+        "throughput_rps": round(len(latencies) / elapsed, 1),
+        "p50_ms": round(quantiles[49] * 1000, 2),
+        "p99_ms": round(quantiles[98] * 1000, 2),
+    }
+
+
+async def _signups_over_http(client: httpx.AsyncClient, count: int) -> float:
+    query = "mutation($i: SignUpInput!) { signUp(input: $i) { token } }"
+    semaphore = asyncio.Semaphore(4)
+
+    async def one(n: int) -> None:
+        async with semaphore:
+            r = await client.post(
+                "/graphql",
+                json={
+                    "query": query,
+                    "variables": {
+                        "i": {
+                            "accountName": f"HTTP {n}",
+                            "email": f"http-{uuid.uuid4().hex}@example.com",
+                            "password": "a bench passphrase",
+                            "fullName": "Bench",
+                        }
+                    },
+                },
+            )
+            assert "errors" not in r.json(), r.text
+
+    started = time.perf_counter()
+    await asyncio.gather(*(one(n) for n in range(count)))
+    return count / (time.perf_counter() - started)
+
+
+async def bench(settings: Settings, api_url: str) -> dict[str, Any]:
+    runtime = Runtime.open(settings)
+    results: dict[str, Any] = {}
+    try:
+        async with httpx.AsyncClient(base_url=api_url, timeout=60) as client:
+            first, seconds = await _provision(runtime, 10)
+            tokens = await _tokens(runtime, first)
+            await _fill(client, tokens)
+            results["at_10_tenants"] = await _load(client, tokens)
+
+            more, seconds = await _provision(runtime, 990)
+            results["provisioning_tenants_per_s"] = round(990 / seconds, 1)
+            tokens += await _tokens(runtime, more)
+            await _fill(client, tokens[10:])
+            results["at_1000_tenants"] = await _load(client, tokens)
+            results["signup_over_http_per_s"] = round(await _signups_over_http(client, 40), 1)
+    finally:
+        await runtime.close()
+    p50_10 = results["at_10_tenants"]["p50_ms"]
+    results["p50_ratio_1000_vs_10"] = round(results["at_1000_tenants"]["p50_ms"] / p50_10, 3)
+    return results
+
+
+def main() -> int:
+    data_dir = REPO / ".test-data" / f"bench-{os.getpid()}"
+    shutil.rmtree(data_dir, ignore_errors=True)
+    stack = EmbeddedStack(data_dir, durable=False)
+    stack.start()
+    server: subprocess.Popen[bytes] | None = None
+    try:
+        settings = _settings(stack)
+        operator = sync_engine(settings.database_url)
+        migrate_platform(
+            operator,
+            app_url=settings.app_database_url,
+            provisioner_url=settings.provisioner_database_url,
+        )
+        operator.dispose()
+        port = free_port()
+        server = subprocess.Popen(
+            [str(Path(sys.executable).parent / "audora"), "serve"],
+            env={
+                **os.environ,
+                "AUDORA_DATA_DIR": str(data_dir),
+                "AUDORA_ENV": "test",
+                "AUDORA_PORT": str(port),
+            },
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        api_url = f"http://127.0.0.1:{port}"
+        for _ in range(200):
+            try:
+                if httpx.get(f"{api_url}/readyz", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        results = asyncio.run(bench(settings, api_url))
+    finally:
+        if server is not None:
+            server.terminate()
+            server.wait(timeout=30)
+        stack.stop()
+        shutil.rmtree(data_dir, ignore_errors=True)
+
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / "foundation.json").write_text(json.dumps(results, indent=2) + "\n")
+    rows = [
+        ("provisioning (tenants/s, concurrency 4)", results["provisioning_tenants_per_s"]),
+        ("signUp over HTTP incl. argon2id (per s)", results["signup_over_http_per_s"]),
+        (
+            "clientProfiles @10 tenants rps / p50 / p99 ms",
+            "{throughput_rps} / {p50_ms} / {p99_ms}".format(**results["at_10_tenants"]),
+        ),
+        (
+            "clientProfiles @1000 tenants rps / p50 / p99 ms",
+            "{throughput_rps} / {p50_ms} / {p99_ms}".format(**results["at_1000_tenants"]),
+        ),
+        ("p50 ratio 1000 vs 10 tenants (target <= 1.10)", results["p50_ratio_1000_vs_10"]),
+    ]
+    width = max(len(r[0]) for r in rows)
+    for name, value in rows:
+        sys.stdout.write(f"{name:<{width}}  {value}\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
