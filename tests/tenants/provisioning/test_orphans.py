@@ -10,6 +10,7 @@ from datetime import timedelta
 from audora.platform.db.tenant_names import tenant_bucket
 from audora.platform.runtime import Runtime
 from audora.tenants.provisioning.orphans import GRACE, sweep_orphan_storage
+
 from audora_testing import GraphQL, sign_up
 
 
