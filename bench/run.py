@@ -48,18 +48,7 @@ ROUND_TIME_LIMIT_S = 120
 def _settings(stack: EmbeddedStack) -> Settings:
     state = stack.state
     assert state is not None
-    return Settings(
-        env="test",
-        data_dir=stack.data_dir,
-        database_url=state.database_url,
-        app_database_url=state.app_database_url,
-        provisioner_database_url=state.provisioner_database_url,
-        redis_url=state.redis_url,
-        s3_endpoint=state.s3_endpoint,
-        s3_admin_access_key=state.s3_access_key,
-        s3_admin_secret_key=state.s3_secret_key,
-        smtp_url=state.smtp_url,
-    )
+    return state.apply_to(Settings(env="test", data_dir=stack.data_dir))
 
 
 async def _provision(runtime: Runtime, count: int, concurrency: int = 4) -> tuple[list[Any], float]:

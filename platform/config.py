@@ -52,6 +52,11 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("AUDORA_S3_SECRET_KEY", "AWS_SECRET_ACCESS_KEY"),
     )
     bucket_prefix: str = "audora-t-"
+    # Where tenant identities are made. Empty: the IAM API (AWS IAM in production, at
+    # `s3_iam_endpoint` or the S3 endpoint). Set: SeaweedFS identity files at this filer
+    # URL (the embedded stack sets it).
+    s3_iam_endpoint: str = ""
+    s3_identity_files_url: str = ""
 
     smtp_url: str = ""
 

@@ -14,8 +14,32 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from audora.platform.clock import Clock, SystemClock
 from audora.platform.config import Settings
 from audora.platform.db.engines import app_engine, provisioner_engine
-from audora.platform.storage.admin import TenantStorageAdmin
-from audora.platform.storage.seaweed import SeaweedStorageAdmin
+from audora.platform.storage.admin import IdentityAdmin, TenantStorageAdmin
+from audora.platform.storage.iam_identities import IamIdentities
+from audora.platform.storage.s3_admin import S3TenantStorageAdmin
+from audora.platform.storage.seaweed_identities import SeaweedIdentityFiles
+
+
+def identity_admin(settings: Settings) -> IdentityAdmin:
+    if settings.s3_identity_files_url:
+        return SeaweedIdentityFiles(settings.s3_identity_files_url)
+    return IamIdentities.connect(
+        settings.s3_iam_endpoint or settings.s3_endpoint or None,
+        settings.s3_admin_access_key,
+        settings.s3_admin_secret_key,
+        region=settings.s3_region,
+    )
+
+
+def storage_admin(settings: Settings) -> S3TenantStorageAdmin:
+    return S3TenantStorageAdmin(
+        settings.s3_endpoint,
+        settings.s3_admin_access_key,
+        settings.s3_admin_secret_key,
+        identity_admin(settings),
+        region=settings.s3_region,
+        bucket_prefix=settings.bucket_prefix,
+    )
 
 
 @dataclass
@@ -34,13 +58,7 @@ class Runtime:
             clock=clock or SystemClock(),
             engine=app_engine(settings),
             provisioner=provisioner_engine(settings),
-            storage=SeaweedStorageAdmin(
-                settings.s3_endpoint,
-                settings.s3_admin_access_key,
-                settings.s3_admin_secret_key,
-                region=settings.s3_region,
-                bucket_prefix=settings.bucket_prefix,
-            ),
+            storage=storage_admin(settings),
             redis=Redis.from_url(settings.redis_url),
         )
 

@@ -42,18 +42,7 @@ def stack() -> Iterator[EmbeddedStack]:
 def settings(stack: EmbeddedStack) -> Settings:
     state = stack.state
     assert state is not None
-    made = Settings(
-        env="test",
-        data_dir=stack.data_dir,
-        database_url=state.database_url,
-        app_database_url=state.app_database_url,
-        provisioner_database_url=state.provisioner_database_url,
-        redis_url=state.redis_url,
-        s3_endpoint=state.s3_endpoint,
-        s3_admin_access_key=state.s3_access_key,
-        s3_admin_secret_key=state.s3_secret_key,
-        smtp_url=state.smtp_url,
-    )
+    made = state.apply_to(Settings(env="test", data_dir=stack.data_dir))
     operator = sync_engine(made.database_url)
     migrate_platform(
         operator, app_url=made.app_database_url, provisioner_url=made.provisioner_database_url

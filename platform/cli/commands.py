@@ -120,14 +120,7 @@ def _start_stack(settings: Settings, api_url: str) -> tuple[object, dict[str, st
 
     stack = EmbeddedStack(settings.data_dir, durable=True, api_url=api_url)
     state = stack.start()
-    stacked = settings.model_copy(
-        update={
-            "database_url": state.database_url,
-            "app_database_url": state.app_database_url,
-            "provisioner_database_url": state.provisioner_database_url,
-        }
-    )
-    if _migrate(stacked) != 0:
+    if _migrate(state.apply_to(settings)) != 0:
         stack.stop()
         raise SystemExit("migrations failed; the stack was stopped")
     return stack, state.exports()

@@ -81,6 +81,7 @@ class EmbeddedStack:
             s3_endpoint=self.seaweed.endpoint(),
             s3_access_key=self.secrets.s3_access_key,
             s3_secret_key=self.secrets.s3_secret_key,
+            s3_identity_files_url=self.seaweed.filer_url(),
             smtp_url=self.smtp.url(),
             api_url=self.api_url,
             supervisor_pid=os.getpid(),

@@ -39,6 +39,7 @@ class EmbeddedSeaweed:
         self.access_key = access_key
         self.secret_key = secret_key
         self.process: ManagedProcess | None = None
+        self.filer_port = 0
 
     def start(self) -> None:
         data = self.root / "data"
@@ -74,6 +75,7 @@ class EmbeddedSeaweed:
                 "s3.port.grpc",
             )
         }
+        self.filer_port = ports["filer.port"]
         self.process = ManagedProcess(
             name="seaweedfs",
             argv=[
@@ -86,7 +88,8 @@ class EmbeddedSeaweed:
                 *(f"-{name}={port}" for name, port in ports.items()),
                 f"-s3.port={self.s3_port}",
                 f"-s3.config={config}",
-                # The gateway's IAM API creates the per-tenant identities.
+                # Tenant identities are files in the filer (see SeaweedIdentityFiles); the
+                # IAM API stays writable for operators and the IAM-path tests.
                 "-s3.iam=true",
                 "-s3.iam.readOnly=false",
                 # Nothing leaves the machine, and nothing listens that we do not use.
@@ -115,9 +118,15 @@ class EmbeddedSeaweed:
         self._wait_until_writable()
 
     def _wait_until_writable(self) -> None:
-        from audora.platform.storage.seaweed import SeaweedStorageAdmin
+        from audora.platform.storage.s3_admin import S3TenantStorageAdmin
+        from audora.platform.storage.seaweed_identities import SeaweedIdentityFiles
 
-        admin = SeaweedStorageAdmin(self.endpoint(), self.access_key, self.secret_key)
+        admin = S3TenantStorageAdmin(
+            self.endpoint(),
+            self.access_key,
+            self.secret_key,
+            SeaweedIdentityFiles(self.filer_url()),
+        )
         deadline = time.monotonic() + 60
         last: Exception | None = None
         while time.monotonic() < deadline:
@@ -131,6 +140,9 @@ class EmbeddedSeaweed:
 
     def endpoint(self) -> str:
         return f"http://127.0.0.1:{self.s3_port}"
+
+    def filer_url(self) -> str:
+        return f"http://127.0.0.1:{self.filer_port}"
 
     def stop(self) -> None:
         if self.process:

@@ -28,6 +28,7 @@ class StackState:
     s3_endpoint: str
     s3_access_key: str
     s3_secret_key: str
+    s3_identity_files_url: str
     smtp_url: str
     api_url: str
     supervisor_pid: int
@@ -55,26 +56,36 @@ class StackState:
             "AUDORA_S3_ENDPOINT": self.s3_endpoint,
             "AWS_ACCESS_KEY_ID": self.s3_access_key,
             "AWS_SECRET_ACCESS_KEY": self.s3_secret_key,
+            "AUDORA_S3_IDENTITY_FILES_URL": self.s3_identity_files_url,
             "AUDORA_SMTP_URL": self.smtp_url,
             "AUDORA_API_URL": self.api_url,
         }
 
+    def settings_values(self) -> dict[str, str]:
+        """The settings this stack provides, by setting name."""
+        return {
+            "database_url": self.database_url,
+            "app_database_url": self.app_database_url,
+            "provisioner_database_url": self.provisioner_database_url,
+            "redis_url": self.redis_url,
+            "s3_endpoint": self.s3_endpoint,
+            "s3_admin_access_key": self.s3_access_key,
+            "s3_admin_secret_key": self.s3_secret_key,
+            "s3_identity_files_url": self.s3_identity_files_url,
+            "smtp_url": self.smtp_url,
+        }
+
+    def apply_to(self, settings: Settings) -> Settings:
+        """`settings` pointed at this stack, whatever the environment said."""
+        return settings.model_copy(update=self.settings_values())
+
 
 def fill_from_stack(settings: Settings) -> Settings:
+    """Fill the settings the environment left empty from the running stack, if any."""
     state = StackState.read(settings.data_dir)
     if state is None:
         return settings
-    updates = {
-        "database_url": state.database_url,
-        "app_database_url": state.app_database_url,
-        "provisioner_database_url": state.provisioner_database_url,
-        "redis_url": state.redis_url,
-        "s3_endpoint": state.s3_endpoint,
-        "s3_admin_access_key": state.s3_access_key,
-        "s3_admin_secret_key": state.s3_secret_key,
-        "smtp_url": state.smtp_url,
-    }
-    keep = {k: v for k, v in updates.items() if not getattr(settings, k)}
+    keep = {k: v for k, v in state.settings_values().items() if not getattr(settings, k)}
     return settings.model_copy(update=keep)
 
 

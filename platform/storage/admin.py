@@ -1,8 +1,9 @@
 """Object-store administration: one bucket and one identity per tenant.
 
-`TenantStorageAdmin` is what provisioning and the lifecycle need from a store. The
-embedded implementation drives SeaweedFS's S3 and IAM endpoints; in production the same
-calls go to S3 and IAM (a bucket and an IAM user whose policy names only that bucket).
+`TenantStorageAdmin` is what provisioning and the lifecycle need from a store:
+`S3TenantStorageAdmin` creates buckets through the S3 API and identities through an
+`IdentityAdmin` (IAM users with a one-bucket policy in production; identity files on the
+embedded SeaweedFS).
 """
 
 from __future__ import annotations
@@ -16,6 +17,16 @@ from typing import Protocol
 class StorageCredentials:
     access_key: str
     secret_key: str
+
+
+class IdentityAdmin(Protocol):
+    """Creates and removes the one identity that may use a tenant's bucket."""
+
+    def create(self, bucket: str) -> StorageCredentials: ...
+
+    def delete(self, bucket: str) -> None: ...
+
+    def exists(self, bucket: str) -> bool: ...
 
 
 class TenantStorageAdmin(Protocol):

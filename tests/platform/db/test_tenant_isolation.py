@@ -26,7 +26,7 @@ from audora.platform.db.roles import APP_ROLE
 from audora.platform.db.tenant_binding import TenantRef, tenant_transaction
 from audora.platform.db.tenant_names import validate_tenant_schema
 from audora.platform.runtime import Runtime
-from audora.platform.storage.seaweed import s3_client
+from audora.platform.storage.s3_admin import s3_client
 from audora.schema.context import RequestContext
 
 from audora_testing import GraphQL, create_profile, error_codes, schema_of, sign_up
