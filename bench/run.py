@@ -41,7 +41,7 @@ RESULTS = REPO / "bench" / "results"
 SOME_HASH = "$argon2id$v=19$m=65536,t=3,p=4$c2FsdHNhbHQ$aGFzaGhhc2hoYXNo"
 PROFILES_PER_TENANT = 3
 REQUESTS_PER_ROUND = 3000
-CONCURRENCY = 16
+CONCURRENCY = int(os.environ.get("BENCH_CONCURRENCY", "16"))
 ROUND_TIME_LIMIT_S = 120
 
 
@@ -78,7 +78,7 @@ async def _tokens(runtime: Runtime, accounts: list[Any]) -> list[str]:
     tokens = []
     for account in accounts:
         issued = await open_session(
-            runtime.engine,
+            runtime.platform_engine,
             runtime.clock,
             user_id=account.owner_id,
             account_id=account.account_id,
@@ -209,6 +209,7 @@ def main() -> int:
         )
         operator.dispose()
         port = free_port()
+        server_log = (RESULTS / "api-server.log").open("wb")
         server = subprocess.Popen(
             [str(Path(sys.executable).parent / "audora"), "serve"],
             env={
@@ -217,8 +218,8 @@ def main() -> int:
                 "AUDORA_ENV": "test",
                 "AUDORA_PORT": str(port),
             },
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
+            stdout=server_log,
+            stderr=subprocess.STDOUT,
         )
         api_url = f"http://127.0.0.1:{port}"
         for _ in range(200):

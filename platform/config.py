@@ -37,6 +37,7 @@ class Settings(BaseSettings):
     app_database_url: str = ""
     provisioner_database_url: str = ""
     db_pool_size: int = 10
+    db_platform_pool_size: int = 5
     db_max_overflow: int = 10
 
     redis_url: str = ""

@@ -46,7 +46,12 @@ def storage_admin(settings: Settings) -> S3TenantStorageAdmin:
 class Runtime:
     settings: Settings
     clock: Clock
-    engine: AsyncEngine
+    # Two pools of the application role. Tenant-bound transactions are held for a whole
+    # request; platform reads (sessions, members) are short and never wait on a tenant
+    # connection, so a request holding one can always get the other: one pool for both
+    # would deadlock under load.
+    tenant_engine: AsyncEngine
+    platform_engine: AsyncEngine
     provisioner: AsyncEngine
     storage: TenantStorageAdmin
     redis: Redis
@@ -56,13 +61,15 @@ class Runtime:
         return cls(
             settings=settings,
             clock=clock or SystemClock(),
-            engine=app_engine(settings),
+            tenant_engine=app_engine(settings),
+            platform_engine=app_engine(settings, platform=True),
             provisioner=provisioner_engine(settings),
             storage=storage_admin(settings),
             redis=Redis.from_url(settings.redis_url),
         )
 
     async def close(self) -> None:
-        await self.engine.dispose()
+        await self.tenant_engine.dispose()
+        await self.platform_engine.dispose()
         await self.provisioner.dispose()
         await self.redis.aclose()

@@ -41,7 +41,7 @@ class RequestContext:
             if not self.token:
                 raise unauthenticated()
             self._principal = await authenticate(
-                self.runtime.engine,
+                self.runtime.platform_engine,
                 self.runtime.clock,
                 self.token,
                 idle_timeout=timedelta(hours=self.runtime.settings.session_idle_hours),
@@ -53,7 +53,7 @@ class RequestContext:
         if self._uow is None:
             principal = await self.principal()
             self._uow = await self._exit.enter_async_context(
-                tenant_transaction(self.runtime.engine, principal.tenant)
+                tenant_transaction(self.runtime.tenant_engine, principal.tenant)
             )
         return self._uow
 
@@ -68,7 +68,7 @@ class RequestContext:
     def members_loader(self, principal: Principal) -> DataLoader[uuid.UUID, RowMapping | None]:
         loader = self._loaders.get("members")
         if loader is None:
-            engine = self.runtime.engine
+            engine = self.runtime.platform_engine
 
             async def load(ids: list[uuid.UUID]) -> list[RowMapping | None]:
                 async with engine.connect() as conn:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from alembic import context
 
-from audora.platform.db.metadata import PLATFORM_SCHEMA, platform_metadata
+from audora.platform.db.metadata import PLATFORM_SCHEMA
+from audora.platform.db.platform_tables import platform_metadata
 
 connection = context.config.attributes["connection"]
 context.configure(

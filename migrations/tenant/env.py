@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from alembic import context
 
-from audora.platform.db.metadata import tenant_metadata
+from audora.tenants.tables import tenant_metadata
 
 connection = context.config.attributes["connection"]
 schema = context.config.attributes["tenant_schema"]

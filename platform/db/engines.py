@@ -47,11 +47,12 @@ def guard(engine: Engine) -> Engine:
     return engine
 
 
-def app_engine(settings: Settings) -> AsyncEngine:
-    """The API's and workers' pool, logged in as the NOINHERIT application role."""
+def app_engine(settings: Settings, *, platform: bool = False) -> AsyncEngine:
+    """A pool of the API's and workers' NOINHERIT application role: the tenant pool, or
+    (`platform=True`) the small pool for platform rows."""
     engine = create_async_engine(
         settings.app_database_url,
-        pool_size=settings.db_pool_size,
+        pool_size=settings.db_platform_pool_size if platform else settings.db_pool_size,
         max_overflow=settings.db_max_overflow,
         pool_pre_ping=False,
     )

@@ -21,7 +21,7 @@ async def healthz(request: Request) -> JSONResponse:
 
 def _checks(runtime: Runtime) -> dict[str, Callable[[], Awaitable[object]]]:
     async def postgres() -> object:
-        async with runtime.engine.connect() as conn:
+        async with runtime.platform_engine.connect() as conn:
             return await conn.execute(text("SELECT 1"))
 
     async def redis() -> object:

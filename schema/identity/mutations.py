@@ -18,7 +18,7 @@ from audora.tenants.registry.signup import SignUpRequest, sign_up
 async def _payload(info: Info[RequestContext, None], issued: IssuedSession) -> AuthPayload:
     runtime = info.context.runtime
     principal = await service.authenticate(
-        runtime.engine,
+        runtime.platform_engine,
         runtime.clock,
         issued.token,
         idle_timeout=timedelta(hours=runtime.settings.session_idle_hours),
@@ -50,7 +50,7 @@ class IdentityMutation:
     async def log_in(self, info: Info[RequestContext, None], input: LogInInput) -> AuthPayload:
         runtime = info.context.runtime
         issued = await service.log_in(
-            runtime.engine,
+            runtime.platform_engine,
             runtime.clock,
             email=input.email,
             password=input.password,
@@ -61,5 +61,7 @@ class IdentityMutation:
     @strawberry.mutation(extensions=[PermissionExtension([IsAuthenticated()])])
     async def log_out(self, info: Info[RequestContext, None]) -> bool:
         runtime = info.context.runtime
-        await service.log_out(runtime.engine, runtime.clock, await info.context.principal())
+        await service.log_out(
+            runtime.platform_engine, runtime.clock, await info.context.principal()
+        )
         return True

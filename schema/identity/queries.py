@@ -24,7 +24,7 @@ class Viewer:
         runtime = info.context.runtime
         idle = timedelta(hours=runtime.settings.session_idle_hours)
         now = runtime.clock.now()
-        async with runtime.engine.connect() as conn:
+        async with runtime.platform_engine.connect() as conn:
             rows = await repository.live_sessions(
                 conn, self._principal.user_id, self._principal.account_id
             )

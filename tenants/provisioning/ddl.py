@@ -13,9 +13,9 @@ from functools import cache
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.schema import CreateIndex, CreateTable
 
-from audora.platform.db.metadata import tenant_metadata
 from audora.platform.db.roles import APP_ROLE, PROVISIONER_ROLE
 from audora.platform.db.tenant_names import TenantSchema, tenant_role
+from audora.tenants.tables import tenant_metadata
 
 # Alembic's own version table, as alembic creates it.
 _VERSION_TABLE = (
@@ -34,6 +34,8 @@ def tenant_tables_ddl() -> tuple[str, ...]:
         statements.extend(
             str(CreateIndex(index).compile(dialect=dialect)).strip() for index in table.indexes
         )
+    if not statements:
+        raise RuntimeError("no tenant tables are registered on tenant_metadata")
     return tuple(statements)
 
 

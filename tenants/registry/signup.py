@@ -28,7 +28,7 @@ async def sign_up(runtime: Runtime, request: SignUpRequest, client: ClientInfo) 
     full_name = clean_name(request.full_name, field="fullName")
     email = normalize_email(request.email)
     check_policy(request.password)
-    async with runtime.engine.connect() as conn:
+    async with runtime.platform_engine.connect() as conn:
         if await email_taken(conn, email):
             raise AppError("an account with this email already exists", code=ErrorCode.CONFLICT)
     provisioned = await provision_account(
@@ -44,7 +44,7 @@ async def sign_up(runtime: Runtime, request: SignUpRequest, client: ClientInfo) 
         tenant_head=head("tenant"),
     )
     return await open_session(
-        runtime.engine,
+        runtime.platform_engine,
         runtime.clock,
         user_id=provisioned.owner_id,
         account_id=provisioned.account_id,

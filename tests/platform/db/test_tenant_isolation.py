@@ -198,7 +198,7 @@ async def test_an_unbound_query_sees_no_tenant_table(
 ) -> None:
     a, _ = two_tenants
     schema = schema_of(a["account"]["id"])
-    async with runtime.engine.connect() as conn:
+    async with runtime.tenant_engine.connect() as conn:
         with pytest.raises(DBAPIError, match="permission denied for schema"):
             await conn.execute(text(f"SELECT * FROM {schema}.client_profiles"))
         await conn.rollback()

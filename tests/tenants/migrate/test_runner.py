@@ -207,3 +207,18 @@ async def test_a_tenant_that_fails_to_migrate_is_reported_and_the_others_go_on(
         conn.exec_driver_sql(f"DROP TABLE {broken}.client_profiles")
     repaired = _run_migrate(stack_env)
     assert repaired.returncode == 0, repaired.stdout
+
+
+def test_a_fresh_process_provisions_every_tenant_table() -> None:
+    """Provisioning renders its DDL from the table registry, not from whatever happened
+    to be imported before (a bench once provisioned tenants with no tables at all)."""
+    probe = (
+        "from audora.tenants.provisioning.ddl import tenant_tables_ddl;"
+        "print(sum(s.startswith('CREATE TABLE') for s in tenant_tables_ddl()))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=60
+    )
+    from audora.tenants.tables import TENANT_TABLES
+
+    assert int(result.stdout) == len(TENANT_TABLES) > 0

@@ -1,0 +1,12 @@
+"""Every table of the shared `platform` schema, registered on `platform_metadata` by
+importing the modules that define them (for the platform migration stream)."""
+
+from __future__ import annotations
+
+from audora.platform.auth.tables import memberships, sessions, users
+from audora.platform.db.metadata import platform_metadata
+from audora.tenants.registry.tables import accounts, tenant_keys, tenant_storage_identities
+
+PLATFORM_TABLES = (accounts, tenant_keys, tenant_storage_identities, users, memberships, sessions)
+
+__all__ = ["PLATFORM_TABLES", "platform_metadata"]
