@@ -41,7 +41,7 @@ RESULTS = REPO / "bench" / "results"
 SOME_HASH = "$argon2id$v=19$m=65536,t=3,p=4$c2FsdHNhbHQ$aGFzaGhhc2hoYXNo"
 PROFILES_PER_TENANT = 3
 REQUESTS_PER_ROUND = 3000
-CONCURRENCY = int(os.environ.get("BENCH_CONCURRENCY", "16"))
+CONCURRENCY = int(os.environ.get("BENCH_CONCURRENCY", "8"))
 ROUND_TIME_LIMIT_S = 120
 
 
