@@ -10,10 +10,16 @@ import shlex
 import signal
 import sys
 import threading
+from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from audora.platform.config import Settings, get_settings
 from audora.platform.logs import configure, runtime_banner
+
+if TYPE_CHECKING:
+    from audora.platform.stack.embedded import EmbeddedStack
+    from audora.platform.stack.process import ManagedProcess
 
 log = logging.getLogger("audora")
 
@@ -104,18 +110,19 @@ def migrate(args: argparse.Namespace) -> int:
     return _migrate(get_settings(), args.concurrency)
 
 
-def _wait_for_signal(also_stop_when: list[object] | None = None) -> None:
+def _wait_for_signal(watch: Sequence[ManagedProcess] = ()) -> None:
+    """Until Ctrl-C or SIGTERM, or until one of the watched children dies."""
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
     while not stop.wait(0.5):
-        for child in also_stop_when or []:
-            if not getattr(child, "running")():  # noqa: B009
-                log.error("%s exited; stopping everything", getattr(child, "name"))  # noqa: B009
+        for child in watch:
+            if not child.running():
+                log.error("%s exited; stopping everything", child.name)
                 return
 
 
-def _start_stack(settings: Settings, api_url: str) -> tuple[object, dict[str, str]]:
+def _start_stack(settings: Settings, api_url: str) -> tuple[EmbeddedStack, dict[str, str]]:
     from audora.platform.stack.embedded import EmbeddedStack
 
     stack = EmbeddedStack(settings.data_dir, durable=True, api_url=api_url)
@@ -146,7 +153,8 @@ def stack(args: argparse.Namespace) -> int:
     try:
         _wait_for_signal()
     finally:
-        running.stop()  # type: ignore[attr-defined]
+        _out("stopping the embedded stack ...")
+        running.stop()
     return 0
 
 
@@ -174,11 +182,12 @@ def run(args: argparse.Namespace) -> int:
         _out(f"  mail:       {Path(settings.data_dir).resolve() / 'mail'}")
         _out('  services:   eval "$(.venv/bin/audora stack env)"')
         _out("Ctrl-C stops everything.")
-        _wait_for_signal(also_stop_when=list(children))
+        _wait_for_signal(watch=children)
     finally:
         for child in reversed(children):
             child.stop()
-        running.stop()  # type: ignore[attr-defined]
+        _out("stopping the embedded stack ...")
+        running.stop()
     return 0
 
 
