@@ -63,6 +63,10 @@ class Settings(BaseSettings):
 
     host: str = "127.0.0.1"
     port: int = 8443
+    # The API speaks TLS only. Production names its certificate chain and key; left
+    # empty, a local CA under `<data dir>/tls/` issues a localhost certificate.
+    tls_cert_file: Path | None = None
+    tls_key_file: Path | None = None
 
     # Requests larger than this are refused with PAYLOAD_TOO_LARGE before they are parsed.
     max_graphql_body_bytes: int = 256 * 1024

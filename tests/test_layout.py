@@ -6,6 +6,7 @@ get the real module."""
 from __future__ import annotations
 
 import os
+import ssl
 import subprocess
 import sys
 import time
@@ -73,7 +74,9 @@ def test_the_server_started_from_the_root_serves_and_uses_the_standard_platform(
     try:
         _wait_for_line(log, "Application startup complete", proc, timeout=60)
         assert BANNER in log.read_text()
-        ready = httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=10)
+        ca = Path(stack_env["AUDORA_DATA_DIR"]) / "tls" / "ca.pem"
+        trust = ssl.create_default_context(cafile=str(ca))
+        ready = httpx.get(f"https://localhost:{port}/readyz", timeout=10, verify=trust)
         assert ready.status_code == 200, ready.text
     finally:
         proc.terminate()

@@ -33,6 +33,7 @@ def serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from audora.platform.http.app import create_app
+    from audora.platform.tls.serving import ssl_context_factory
 
     configure()
     settings = get_settings()
@@ -41,6 +42,7 @@ def serve(args: argparse.Namespace) -> int:
         create_app(settings),
         host=settings.host,
         port=settings.port,
+        ssl_context_factory=ssl_context_factory(settings),
         proxy_headers=False,
         server_header=False,
         log_level="info",
@@ -160,11 +162,14 @@ def stack(args: argparse.Namespace) -> int:
 
 def run(args: argparse.Namespace) -> int:
     from audora.platform.stack.process import ManagedProcess
+    from audora.platform.tls.local_ca import ensure_server_certificate
 
     configure("WARNING")
     settings = Settings()
-    api_url = f"http://{settings.host}:{settings.port}"
+    host = "localhost" if settings.host in ("127.0.0.1", "::1", "localhost") else settings.host
+    api_url = f"https://{host}:{settings.port}"
     running, exports = _start_stack(settings, api_url)
+    ensure_server_certificate(Path(settings.data_dir) / "tls")
     env = {**os.environ, **exports, "AUDORA_DATA_DIR": str(Path(settings.data_dir).resolve())}
     me = [sys.executable, "-m", "audora.platform.cli.main"]
     children = [
@@ -179,6 +184,9 @@ def run(args: argparse.Namespace) -> int:
         if settings.env == "dev":
             _out(f"  GraphiQL:   {api_url}/graphql")
         _out(f"  readiness:  {api_url}/readyz")
+        ca = Path(settings.data_dir).resolve() / "tls" / "ca.pem"
+        _out(f"  TLS:        served with a certificate from the local CA {ca}")
+        _out(f"              trust it: curl --cacert {ca} ..., or add it to your OS store")
         _out(f"  mail:       {Path(settings.data_dir).resolve() / 'mail'}")
         _out('  services:   eval "$(.venv/bin/audora stack env)"')
         _out("Ctrl-C stops everything.")

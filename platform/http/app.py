@@ -8,12 +8,21 @@ from contextlib import asynccontextmanager
 
 from starlette.applications import Starlette
 from starlette.routing import Route
+from starlette.types import ASGIApp
 
 from audora.platform.clock import Clock
 from audora.platform.config import Settings
 from audora.platform.http.health import healthz, readyz
+from audora.platform.http.strict_transport import StrictTransportSecurity
 from audora.platform.runtime import Runtime
 from audora.schema.endpoint import graphql_get, graphql_post
+
+
+class AudoraApp(Starlette):
+    def build_middleware_stack(self) -> ASGIApp:
+        # Outermost, around Starlette's own error handling, so that even a 500 that
+        # escaped everything else carries HSTS.
+        return StrictTransportSecurity(super().build_middleware_stack())
 
 
 def create_app(settings: Settings, *, clock: Clock | None = None) -> Starlette:
@@ -26,7 +35,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> Starlette:
         finally:
             await runtime.close()
 
-    return Starlette(
+    return AudoraApp(
         routes=[
             Route("/graphql", graphql_post, methods=["POST"]),
             Route("/graphql", graphql_get, methods=["GET"]),
