@@ -7,6 +7,7 @@ always comes from the session: there is no other way to get a unit of work here.
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
@@ -34,9 +35,14 @@ class RequestContext:
     _principal: Principal | None = None
     _uow: TenantUnitOfWork | None = None
     _exit: AsyncExitStack = field(default_factory=AsyncExitStack)
+    _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     _loaders: dict[str, DataLoader[Any, Any]] = field(default_factory=dict)
 
     async def principal(self) -> Principal:
+        async with self._lock:
+            return await self._authenticate()
+
+    async def _authenticate(self) -> Principal:
         if self._principal is None:
             if not self.token:
                 raise unauthenticated()
@@ -49,9 +55,14 @@ class RequestContext:
         return self._principal
 
     async def tenant_uow(self) -> TenantUnitOfWork:
-        """The request's transaction, bound to the caller's tenant."""
+        """The request's transaction, bound to the caller's tenant. Sibling fields
+        resolve concurrently: the lock makes them share one transaction."""
+        async with self._lock:
+            return await self._open_uow()
+
+    async def _open_uow(self) -> TenantUnitOfWork:
         if self._uow is None:
-            principal = await self.principal()
+            principal = await self._authenticate()
             self._uow = await self._exit.enter_async_context(
                 tenant_transaction(self.runtime.tenant_engine, principal.tenant)
             )

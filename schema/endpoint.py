@@ -8,6 +8,7 @@ operation had no error at all.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import uuid
@@ -17,6 +18,7 @@ from graphql import GraphQLError
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from strawberry.http.ides import get_graphql_ide_html
+from strawberry.schema.exceptions import CannotGetOperationTypeError
 
 from audora.platform.auth.service import ClientInfo
 from audora.platform.errors import ErrorCode
@@ -59,8 +61,28 @@ def _bearer(request: Request) -> str | None:
     return token.strip() if scheme.lower() == "bearer" and token.strip() else None
 
 
+def _refuse_unstorable(value: Any, depth: int = 0) -> None:
+    """NUL characters and lone surrogates cannot be stored in PostgreSQL text or encoded
+    as UTF-8: refuse them here rather than fail deep inside a write."""
+    if depth > 32:
+        raise ValueError("variables are nested too deeply")
+    if isinstance(value, str):
+        if "\x00" in value or any("\ud800" <= c <= "\udfff" for c in value):
+            raise ValueError("text must not contain NUL characters or lone surrogates")
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _refuse_unstorable(key, depth + 1)
+            _refuse_unstorable(item, depth + 1)
+    elif isinstance(value, list):
+        for item in value:
+            _refuse_unstorable(item, depth + 1)
+
+
 def _parse(body: bytes) -> tuple[str, dict[str, Any] | None, str | None]:
-    payload = json.loads(body)
+    try:
+        payload = json.loads(body)
+    except RecursionError:
+        raise ValueError("the JSON body is nested too deeply") from None
     if not isinstance(payload, dict):
         raise ValueError("the body must be a JSON object")
     query = payload.get("query")
@@ -72,6 +94,8 @@ def _parse(body: bytes) -> tuple[str, dict[str, Any] | None, str | None]:
         raise ValueError("`variables` must be an object")
     if operation is not None and not isinstance(operation, str):
         raise ValueError("`operationName` must be a string")
+    _refuse_unstorable(query)
+    _refuse_unstorable(variables)
     return query, variables, operation
 
 
@@ -118,6 +142,14 @@ async def graphql_post(request: Request) -> Response:
             operation_name=operation,
         )
         success = not result.errors
+    except asyncio.CancelledError:
+        await context.finish(success=False)  # the client went away: nothing is kept
+        raise
+    except CannotGetOperationTypeError:
+        await context.finish(success=False)
+        return error_response(
+            400, "operationName names no operation in the document", ErrorCode.BAD_USER_INPUT
+        )
     except Exception:
         correlation = uuid.uuid4().hex
         log.exception("graphql execution failed %s", correlation)

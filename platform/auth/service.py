@@ -75,11 +75,13 @@ async def log_in(
         # A malformed address is answered like a wrong password, after the same work.
         await verify_password(None, password)
         raise unauthenticated(_BAD_CREDENTIALS) from None
+    # No connection is held while argon2 runs: slow hashing must not drain the pool.
     async with engine.connect() as conn:
         user = await repository.find_user_by_email(conn, email)
-        ok = await verify_password(user["password_hash"] if user else None, password)
-        if user is None or not ok:
-            raise unauthenticated(_BAD_CREDENTIALS)
+    ok = await verify_password(user["password_hash"] if user else None, password)
+    if user is None or not ok:
+        raise unauthenticated(_BAD_CREDENTIALS)
+    async with engine.connect() as conn:
         membership = await repository.first_membership(conn, user["id"])
     if membership is None:
         raise unauthenticated(_BAD_CREDENTIALS)

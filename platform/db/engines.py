@@ -8,7 +8,6 @@ PgBouncer in transaction mode lose session-level SET between transactions.
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from sqlalchemy import event
@@ -16,34 +15,24 @@ from sqlalchemy.engine import Engine, create_engine
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from audora.platform.config import Settings
-
-# Statements that would change whose privileges a transaction runs with, or where its
-# unqualified names resolve. Only the tenant binding may issue them; anything else that
-# tries (a resolver's raw SQL, say) is refused before it reaches the server.
-_ROLE_OR_PATH_CHANGE = re.compile(
-    r"""\b(?:set|reset)\s+(?:local\s+|session\s+)?(?:role|session\s+authorization|search_path)\b
-      | \bset_config\s*\(\s*'(?:role|search_path|session_authorization)'""",
-    re.IGNORECASE | re.VERBOSE,
-)
+from audora.platform.db.statement_guard import ForbiddenStatement, refusal
 
 BINDER_OPTION = "audora_tenant_binder"
 
 
-class ForbiddenStatement(RuntimeError):
-    """A statement tried to switch role or search_path outside the tenant binding."""
-
-
-def _refuse_role_changes(
+def _refuse_unbinding(
     conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, executemany: bool
 ) -> None:
-    if _ROLE_OR_PATH_CHANGE.search(statement):
-        options = context.execution_options if context is not None else {}
-        if not options.get(BINDER_OPTION):
-            raise ForbiddenStatement("role and search_path are set by the tenant binding only")
+    options = context.execution_options if context is not None else {}
+    if options.get(BINDER_OPTION):
+        return
+    reason = refusal(statement)
+    if reason is not None:
+        raise ForbiddenStatement(f"refused: {reason}")
 
 
 def guard(engine: Engine) -> Engine:
-    event.listen(engine, "before_cursor_execute", _refuse_role_changes)
+    event.listen(engine, "before_cursor_execute", _refuse_unbinding)
     return engine
 
 
@@ -55,6 +44,8 @@ def app_engine(settings: Settings, *, platform: bool = False) -> AsyncEngine:
         pool_size=settings.db_platform_pool_size if platform else settings.db_pool_size,
         max_overflow=settings.db_max_overflow,
         pool_pre_ping=False,
+        # Bound values are customer content: never in exception text or logs.
+        hide_parameters=True,
     )
     guard(engine.sync_engine)
     return engine
@@ -62,10 +53,12 @@ def app_engine(settings: Settings, *, platform: bool = False) -> AsyncEngine:
 
 def provisioner_engine(settings: Settings) -> AsyncEngine:
     """Owns tenant schemas: provisioning only, small pool."""
-    engine = create_async_engine(settings.provisioner_database_url, pool_size=4, max_overflow=4)
+    engine = create_async_engine(
+        settings.provisioner_database_url, pool_size=4, max_overflow=4, hide_parameters=True
+    )
     guard(engine.sync_engine)
     return engine
 
 
 def sync_engine(url: str, **kwargs: Any) -> Engine:
-    return guard(create_engine(url, **kwargs))
+    return guard(create_engine(url, hide_parameters=True, **kwargs))

@@ -43,3 +43,6 @@ def ensure_login_roles(conn: Connection, *, app_url: str, provisioner_url: str) 
     conn.exec_driver_sql(f'GRANT CONNECT, CREATE ON DATABASE "{database}" TO {PROVISIONER_ROLE}')
     conn.exec_driver_sql(f'GRANT CONNECT ON DATABASE "{database}" TO {APP_ROLE}')
     conn.exec_driver_sql(f'REVOKE CREATE ON DATABASE "{database}" FROM {APP_ROLE}')
+    # Temporary tables would outlive a binding on a pooled connection and sit in front
+    # of the tenant schema on the search path: nobody gets to create them.
+    conn.exec_driver_sql(f'REVOKE TEMPORARY ON DATABASE "{database}" FROM PUBLIC')

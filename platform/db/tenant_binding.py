@@ -7,9 +7,10 @@ connection. The application role is NOINHERIT, so outside a binding it holds non
 tenant roles' privileges and reaches no tenant table; under tenant A's binding, tenant B's
 schema is simply not granted to A's role.
 
-No other module issues SET ROLE, RESET ROLE or SET search_path: the engine guard refuses
-such statements unless they come from here (see `engines.BINDER_OPTION`), and a test scans
-the source tree for them.
+No other module issues SET ROLE, RESET ROLE or SET search_path: the engine guard parses
+every statement and refuses those (and COMMIT, DO blocks, set_config ...) unless they
+come from here (see `engines.BINDER_OPTION` and `statement_guard`), and a test scans the
+source tree for them.
 """
 
 from __future__ import annotations
@@ -33,6 +34,12 @@ _BIND = text(
 _MIGRATOR_PATH = text("SELECT set_config('search_path', :schema, true)").execution_options(
     **{BINDER_OPTION: True}
 )
+
+
+def search_path(schema: TenantSchema) -> str:
+    """The tenant's schema, then the catalog, and the temporary schema last rather than
+    implicitly first, so no temporary table can ever shadow a tenant table."""
+    return f"{schema}, pg_catalog, pg_temp"
 
 
 @dataclass(frozen=True)
@@ -73,7 +80,9 @@ async def tenant_transaction(
     an exception or a forgotten commit never half-writes."""
     async with engine.connect() as conn:
         await conn.begin()
-        await conn.execute(_BIND, {"role": tenant_role(tenant.schema), "schema": tenant.schema})
+        await conn.execute(
+            _BIND, {"role": tenant_role(tenant.schema), "schema": search_path(tenant.schema)}
+        )
         try:
             yield TenantUnitOfWork(conn, tenant)
         finally:
@@ -88,10 +97,10 @@ def migrator_search_path(conn: Connection, schema: TenantSchema) -> Iterator[Non
     Migrations run as the provisioner (the schema owner), not as the tenant role, since
     the tenant role must not be able to alter its own tables.
     """
-    conn.execute(_MIGRATOR_PATH, {"schema": schema})
+    conn.execute(_MIGRATOR_PATH, {"schema": search_path(schema)})
     yield
 
 
 async def point_provisioner_at(conn: AsyncConnection, schema: TenantSchema) -> None:
     """The provisioning transaction's equivalent of `migrator_search_path`."""
-    await conn.execute(_MIGRATOR_PATH, {"schema": schema})
+    await conn.execute(_MIGRATOR_PATH, {"schema": search_path(schema)})

@@ -28,9 +28,22 @@ def bucket_policy(bucket: str) -> str:
             "Statement": [
                 {
                     "Effect": "Allow",
-                    "Action": ["s3:*"],
-                    "Resource": [f"arn:aws:s3:::{bucket}", f"arn:aws:s3:::{bucket}/*"],
-                }
+                    "Action": [
+                        "s3:GetObject",
+                        "s3:PutObject",
+                        "s3:DeleteObject",
+                        "s3:GetObjectVersion",
+                        "s3:DeleteObjectVersion",
+                        "s3:AbortMultipartUpload",
+                    ],
+                    "Resource": [f"arn:aws:s3:::{bucket}/*"],
+                },
+                {
+                    "Effect": "Allow",
+                    # Listing, but not the bucket's policy, ACL, lifecycle or deletion.
+                    "Action": ["s3:ListBucket", "s3:ListBucketVersions"],
+                    "Resource": [f"arn:aws:s3:::{bucket}"],
+                },
             ],
         }
     )

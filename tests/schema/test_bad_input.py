@@ -209,3 +209,34 @@ async def test_an_internal_failure_is_masked_with_a_correlation_id(settings: Set
     assert "Traceback" not in response.text
     assert "psycopg" not in response.text
     assert "127.0.0.1" not in response.text
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        b'{"query": "{ __typename }", "variables": ' + b"[" * 5000 + b"]" * 5000 + b"}",
+        b'{"query": "query A { __typename }", "operationName": "B"}',
+        b'{"query": "{ __typename }", "variables": {"x": "nul\\u0000byte"}}',
+        b'{"query": "{ __typename }", "variables": {"x": "lone \\ud800 surrogate"}}',
+        b'{"query": "{ __typename }", "variables": {"\\u0000": 1}}',
+    ],
+)
+async def test_pathological_bodies_are_bad_user_input_not_internal(
+    api: httpx.AsyncClient, payload: bytes
+) -> None:
+    response = await api.post(
+        "/graphql", content=payload, headers={"content-type": "application/json"}
+    )
+    assert response.status_code == 400
+    assert error_codes(response.json()) == ["BAD_USER_INPUT"]
+
+
+async def test_a_nul_byte_in_profile_notes_is_refused_and_nothing_is_written(gql: GraphQL) -> None:
+    token = (await sign_up(gql, "Nul Notes"))["token"]
+    result = await gql(
+        "mutation($i: CreateClientProfileInput!) { createClientProfile(input: $i) { id } }",
+        {"i": {"name": "ok", "notes": "before\x00after"}},
+        token=token,
+    )
+    assert error_codes(result) == ["BAD_USER_INPUT"]
+    assert (await gql("{ clientProfiles { id } }", token=token))["data"]["clientProfiles"] == []

@@ -133,6 +133,11 @@ def upgrade() -> None:
         f"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA {S} "
         "TO audora_app, audora_provisioner"
     )
+    # Tables later migrations add get the same grants.
+    op.execute(
+        f"ALTER DEFAULT PRIVILEGES IN SCHEMA {S} GRANT SELECT, INSERT, UPDATE, DELETE "
+        "ON TABLES TO audora_app, audora_provisioner"
+    )
 
 
 def downgrade() -> None:

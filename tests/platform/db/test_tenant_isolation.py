@@ -21,9 +21,10 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from audora.platform.auth.service import ClientInfo
 from audora.platform.config import Settings
-from audora.platform.db.engines import ForbiddenStatement, guard
+from audora.platform.db.engines import guard
 from audora.platform.db.roles import APP_ROLE
-from audora.platform.db.tenant_binding import TenantRef, tenant_transaction
+from audora.platform.db.statement_guard import ForbiddenStatement
+from audora.platform.db.tenant_binding import TenantRef, search_path, tenant_transaction
 from audora.platform.db.tenant_names import validate_tenant_schema
 from audora.platform.runtime import Runtime
 from audora.platform.storage.s3_admin import s3_client
@@ -178,6 +179,17 @@ async def test_raw_sql_inside_a_resolvers_binding_cannot_reach_another_schema(
         "SELECT set_config('role', '{other}', true)",
         "SELECT set_config( 'search_path', '{other}', false)",
         "SET SESSION AUTHORIZATION postgres",
+        # Ways around a pattern match; PostgreSQL's own parser sees through them.
+        'SET "role" TO {other}',
+        "SET/**/ROLE {other}",
+        "SELECT set_config(E'role', '{other}', true)",
+        "SELECT set_config(:k, :v, true)",
+        "COMMIT",
+        "END",
+        "ROLLBACK",
+        "DO $$ BEGIN EXECUTE 'SET ROLE {other}'; END $$",
+        "SELECT query_to_xml('SELECT * FROM {other}.client_profiles', true, true, '')",
+        "SELECT 1; SET ROLE {other}",
     ],
 )
 async def test_a_resolver_cannot_switch_role_or_search_path(
@@ -187,8 +199,12 @@ async def test_a_resolver_cannot_switch_role_or_search_path(
     context = await _context_for(runtime, a["token"])
     try:
         uow = await context.tenant_uow()
+        other = schema_of(b["account"]["id"])
         with pytest.raises(ForbiddenStatement):
-            await uow.execute(text(statement.format(other=schema_of(b["account"]["id"]))))
+            await uow.execute(text(statement.replace("{other}", other)), {"k": "role", "v": other})
+        # Still bound to A, and still in one piece.
+        who = await uow.execute(text("SELECT current_user"))
+        assert who.scalar() == schema_of(a["account"]["id"])
     finally:
         await context.finish(success=False)
 
@@ -224,7 +240,7 @@ async def test_the_binding_ends_with_its_transaction(
     try:
         async with tenant_transaction(engine, tenant) as uow:
             bound = await uow.execute(text("SELECT current_user, current_setting('search_path')"))
-            assert tuple(bound.one()) == (tenant.schema, tenant.schema)
+            assert tuple(bound.one()) == (tenant.schema, search_path(tenant.schema))
             await uow.commit()
         async with engine.connect() as conn:
             after = await conn.execute(text("SELECT current_user, current_setting('search_path')"))
@@ -233,6 +249,19 @@ async def test_the_binding_ends_with_its_transaction(
         assert tenant.schema not in path
     finally:
         await engine.dispose()
+
+
+async def test_no_temporary_table_can_shadow_a_tenant_table(
+    two_tenants: tuple[dict[str, Any], dict[str, Any]], runtime: Runtime
+) -> None:
+    a, _ = two_tenants
+    context = await _context_for(runtime, a["token"])
+    try:
+        uow = await context.tenant_uow()
+        with pytest.raises(DBAPIError, match="permission denied to create temporary tables"):
+            await uow.execute(text("CREATE TEMP TABLE client_profiles (id uuid)"))
+    finally:
+        await context.finish(success=False)
 
 
 def test_the_application_role_cannot_create_roles_schemas_or_log_in_as_a_tenant(
