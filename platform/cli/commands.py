@@ -74,30 +74,20 @@ def worker(args: argparse.Namespace) -> int:
 
 
 def _migrate(settings: Settings, concurrency: int | None = None) -> int:
-    from audora.platform.db.engines import sync_engine
-    from audora.tenants.migrate.runner import (
-        migrate_platform,
-        migrate_tenants,
-        tenant_schemas,
-    )
+    from audora.tenants.migrate.runner import MigrationAlreadyRunning, migrate_all
 
-    operator = sync_engine(settings.database_url)
     try:
-        migrate_platform(
-            operator,
+        report = migrate_all(
+            operator_url=settings.database_url,
             app_url=settings.app_database_url,
             provisioner_url=settings.provisioner_database_url,
+            concurrency=concurrency or settings.migrate_concurrency,
+            on_result=lambda schema, outcome: _out(f"{schema} {outcome}"),
+            on_info=_out,
         )
-        schemas = tenant_schemas(operator)
-    finally:
-        operator.dispose()
-    _out(f"platform schema migrated; {len(schemas)} tenant schemas to check")
-    report = migrate_tenants(
-        settings.provisioner_database_url,
-        schemas,
-        concurrency=concurrency or settings.migrate_concurrency,
-        on_result=lambda schema, outcome: _out(f"{schema} {outcome}"),
-    )
+    except MigrationAlreadyRunning as exc:
+        sys.stderr.write(f"{exc}\n")
+        return 2
     _out(
         f"tenants: {len(report.migrated)} migrated, {len(report.current)} already current, "
         f"{len(report.failed)} failed"
@@ -115,7 +105,8 @@ def migrate(args: argparse.Namespace) -> int:
 def _wait_for_signal(watch: Sequence[ManagedProcess] = ()) -> None:
     """Until Ctrl-C or SIGTERM, or until one of the watched children dies."""
     stop = threading.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
+    # SIGHUP too: closing the terminal must not orphan the servers.
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(sig, lambda *_: stop.set())
     while not stop.wait(0.5):
         for child in watch:
@@ -129,9 +120,12 @@ def _start_stack(settings: Settings, api_url: str) -> tuple[EmbeddedStack, dict[
 
     stack = EmbeddedStack(settings.data_dir, durable=True, api_url=api_url)
     state = stack.start()
-    if _migrate(state.apply_to(settings)) != 0:
+    try:
+        if _migrate(state.apply_to(settings)) != 0:
+            raise SystemExit("migrations failed; the stack was stopped")
+    except BaseException:
         stack.stop()
-        raise SystemExit("migrations failed; the stack was stopped")
+        raise
     return stack, state.exports()
 
 
@@ -169,7 +163,6 @@ def run(args: argparse.Namespace) -> int:
     host = "localhost" if settings.host in ("127.0.0.1", "::1", "localhost") else settings.host
     api_url = f"https://{host}:{settings.port}"
     running, exports = _start_stack(settings, api_url)
-    ensure_server_certificate(Path(settings.data_dir) / "tls")
     env = {**os.environ, **exports, "AUDORA_DATA_DIR": str(Path(settings.data_dir).resolve())}
     me = [sys.executable, "-m", "audora.platform.cli.main"]
     children = [
@@ -177,6 +170,7 @@ def run(args: argparse.Namespace) -> int:
         ManagedProcess("worker", [*me, "worker"], log_path=None, env=env),
     ]
     try:
+        ensure_server_certificate(Path(settings.data_dir) / "tls")
         for child in children:
             child.start()
         _out("")

@@ -9,7 +9,6 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from arq import cron
 from arq.connections import RedisSettings
 
 from audora.platform.config import get_settings
@@ -45,7 +44,9 @@ def worker_settings() -> dict[str, Any]:
     settings = get_settings()
     return {
         "functions": [sweep_orphan_storage_job],
-        "cron_jobs": [cron(sweep_orphan_storage_job, minute={17}, run_at_startup=False)],
+        # No cron: the sweep deletes buckets of no account in *this* database, so it runs
+        # only when an operator asks (`audora tenants gc`), never on its own against a
+        # store another deployment might share.
         "on_startup": startup,
         "on_shutdown": shutdown,
         "redis_settings": RedisSettings.from_dsn(settings.redis_url),

@@ -125,3 +125,49 @@ def migrate_tenants(
             (report.migrated if ran else report.current).append(schema)
             on_result(schema, "migrated" if ran else "current")
     return report
+
+
+# One `audora migrate` at a time per database: a second run waits for nothing, it refuses.
+_MIGRATE_LOCK = 0x6175646F7261  # "audora"
+
+
+class MigrationAlreadyRunning(RuntimeError):
+    pass
+
+
+def migrate_all(
+    *,
+    operator_url: str,
+    app_url: str,
+    provisioner_url: str,
+    concurrency: int,
+    on_result: Callable[[TenantSchema, str], None] = lambda schema, outcome: None,
+    on_info: Callable[[str], None] = lambda line: None,
+) -> MigrationReport:
+    """The platform schema, then every tenant; tenants that sign up meanwhile are picked
+    up by another pass, so the run ends with none left behind."""
+    operator = sync_engine(operator_url, pool_size=1, max_overflow=2)
+    try:
+        with operator.connect() as lock_conn:
+            got = lock_conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": _MIGRATE_LOCK})
+            if not got.scalar():
+                raise MigrationAlreadyRunning("another `audora migrate` is running")
+            lock_conn.commit()
+            migrate_platform(operator, app_url=app_url, provisioner_url=provisioner_url)
+            report = MigrationReport()
+            seen: set[TenantSchema] = set()
+            while True:
+                pending = [s for s in tenant_schemas(operator) if s not in seen]
+                if not pending:
+                    break
+                on_info(f"{len(pending)} tenant schemas to check")
+                seen.update(pending)
+                this_pass = migrate_tenants(
+                    provisioner_url, pending, concurrency=concurrency, on_result=on_result
+                )
+                report.migrated += this_pass.migrated
+                report.current += this_pass.current
+                report.failed.update(this_pass.failed)
+            return report
+    finally:
+        operator.dispose()

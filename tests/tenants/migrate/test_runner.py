@@ -222,3 +222,19 @@ def test_a_fresh_process_provisions_every_tenant_table() -> None:
     from audora.tenants.tables import TENANT_TABLES
 
     assert int(result.stdout) == len(TENANT_TABLES) > 0
+
+
+def test_a_second_migrate_refuses_to_run_beside_the_first(
+    superuser: Engine, stack_env: dict[str, str]
+) -> None:
+    from audora.tenants.migrate.runner import _MIGRATE_LOCK
+
+    with superuser.connect() as holder:
+        holder.execute(text("SELECT pg_advisory_lock(:k)"), {"k": _MIGRATE_LOCK})
+        try:
+            result = _run_migrate(stack_env)
+        finally:
+            holder.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": _MIGRATE_LOCK})
+    assert result.returncode == 2
+    assert "another `audora migrate` is running" in result.stderr
+    assert _run_migrate(stack_env).returncode == 0
