@@ -7,17 +7,19 @@ throw-away folder, durability off).
 
 from __future__ import annotations
 
+import fcntl
 import logging
 import os
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from types import TracebackType
+from typing import IO
 
 import psycopg
 
 from audora.platform.db.roles import APP_ROLE, PROVISIONER_ROLE
 from audora.platform.stack.postgres import EmbeddedPostgres
-from audora.platform.stack.process import free_port
+from audora.platform.stack.process import StackError, free_port, stop_leftover
 from audora.platform.stack.redis import EmbeddedRedis
 from audora.platform.stack.seaweed import EmbeddedSeaweed
 from audora.platform.stack.secrets import StackSecrets
@@ -56,10 +58,30 @@ class EmbeddedStack:
         )
         self.smtp = SmtpCatcher(self.data_dir / "mail", port=free_port())
         self.state: StackState | None = None
+        self._lock_file: IO[str] | None = None
+
+    def _lock(self) -> None:
+        """One stack per data folder: a second one would overwrite the first's files."""
+        self._lock_file = (self.data_dir / "stack.lock").open("w")
+        try:
+            fcntl.flock(self._lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            self._lock_file.close()
+            self._lock_file = None
+            raise StackError(f"another embedded stack is running on {self.data_dir}") from None
+
+    def _stop_leftovers(self) -> None:
+        """Servers a killed supervisor left running on this folder are stopped first."""
+        for service in (self.postgres.root, self.redis.root, self.seaweed.root):
+            for pid_file in service.glob("*.pid"):
+                if stop_leftover(pid_file, str(self.data_dir)):
+                    log.warning("stopped a leftover server from %s", pid_file)
 
     def start(self) -> StackState:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         os.chmod(self.data_dir, 0o700 if os.geteuid() != 0 else 0o711)
+        self._lock()
+        self._stop_leftovers()
         try:
             # SeaweedFS takes the longest to come up; the others start meanwhile.
             with ThreadPoolExecutor(max_workers=3) as pool:
@@ -105,6 +127,8 @@ class EmbeddedStack:
                 conn.execute(f"CREATE DATABASE {DATABASE}")
 
     def stop(self) -> None:
+        if self._lock_file is None:
+            return  # never started here: nothing of ours to stop or remove
         remove(self.data_dir)
         self.smtp.stop()
         for service in (self.seaweed, self.redis, self.postgres):
@@ -112,6 +136,8 @@ class EmbeddedStack:
                 service.stop()
             except Exception:
                 log.exception("stopping %s failed", type(service).__name__)
+        self._lock_file.close()
+        self._lock_file = None
 
     def __enter__(self) -> EmbeddedStack:
         self.start()

@@ -86,7 +86,7 @@ class EmbeddedPostgres:
             self._chown(self.pgdata)
             self._chown(pwfile)
         try:
-            subprocess.run(  # noqa: S603
+            result = subprocess.run(  # noqa: S603
                 [
                     str(_bin_dir() / "initdb"),
                     "-D",
@@ -99,17 +99,23 @@ class EmbeddedPostgres:
                     "--locale=C",
                     "--no-instructions",
                 ],
-                check=True,
+                check=False,
                 capture_output=True,
                 user=self.user,
+                group=_ensure_system_user().pw_gid if self.user else None,
+                extra_groups=[] if self.user else None,
+                cwd=self.root,
             )
         finally:
             pwfile.unlink(missing_ok=True)
+        if result.returncode != 0:
+            raise StackError(f"initdb failed: {result.stderr.decode(errors='replace')[-2000:]}")
 
     def start(self) -> None:
         self.init()
         self.process = ManagedProcess(
             name="postgres",
+            pid_file=self.root / "postgres.pid",
             argv=[
                 str(_bin_dir() / "postgres"),
                 "-D",

@@ -52,6 +52,7 @@ class EmbeddedRedis:
         conf.chmod(0o600)
         self.process = ManagedProcess(
             name="redis",
+            pid_file=self.root / "redis.pid",
             argv=[redis_server_binary(), str(conf)],
             log_path=self.root / "redis.log",
         )

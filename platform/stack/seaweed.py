@@ -78,6 +78,7 @@ class EmbeddedSeaweed:
         self.filer_port = ports["filer.port"]
         self.process = ManagedProcess(
             name="seaweedfs",
+            pid_file=self.root / "seaweedfs.pid",
             argv=[
                 weed_binary(),
                 "server",
