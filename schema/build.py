@@ -7,6 +7,7 @@ from typing import Any
 
 import strawberry
 from graphql import GraphQLError
+from strawberry.extensions import AddValidationRules
 from strawberry.tools import merge_types
 
 from audora.schema.clients.mutations import ClientsMutation
@@ -14,6 +15,7 @@ from audora.schema.clients.queries import ClientsQuery
 from audora.schema.errors import ErrorPolicy
 from audora.schema.identity.mutations import IdentityMutation
 from audora.schema.identity.queries import IdentityQuery
+from audora.schema.rules import StandaloneIdentityMutations
 
 Query = merge_types("Query", (IdentityQuery, ClientsQuery))
 Mutation = merge_types("Mutation", (IdentityMutation, ClientsMutation))
@@ -27,4 +29,8 @@ class AudoraSchema(strawberry.Schema):
 
 @cache
 def build_schema() -> strawberry.Schema:
-    return AudoraSchema(query=Query, mutation=Mutation, extensions=[ErrorPolicy])
+    return AudoraSchema(
+        query=Query,
+        mutation=Mutation,
+        extensions=[ErrorPolicy, lambda: AddValidationRules([StandaloneIdentityMutations])],
+    )

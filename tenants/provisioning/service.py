@@ -95,7 +95,16 @@ async def provision_account(
                 )
             )
             storage_touched = True
-            created = await asyncio.to_thread(storage.create_tenant_storage, bucket)
+            # The store call runs in a thread that a cancellation cannot stop: shield it
+            # and, if cancelled, let it finish before cleaning up after it.
+            storage_call = asyncio.ensure_future(
+                asyncio.to_thread(storage.create_tenant_storage, bucket)
+            )
+            try:
+                created = await asyncio.shield(storage_call)
+            except asyncio.CancelledError:
+                await asyncio.wait([storage_call])
+                raise
             await conn.execute(
                 insert(tenant_storage_identities).values(
                     account_id=account_id,
@@ -105,9 +114,11 @@ async def provision_account(
             )
             await conn.commit()
         except BaseException as exc:
-            await conn.rollback()
-            if storage_touched:
-                await _remove_storage(storage, bucket)
+            try:
+                await conn.rollback()
+            finally:
+                if storage_touched:
+                    await _remove_storage(storage, bucket)
             if isinstance(exc, IntegrityError) and "uq_users_email" in str(exc.orig):
                 raise AppError(
                     "an account with this email already exists", code=ErrorCode.CONFLICT

@@ -240,3 +240,18 @@ async def test_a_nul_byte_in_profile_notes_is_refused_and_nothing_is_written(gql
     )
     assert error_codes(result) == ["BAD_USER_INPUT"]
     assert (await gql("{ clientProfiles { id } }", token=token))["data"]["clientProfiles"] == []
+
+
+async def test_sign_up_cannot_share_a_mutation_with_other_fields(
+    gql: GraphQL, superuser: Engine
+) -> None:
+    before = _accounts(superuser)
+    result = await gql(
+        """mutation {
+          signUp(input: {accountName: "Mixed", email: "mixed@example.com",
+                         password: "a long passphrase", fullName: "M"}) { token }
+          createClientProfile(input: {name: "x"}) { id }
+        }"""
+    )
+    assert error_codes(result) == ["BAD_USER_INPUT"]
+    assert _accounts(superuser) == before

@@ -1,0 +1,26 @@
+"""Validation rules of our own, checked before anything executes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from graphql import GraphQLError, OperationDefinitionNode, OperationType, ValidationRule
+
+# These commit on their own, outside the request's tenant transaction: sharing an
+# operation with other fields would break "a failed mutation keeps nothing".
+STANDALONE_MUTATIONS = frozenset({"signUp", "logIn", "logOut"})
+
+
+class StandaloneIdentityMutations(ValidationRule):
+    def enter_operation_definition(self, node: OperationDefinitionNode, *_: Any) -> None:
+        if node.operation is not OperationType.MUTATION:
+            return
+        selections = node.selection_set.selections
+        names = {getattr(getattr(s, "name", None), "value", None) for s in selections}
+        if len(selections) > 1 and names & STANDALONE_MUTATIONS:
+            self.report_error(
+                GraphQLError(
+                    "signUp, logIn and logOut must be the only field of their mutation",
+                    node,
+                )
+            )
