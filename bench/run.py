@@ -202,11 +202,7 @@ def main() -> int:
     try:
         settings = _settings(stack)
         operator = sync_engine(settings.database_url)
-        migrate_platform(
-            operator,
-            app_url=settings.app_database_url,
-            provisioner_url=settings.provisioner_database_url,
-        )
+        migrate_platform(operator, settings)
         operator.dispose()
         port = free_port()
         server_log = (RESULTS / "api-server.log").open("wb")

@@ -26,15 +26,18 @@ class Settings(BaseSettings):
     env: Environment = "dev"
     data_dir: Path = Path(".data")
 
-    # PostgreSQL, three roles with three jobs:
+    # PostgreSQL, four roles with four jobs:
     # - `database_url`: the operator's URL (a superuser on the embedded stack), used only by
     #   `audora migrate` and other operator commands, never by the API or the workers;
-    # - `app_database_url`: the API's and workers' login role, NOINHERIT, a member of every
-    #   tenant role only so that it can SET ROLE inside a tenant binding;
+    # - `app_database_url`: the API's and workers' role for platform rows (sessions,
+    #   users, accounts); no tenant role membership at all;
+    # - `gateway_database_url`: the tenant pool's role, NOINHERIT, a member of every
+    #   tenant role only so that a binding can switch to it, and nothing in `platform`;
     # - `provisioner_database_url`: owns the tenant schemas and may create roles; used only
     #   to provision and migrate tenants, never to serve a request.
     database_url: str = ""
     app_database_url: str = ""
+    gateway_database_url: str = ""
     provisioner_database_url: str = ""
     db_pool_size: int = 10
     db_platform_pool_size: int = 5

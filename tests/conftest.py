@@ -44,9 +44,7 @@ def settings(stack: EmbeddedStack) -> Settings:
     assert state is not None
     made = state.apply_to(Settings(env="test", data_dir=stack.data_dir))
     operator = sync_engine(made.database_url)
-    migrate_platform(
-        operator, app_url=made.app_database_url, provisioner_url=made.provisioner_database_url
-    )
+    migrate_platform(operator, made)
     report = migrate_tenants(made.provisioner_database_url, tenant_schemas(operator), concurrency=1)
     operator.dispose()
     assert report.ok

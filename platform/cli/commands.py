@@ -78,9 +78,7 @@ def _migrate(settings: Settings, concurrency: int | None = None) -> int:
 
     try:
         report = migrate_all(
-            operator_url=settings.database_url,
-            app_url=settings.app_database_url,
-            provisioner_url=settings.provisioner_database_url,
+            settings,
             concurrency=concurrency or settings.migrate_concurrency,
             on_result=lambda schema, outcome: _out(f"{schema} {outcome}"),
             on_info=_out,

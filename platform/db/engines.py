@@ -40,7 +40,7 @@ def app_engine(settings: Settings, *, platform: bool = False) -> AsyncEngine:
     """A pool of the API's and workers' NOINHERIT application role: the tenant pool, or
     (`platform=True`) the small pool for platform rows."""
     engine = create_async_engine(
-        settings.app_database_url,
+        settings.app_database_url if platform else settings.gateway_database_url,
         pool_size=settings.db_platform_pool_size if platform else settings.db_pool_size,
         max_overflow=settings.db_max_overflow,
         pool_pre_ping=False,

@@ -10,7 +10,14 @@ from __future__ import annotations
 from sqlalchemy import make_url, text
 from sqlalchemy.engine import Connection
 
+from audora.platform.config import Settings
+
+# Platform rows (sessions, users, accounts): the API's and workers' platform pool.
 APP_ROLE = "audora_app"
+# Tenant data only: the tenant pool. A member of every tenant role, so that a binding can
+# SET ROLE, and granted nothing in the platform schema, so that even a connection that
+# somehow left its binding could read no session, password hash or storage key.
+GATEWAY_ROLE = "audora_gateway"
 PROVISIONER_ROLE = "audora_provisioner"
 
 
@@ -21,14 +28,19 @@ def _password(url: str) -> str:
     return str(password)
 
 
-def ensure_login_roles(conn: Connection, *, app_url: str, provisioner_url: str) -> None:
+def ensure_login_roles(conn: Connection, settings: Settings) -> None:
     """Run as the operator, in autocommit: roles and database-level grants."""
     database = conn.exec_driver_sql("SELECT current_database()").scalar_one()
     for role, attrs, url in (
-        # NOINHERIT: the application holds no tenant's privileges until it binds a
-        # transaction to that tenant with SET LOCAL ROLE.
-        (APP_ROLE, "LOGIN NOINHERIT NOCREATEROLE NOCREATEDB", app_url),
-        (PROVISIONER_ROLE, "LOGIN NOINHERIT CREATEROLE NOCREATEDB", provisioner_url),
+        (APP_ROLE, "LOGIN NOINHERIT NOCREATEROLE NOCREATEDB", settings.app_database_url),
+        # NOINHERIT: the gateway holds no tenant's privileges until a binding switches
+        # its transaction to that tenant's role.
+        (GATEWAY_ROLE, "LOGIN NOINHERIT NOCREATEROLE NOCREATEDB", settings.gateway_database_url),
+        (
+            PROVISIONER_ROLE,
+            "LOGIN NOINHERIT CREATEROLE NOCREATEDB",
+            settings.provisioner_database_url,
+        ),
     ):
         exists = conn.execute(
             text("SELECT 1 FROM pg_roles WHERE rolname = :r"), {"r": role}
@@ -41,8 +53,9 @@ def ensure_login_roles(conn: Connection, *, app_url: str, provisioner_url: str) 
         ).scalar_one()
         conn.exec_driver_sql(f"{verb} ROLE {role} WITH {attrs} PASSWORD {quoted}")
     conn.exec_driver_sql(f'GRANT CONNECT, CREATE ON DATABASE "{database}" TO {PROVISIONER_ROLE}')
-    conn.exec_driver_sql(f'GRANT CONNECT ON DATABASE "{database}" TO {APP_ROLE}')
-    conn.exec_driver_sql(f'REVOKE CREATE ON DATABASE "{database}" FROM {APP_ROLE}')
+    for role in (APP_ROLE, GATEWAY_ROLE):
+        conn.exec_driver_sql(f'GRANT CONNECT ON DATABASE "{database}" TO {role}')
+        conn.exec_driver_sql(f'REVOKE CREATE ON DATABASE "{database}" FROM {role}')
     # Temporary tables would outlive a binding on a pooled connection and sit in front
     # of the tenant schema on the search path: nobody gets to create them.
     conn.exec_driver_sql(f'REVOKE TEMPORARY ON DATABASE "{database}" FROM PUBLIC')

@@ -17,7 +17,7 @@ from typing import IO
 
 import psycopg
 
-from audora.platform.db.roles import APP_ROLE, PROVISIONER_ROLE
+from audora.platform.db.roles import APP_ROLE, GATEWAY_ROLE, PROVISIONER_ROLE
 from audora.platform.stack.postgres import EmbeddedPostgres
 from audora.platform.stack.process import StackError, free_port, stop_leftover
 from audora.platform.stack.redis import EmbeddedRedis
@@ -96,6 +96,7 @@ class EmbeddedStack:
         self.state = StackState(
             database_url=self.postgres.url(),
             app_database_url=self.postgres.url(APP_ROLE, self.secrets.app_password),
+            gateway_database_url=self.postgres.url(GATEWAY_ROLE, self.secrets.gateway_password),
             provisioner_database_url=self.postgres.url(
                 PROVISIONER_ROLE, self.secrets.provisioner_password
             ),

@@ -13,6 +13,7 @@ from pathlib import Path
 class StackSecrets:
     postgres_password: str
     app_password: str
+    gateway_password: str
     provisioner_password: str
     redis_password: str
     s3_access_key: str
@@ -21,17 +22,19 @@ class StackSecrets:
     @classmethod
     def load_or_create(cls, data_dir: Path) -> StackSecrets:
         path = data_dir / "secrets.json"
-        if path.exists():
-            return cls(**json.loads(path.read_text()))
+        stored = json.loads(path.read_text()) if path.exists() else {}
         made = cls(
-            postgres_password=secrets.token_hex(16),
-            app_password=secrets.token_hex(16),
-            provisioner_password=secrets.token_hex(16),
-            redis_password=secrets.token_hex(16),
-            s3_access_key="AUDORAADMIN" + secrets.token_hex(4).upper(),
-            s3_secret_key=secrets.token_hex(20),
+            postgres_password=stored.get("postgres_password") or secrets.token_hex(16),
+            app_password=stored.get("app_password") or secrets.token_hex(16),
+            gateway_password=stored.get("gateway_password") or secrets.token_hex(16),
+            provisioner_password=stored.get("provisioner_password") or secrets.token_hex(16),
+            redis_password=stored.get("redis_password") or secrets.token_hex(16),
+            s3_access_key=stored.get("s3_access_key")
+            or "AUDORAADMIN" + secrets.token_hex(4).upper(),
+            s3_secret_key=stored.get("s3_secret_key") or secrets.token_hex(20),
         )
-        data_dir.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(asdict(made), indent=2))
-        path.chmod(0o600)
+        if asdict(made) != stored:  # first start, or a secret added since the last
+            data_dir.mkdir(parents=True, exist_ok=True)
+            path.write_text(json.dumps(asdict(made), indent=2))
+            path.chmod(0o600)
         return made

@@ -23,6 +23,7 @@ STATE_FILE = "stack.json"
 class StackState:
     database_url: str
     app_database_url: str
+    gateway_database_url: str
     provisioner_database_url: str
     redis_url: str
     s3_endpoint: str
@@ -51,6 +52,7 @@ class StackState:
         return {
             "AUDORA_DATABASE_URL": self.database_url,
             "AUDORA_APP_DATABASE_URL": self.app_database_url,
+            "AUDORA_GATEWAY_DATABASE_URL": self.gateway_database_url,
             "AUDORA_PROVISIONER_DATABASE_URL": self.provisioner_database_url,
             "AUDORA_REDIS_URL": self.redis_url,
             "AUDORA_S3_ENDPOINT": self.s3_endpoint,
@@ -66,6 +68,7 @@ class StackState:
         return {
             "database_url": self.database_url,
             "app_database_url": self.app_database_url,
+            "gateway_database_url": self.gateway_database_url,
             "provisioner_database_url": self.provisioner_database_url,
             "redis_url": self.redis_url,
             "s3_endpoint": self.s3_endpoint,

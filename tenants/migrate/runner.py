@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from alembic import command
 from sqlalchemy import Connection, Engine, select, text
 
+from audora.platform.config import Settings
 from audora.platform.db.engines import sync_engine
 from audora.platform.db.roles import ensure_login_roles
 from audora.platform.db.tenant_binding import migrator_search_path
@@ -43,10 +44,10 @@ class MigrationReport:
         return not self.failed
 
 
-def migrate_platform(operator: Engine, *, app_url: str, provisioner_url: str) -> None:
+def migrate_platform(operator: Engine, settings: Settings) -> None:
     with operator.connect() as conn:
         conn = conn.execution_options(isolation_level="AUTOCOMMIT")
-        ensure_login_roles(conn, app_url=app_url, provisioner_url=provisioner_url)
+        ensure_login_roles(conn, settings)
     with operator.begin() as conn:
         conn.exec_driver_sql("CREATE SCHEMA IF NOT EXISTS platform")
         config = stream_config("platform")
@@ -136,24 +137,22 @@ class MigrationAlreadyRunning(RuntimeError):
 
 
 def migrate_all(
+    settings: Settings,
     *,
-    operator_url: str,
-    app_url: str,
-    provisioner_url: str,
     concurrency: int,
     on_result: Callable[[TenantSchema, str], None] = lambda schema, outcome: None,
     on_info: Callable[[str], None] = lambda line: None,
 ) -> MigrationReport:
     """The platform schema, then every tenant; tenants that sign up meanwhile are picked
     up by another pass, so the run ends with none left behind."""
-    operator = sync_engine(operator_url, pool_size=1, max_overflow=2)
+    operator = sync_engine(settings.database_url, pool_size=1, max_overflow=2)
     try:
         with operator.connect() as lock_conn:
             got = lock_conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": _MIGRATE_LOCK})
             if not got.scalar():
                 raise MigrationAlreadyRunning("another `audora migrate` is running")
             lock_conn.commit()
-            migrate_platform(operator, app_url=app_url, provisioner_url=provisioner_url)
+            migrate_platform(operator, settings)
             report = MigrationReport()
             seen: set[TenantSchema] = set()
             while True:
@@ -163,7 +162,10 @@ def migrate_all(
                 on_info(f"{len(pending)} tenant schemas to check")
                 seen.update(pending)
                 this_pass = migrate_tenants(
-                    provisioner_url, pending, concurrency=concurrency, on_result=on_result
+                    settings.provisioner_database_url,
+                    pending,
+                    concurrency=concurrency,
+                    on_result=on_result,
                 )
                 report.migrated += this_pass.migrated
                 report.current += this_pass.current

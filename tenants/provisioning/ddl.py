@@ -13,7 +13,7 @@ from functools import cache
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.schema import CreateIndex, CreateTable
 
-from audora.platform.db.roles import APP_ROLE, PROVISIONER_ROLE
+from audora.platform.db.roles import GATEWAY_ROLE, PROVISIONER_ROLE
 from audora.platform.db.tenant_names import TenantSchema, tenant_role
 from audora.tenants.tables import tenant_metadata
 
@@ -44,10 +44,10 @@ def create_schema_and_role(schema: TenantSchema) -> list[str]:
     role = tenant_role(schema)
     return [
         # NOLOGIN: nobody connects as a tenant; the application switches to it per
-        # transaction. The application's membership has INHERIT FALSE: it gets the
+        # transaction. The gateway's membership has INHERIT FALSE: it gets the
         # tenant's privileges only while SET ROLE is in force.
         f"CREATE ROLE {role} NOLOGIN NOINHERIT",
-        f"GRANT {role} TO {APP_ROLE} WITH INHERIT FALSE, SET TRUE",
+        f"GRANT {role} TO {GATEWAY_ROLE} WITH INHERIT FALSE, SET TRUE",
         f"CREATE SCHEMA {schema}",
         f"REVOKE ALL ON SCHEMA {schema} FROM PUBLIC",
         f"GRANT USAGE ON SCHEMA {schema} TO {role}",

@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from audora.platform.auth.service import ClientInfo
 from audora.platform.config import Settings
 from audora.platform.db.engines import guard
-from audora.platform.db.roles import APP_ROLE
+from audora.platform.db.roles import APP_ROLE, GATEWAY_ROLE
 from audora.platform.db.statement_guard import ForbiddenStatement
 from audora.platform.db.tenant_binding import TenantRef, search_path, tenant_transaction
 from audora.platform.db.tenant_names import validate_tenant_schema
@@ -224,7 +224,7 @@ async def test_an_unbound_query_sees_no_tenant_table(
     with superuser.connect() as conn:
         allowed = conn.execute(
             text("SELECT has_table_privilege(:r, :t, 'SELECT')"),
-            {"r": APP_ROLE, "t": f"{schema}.client_profiles"},
+            {"r": GATEWAY_ROLE, "t": f"{schema}.client_profiles"},
         )
         assert allowed.scalar() is False
 
@@ -234,7 +234,7 @@ async def test_the_binding_ends_with_its_transaction(
 ) -> None:
     a, _ = two_tenants
     # A pool of one connection: the next user gets the very connection A's binding used.
-    engine = create_async_engine(settings.app_database_url, pool_size=1, max_overflow=0)
+    engine = create_async_engine(settings.gateway_database_url, pool_size=1, max_overflow=0)
     guard(engine.sync_engine)
     tenant = TenantRef(validate_tenant_schema(schema_of(a["account"]["id"])))
     try:
@@ -245,7 +245,7 @@ async def test_the_binding_ends_with_its_transaction(
         async with engine.connect() as conn:
             after = await conn.execute(text("SELECT current_user, current_setting('search_path')"))
             user, path = after.one()
-        assert user == APP_ROLE
+        assert user == GATEWAY_ROLE
         assert tenant.schema not in path
     finally:
         await engine.dispose()
@@ -264,8 +264,9 @@ async def test_no_temporary_table_can_shadow_a_tenant_table(
         await context.finish(success=False)
 
 
-def test_the_application_role_cannot_create_roles_schemas_or_log_in_as_a_tenant(
-    superuser: Engine,
+@pytest.mark.parametrize("role", [APP_ROLE, GATEWAY_ROLE])
+def test_the_login_roles_cannot_create_roles_schemas_or_temporary_tables(
+    superuser: Engine, role: str
 ) -> None:
     with superuser.connect() as conn:
         row = conn.execute(
@@ -273,14 +274,52 @@ def test_the_application_role_cannot_create_roles_schemas_or_log_in_as_a_tenant(
                 "SELECT rolinherit, rolcreaterole, rolcreatedb, rolsuper FROM pg_roles "
                 "WHERE rolname = :r"
             ),
-            {"r": APP_ROLE},
+            {"r": role},
         ).one()
-        can_create = conn.execute(
-            text("SELECT has_database_privilege(:r, current_database(), 'CREATE')"),
-            {"r": APP_ROLE},
-        ).scalar()
+        can = conn.execute(
+            text(
+                "SELECT has_database_privilege(:r, current_database(), 'CREATE'), "
+                "has_database_privilege(:r, current_database(), 'TEMPORARY')"
+            ),
+            {"r": role},
+        ).one()
     assert tuple(row) == (False, False, False, False)
-    assert can_create is False
+    assert tuple(can) == (False, False)
+
+
+def test_only_the_gateway_can_switch_to_a_tenant_role(
+    two_tenants: tuple[dict[str, Any], dict[str, Any]], superuser: Engine
+) -> None:
+    a, _ = two_tenants
+    with superuser.connect() as conn:
+        members = conn.execute(
+            text(
+                "SELECT pg_get_userbyid(member), set_option, inherit_option "
+                "FROM pg_auth_members WHERE roleid = to_regrole(:r) "
+                "AND (set_option OR inherit_option)"
+            ),
+            {"r": schema_of(a["account"]["id"])},
+        ).all()
+    # The provisioner that created the role administers it, but cannot become it.
+    assert [tuple(m) for m in members] == [(GATEWAY_ROLE, True, False)]
+
+
+async def test_the_tenant_pool_reads_no_platform_row_bound_or_not(
+    two_tenants: tuple[dict[str, Any], dict[str, Any]], runtime: Runtime
+) -> None:
+    """Even a connection that somehow left its binding finds no session, password hash
+    or storage key to read: the gateway role has nothing in the platform schema."""
+    a, _ = two_tenants
+    async with runtime.tenant_engine.connect() as conn:
+        with pytest.raises(DBAPIError, match="permission denied for schema platform"):
+            await conn.execute(text("SELECT secret_key FROM platform.tenant_storage_identities"))
+    context = await _context_for(runtime, a["token"])
+    try:
+        uow = await context.tenant_uow()
+        with pytest.raises(DBAPIError, match="permission denied for schema platform"):
+            await uow.execute(text("SELECT password_hash FROM platform.users"))
+    finally:
+        await context.finish(success=False)
 
 
 _ROLE_CHANGE = re.compile(
