@@ -1,0 +1,52 @@
+"""The key service, as the API and workers see it.
+
+Key-encryption keys (one per tenant, versioned) live only inside the key service: a
+separate local process on the embedded stack (`local_server`), AWS KMS in production.
+The platform asks it for data keys and to unwrap them; it never receives a KEK, and no
+code path here can ask for one.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Protocol
+
+
+class KeyServiceError(RuntimeError):
+    """The key service could not do what was asked (unreachable, refused, unknown key)."""
+
+
+class KeyDestroyed(KeyServiceError):
+    """The tenant's key was destroyed: its data is cryptographically erased."""
+
+
+class UnwrapFailed(KeyServiceError):
+    """A wrapped data key did not authenticate: tampered, another tenant's, or another
+    context's."""
+
+
+@dataclass(frozen=True)
+class DataKey:
+    plaintext: bytes  # in memory only, never logged or stored
+    wrapped: bytes  # safe to store beside the data it protects
+
+
+class KeyService(Protocol):
+    async def create_tenant_key(self, tenant_id: uuid.UUID) -> str: ...
+
+    async def generate_data_key(self, tenant_id: uuid.UUID, context: dict[str, str]) -> DataKey: ...
+
+    async def decrypt_data_key(
+        self, tenant_id: uuid.UUID, wrapped: bytes, context: dict[str, str]
+    ) -> bytes: ...
+
+    async def rewrap(
+        self, tenant_id: uuid.UUID, wrapped: bytes, context: dict[str, str]
+    ) -> bytes: ...
+
+    async def rotate_tenant_key(self, tenant_id: uuid.UUID) -> int: ...
+
+    async def destroy_tenant_key(self, tenant_id: uuid.UUID) -> None: ...
+
+    async def ping(self) -> None: ...
