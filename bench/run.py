@@ -64,6 +64,7 @@ async def _provision(runtime: Runtime, count: int, concurrency: int = 4) -> tupl
                 await provision_account(
                     runtime.provisioner,
                     runtime.storage,
+                    runtime.keys,
                     NewAccount(
                         f"Bench {i}", f"bench-{uuid.uuid4().hex}@example.com", SOME_HASH, "B"
                     ),

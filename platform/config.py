@@ -64,6 +64,11 @@ class Settings(BaseSettings):
 
     smtp_url: str = ""
 
+    # The key service. Set: the local key service's unix socket and its token (the
+    # embedded stack sets both). Production: AWS KMS (see the encryption issue).
+    kms_socket: str = ""
+    kms_token: str = ""
+
     host: str = "127.0.0.1"
     port: int = 8443
     # The API speaks TLS only. Production names its certificate chain and key; left

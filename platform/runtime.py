@@ -7,6 +7,7 @@ shutdown, and handed explicitly to whatever needs them.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -14,6 +15,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from audora.platform.clock import Clock, SystemClock
 from audora.platform.config import Settings
 from audora.platform.db.engines import app_engine, provisioner_engine
+from audora.platform.keys.local_client import LocalKeyService
+from audora.platform.keys.service import KeyService
 from audora.platform.storage.admin import IdentityAdmin, TenantStorageAdmin
 from audora.platform.storage.iam_identities import IamIdentities
 from audora.platform.storage.s3_admin import S3TenantStorageAdmin
@@ -29,6 +32,12 @@ def identity_admin(settings: Settings) -> IdentityAdmin:
         settings.s3_admin_secret_key,
         region=settings.s3_region,
     )
+
+
+def key_service(settings: Settings) -> KeyService:
+    if settings.kms_socket:
+        return LocalKeyService(Path(settings.kms_socket), settings.kms_token)
+    raise RuntimeError("no key service configured: set AUDORA_KMS_SOCKET and AUDORA_KMS_TOKEN")
 
 
 def storage_admin(settings: Settings) -> S3TenantStorageAdmin:
@@ -54,6 +63,7 @@ class Runtime:
     platform_engine: AsyncEngine
     provisioner: AsyncEngine
     storage: TenantStorageAdmin
+    keys: KeyService
     redis: Redis
 
     @classmethod
@@ -65,6 +75,7 @@ class Runtime:
             platform_engine=app_engine(settings, platform=True),
             provisioner=provisioner_engine(settings),
             storage=storage_admin(settings),
+            keys=key_service(settings),
             redis=Redis.from_url(settings.redis_url),
         )
 

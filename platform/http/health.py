@@ -30,7 +30,16 @@ def _checks(runtime: Runtime) -> dict[str, Callable[[], Awaitable[object]]]:
     async def object_store() -> object:
         return await asyncio.to_thread(runtime.storage.ping)
 
-    return {"postgres": postgres, "redis": redis, "object_store": object_store}
+    async def key_service() -> object:
+        await runtime.keys.ping()
+        return None
+
+    return {
+        "postgres": postgres,
+        "redis": redis,
+        "object_store": object_store,
+        "key_service": key_service,
+    }
 
 
 async def readyz(request: Request) -> JSONResponse:

@@ -18,6 +18,7 @@ from typing import IO
 import psycopg
 
 from audora.platform.db.roles import APP_ROLE, GATEWAY_ROLE, PROVISIONER_ROLE
+from audora.platform.stack.keyservice import EmbeddedKeyService
 from audora.platform.stack.postgres import EmbeddedPostgres
 from audora.platform.stack.process import StackError, free_port, stop_leftover
 from audora.platform.stack.redis import EmbeddedRedis
@@ -57,6 +58,7 @@ class EmbeddedStack:
             durable=durable,
         )
         self.smtp = SmtpCatcher(self.data_dir / "mail", port=free_port())
+        self.keys = EmbeddedKeyService(self.data_dir / "kms", token=self.secrets.kms_token)
         self.state: StackState | None = None
         self._lock_file: IO[str] | None = None
 
@@ -72,7 +74,7 @@ class EmbeddedStack:
 
     def _stop_leftovers(self) -> None:
         """Servers a killed supervisor left running on this folder are stopped first."""
-        for service in (self.postgres.root, self.redis.root, self.seaweed.root):
+        for service in (self.postgres.root, self.redis.root, self.seaweed.root, self.keys.root):
             for pid_file in service.glob("*.pid"):
                 if stop_leftover(pid_file, str(self.data_dir)):
                     log.warning("stopped a leftover server from %s", pid_file)
@@ -89,6 +91,7 @@ class EmbeddedStack:
                 for future in futures:
                     future.result()
             self.smtp.start()
+            self.keys.start()
             self._create_database()
         except BaseException:
             self.stop()
@@ -106,6 +109,8 @@ class EmbeddedStack:
             s3_secret_key=self.secrets.s3_secret_key,
             s3_identity_files_url=self.seaweed.filer_url(),
             smtp_url=self.smtp.url(),
+            kms_socket=str(self.keys.socket),
+            kms_token=self.secrets.kms_token,
             api_url=self.api_url,
             supervisor_pid=os.getpid(),
         )
@@ -132,7 +137,7 @@ class EmbeddedStack:
             return  # never started here: nothing of ours to stop or remove
         remove(self.data_dir)
         self.smtp.stop()
-        for service in (self.seaweed, self.redis, self.postgres):
+        for service in (self.keys, self.seaweed, self.redis, self.postgres):
             try:
                 service.stop()
             except Exception:

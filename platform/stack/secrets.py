@@ -18,6 +18,7 @@ class StackSecrets:
     redis_password: str
     s3_access_key: str
     s3_secret_key: str
+    kms_token: str
 
     @classmethod
     def load_or_create(cls, data_dir: Path) -> StackSecrets:
@@ -32,6 +33,7 @@ class StackSecrets:
             s3_access_key=stored.get("s3_access_key")
             or "AUDORAADMIN" + secrets.token_hex(4).upper(),
             s3_secret_key=stored.get("s3_secret_key") or secrets.token_hex(20),
+            kms_token=stored.get("kms_token") or secrets.token_hex(24),
         )
         if asdict(made) != stored:  # first start, or a secret added since the last
             data_dir.mkdir(parents=True, exist_ok=True)

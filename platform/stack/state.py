@@ -31,6 +31,8 @@ class StackState:
     s3_secret_key: str
     s3_identity_files_url: str
     smtp_url: str
+    kms_socket: str
+    kms_token: str
     api_url: str
     supervisor_pid: int
 
@@ -60,6 +62,8 @@ class StackState:
             "AWS_SECRET_ACCESS_KEY": self.s3_secret_key,
             "AUDORA_S3_IDENTITY_FILES_URL": self.s3_identity_files_url,
             "AUDORA_SMTP_URL": self.smtp_url,
+            "AUDORA_KMS_SOCKET": self.kms_socket,
+            "AUDORA_KMS_TOKEN": self.kms_token,
             "AUDORA_API_URL": self.api_url,
         }
 
@@ -76,6 +80,8 @@ class StackState:
             "s3_admin_secret_key": self.s3_secret_key,
             "s3_identity_files_url": self.s3_identity_files_url,
             "smtp_url": self.smtp_url,
+            "kms_socket": self.kms_socket,
+            "kms_token": self.kms_token,
         }
 
     def apply_to(self, settings: Settings) -> Settings:

@@ -1,5 +1,5 @@
 """Provisioning an account: the tenant's schema, role, tables, bucket, storage identity
-and key slot, and its owner, all or nothing.
+and key-encryption key, and its owner, all or nothing.
 
 Everything in PostgreSQL (roles and DDL included) happens in one transaction. The bucket
 and its identity are created inside that transaction's lifetime, before the commit; if
@@ -23,6 +23,7 @@ from audora.platform.auth.tables import memberships, users
 from audora.platform.db.tenant_binding import point_provisioner_at
 from audora.platform.db.tenant_names import TenantSchema, tenant_bucket, tenant_schema
 from audora.platform.errors import AppError, ErrorCode
+from audora.platform.keys.service import KeyService
 from audora.platform.storage.admin import StorageCredentials, TenantStorageAdmin
 from audora.tenants.provisioning.ddl import (
     create_schema_and_role,
@@ -53,6 +54,7 @@ class ProvisionedAccount:
 async def provision_account(
     engine: AsyncEngine,
     storage: TenantStorageAdmin,
+    keys: KeyService,
     new: NewAccount,
     *,
     bucket_prefix: str,
@@ -64,6 +66,7 @@ async def provision_account(
     bucket = tenant_bucket(bucket_prefix, account_id)
     created: StorageCredentials | None = None
     storage_touched = False
+    key_created = False
 
     async with engine.connect() as conn:
         await conn.begin()
@@ -80,7 +83,13 @@ async def provision_account(
                     id=account_id, name=new.name, schema_name=schema, bucket=bucket
                 )
             )
-            await conn.execute(insert(tenant_keys).values(account_id=account_id))
+            # The tenant's key-encryption key, held by the key service only; the slot
+            # records which key it is.
+            key_created = True
+            kek_ref = await keys.create_tenant_key(account_id)
+            await conn.execute(
+                insert(tenant_keys).values(account_id=account_id, kek_ref=kek_ref, state="ACTIVE")
+            )
             await conn.execute(
                 insert(users).values(
                     id=owner_id,
@@ -119,6 +128,8 @@ async def provision_account(
             finally:
                 if storage_touched:
                     await _remove_storage(storage, bucket)
+                if key_created:
+                    await _destroy_key(keys, account_id)
             if isinstance(exc, IntegrityError) and "uq_users_email" in str(exc.orig):
                 raise AppError(
                     "an account with this email already exists", code=ErrorCode.CONFLICT
@@ -126,6 +137,13 @@ async def provision_account(
             raise
     log.info("provisioned tenant %s", schema)
     return ProvisionedAccount(account_id, owner_id, schema, bucket)
+
+
+async def _destroy_key(keys: KeyService, account_id: uuid.UUID) -> None:
+    try:
+        await keys.destroy_tenant_key(account_id)
+    except Exception:
+        log.exception("could not destroy the key of a failed sign-up %s", account_id)
 
 
 async def _remove_storage(storage: TenantStorageAdmin, bucket: str) -> None:

@@ -34,6 +34,7 @@ async def sign_up(runtime: Runtime, request: SignUpRequest, client: ClientInfo) 
     provisioned = await provision_account(
         runtime.provisioner,
         runtime.storage,
+        runtime.keys,
         NewAccount(
             name=account_name,
             owner_email=email,

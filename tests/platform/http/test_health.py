@@ -3,6 +3,8 @@ object store answer, and names the one that does not."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import httpx
 import pytest
 
@@ -20,17 +22,32 @@ async def test_healthz(api: httpx.AsyncClient) -> None:
 async def test_readyz_when_everything_answers(api: httpx.AsyncClient) -> None:
     response = await api.get("/readyz")
     assert response.status_code == 200
-    assert response.json()["checks"] == {"postgres": "ok", "redis": "ok", "object_store": "ok"}
+    assert response.json()["checks"] == {
+        "postgres": "ok",
+        "redis": "ok",
+        "object_store": "ok",
+        "key_service": "ok",
+    }
 
 
 @pytest.mark.parametrize(
     ("setting", "name"),
-    [("app_database_url", "postgres"), ("redis_url", "redis"), ("s3_endpoint", "object_store")],
+    [
+        ("app_database_url", "postgres"),
+        ("redis_url", "redis"),
+        ("s3_endpoint", "object_store"),
+        ("kms_socket", "key_service"),
+    ],
 )
 async def test_readyz_names_the_dependency_that_does_not_answer(
-    settings: Settings, setting: str, name: str
+    settings: Settings, setting: str, name: str, tmp_path: Path
 ) -> None:
-    broken = settings.model_copy(update={setting: dead_url(getattr(settings, setting))})
+    dead = (
+        str(tmp_path / "no-such.sock")
+        if setting == "kms_socket"
+        else dead_url(getattr(settings, setting))
+    )
+    broken = settings.model_copy(update={setting: dead})
     app = create_app(broken)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)

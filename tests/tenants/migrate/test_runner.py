@@ -87,6 +87,7 @@ async def _provision(runtime: Runtime, label: str) -> TenantSchema:
     made = await provision_account(
         runtime.provisioner,
         runtime.storage,
+        runtime.keys,
         NewAccount(label, f"{label}-{uuid.uuid4().hex[:10]}@example.com", SOME_HASH, "Test"),
         bucket_prefix=runtime.settings.bucket_prefix,
         tenant_head=head("tenant"),

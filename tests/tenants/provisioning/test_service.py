@@ -12,6 +12,7 @@ from sqlalchemy import Engine, text
 
 from audora.platform.auth.passwords import hash_password
 from audora.platform.errors import AppError
+from audora.platform.keys.service import KeyDestroyed
 from audora.platform.runtime import Runtime, storage_admin
 from audora.platform.storage.admin import StorageCredentials, TenantStorageAdmin
 from audora.tenants.migrate.streams import head
@@ -87,14 +88,19 @@ async def test_a_sign_up_failing_after_the_bucket_exists_leaves_nothing_behind(
         await provision_account(
             runtime.provisioner,
             failing,
+            runtime.keys,
             new_account,
             bucket_prefix=runtime.settings.bucket_prefix,
             tenant_head=head("tenant"),
         )
     assert len(failing.created) == 1
     assert footprint(superuser, runtime.storage) == before
-    # The tenant's storage identity is gone too, not only its bucket.
+    # The tenant's storage identity is gone too, not only its bucket ...
     assert not storage_admin(runtime.settings).identities.exists(failing.created[0])
+    # ... and the key made for it is destroyed in the key service.
+    tenant_id = uuid.UUID(hex=failing.created[0].removeprefix(runtime.settings.bucket_prefix))
+    with pytest.raises(KeyDestroyed):
+        await runtime.keys.generate_data_key(tenant_id, {"probe": "1"})
 
 
 async def test_a_sign_up_failing_in_the_database_leaves_nothing_behind(
@@ -103,6 +109,7 @@ async def test_a_sign_up_failing_in_the_database_leaves_nothing_behind(
     first = await provision_account(
         runtime.provisioner,
         runtime.storage,
+        runtime.keys,
         new_account,
         bucket_prefix=runtime.settings.bucket_prefix,
         tenant_head=head("tenant"),
@@ -113,6 +120,7 @@ async def test_a_sign_up_failing_in_the_database_leaves_nothing_behind(
         await provision_account(
             runtime.provisioner,
             runtime.storage,
+            runtime.keys,
             new_account,
             bucket_prefix=runtime.settings.bucket_prefix,
             tenant_head=head("tenant"),
@@ -128,6 +136,7 @@ async def test_provisioning_creates_the_key_slot_and_owner_membership(
     made = await provision_account(
         runtime.provisioner,
         runtime.storage,
+        runtime.keys,
         NewAccount(
             new_account.name,
             new_account.owner_email,
@@ -147,6 +156,6 @@ async def test_provisioning_creates_the_key_slot_and_owner_membership(
             {"a": made.account_id, "u": made.owner_id},
         ).scalar_one()
         version = conn.execute(text(f"SELECT version_num FROM {made.schema}.alembic_version"))
-    assert tuple(slot) == ("PENDING", None)
+    assert tuple(slot) == ("ACTIVE", f"local:{made.account_id.hex}")
     assert role == "OWNER"
     assert version.scalar_one() == head("tenant")
