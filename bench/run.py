@@ -38,6 +38,7 @@ from audora.platform.tls.local_ca import ensure_server_certificate
 from audora.tenants.migrate.runner import migrate_all, migrate_platform
 from audora.tenants.migrate.streams import head
 from audora.tenants.provisioning.service import NewAccount, provision_account
+from audora.tenants.tables import TENANT_TABLES
 
 REPO = Path(__file__).resolve().parent.parent
 RESULTS = REPO / "bench" / "results"
@@ -181,7 +182,8 @@ def _migration_rates(settings: Settings) -> dict[str, float]:
     with operator.begin() as conn:
         schemas = conn.execute(text("SELECT schema_name FROM platform.accounts")).scalars().all()
         for schema in schemas:
-            conn.exec_driver_sql(f"DROP TABLE {schema}.client_profiles, {schema}.alembic_version")
+            tables = [f"{schema}.{t.name}" for t in TENANT_TABLES] + [f"{schema}.alembic_version"]
+            conn.exec_driver_sql(f"DROP TABLE {', '.join(tables)}")
     operator.dispose()
     started = time.perf_counter()
     behind = migrate_all(settings, concurrency=settings.migrate_concurrency)

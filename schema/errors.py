@@ -15,6 +15,7 @@ from graphql import GraphQLError
 from strawberry.extensions import SchemaExtension
 from strawberry.types.graphql import OperationType
 
+from audora.platform.crypto.envelope import IntegrityError
 from audora.platform.errors import AppError, ErrorCode
 
 log = logging.getLogger(__name__)
@@ -44,6 +45,15 @@ def format_error(error: GraphQLError) -> GraphQLError:
             extensions={"code": ErrorCode.BAD_USER_INPUT.value},
         )
     correlation = uuid.uuid4().hex
+    if isinstance(cause, IntegrityError):
+        # Tampered, moved or truncated ciphertext: never answered with garbage plaintext.
+        log.error("integrity failure %s: %s", correlation, cause)
+        return GraphQLError(
+            "stored data failed its integrity check",
+            nodes=error.nodes,
+            path=error.path,
+            extensions={"code": ErrorCode.INTERNAL.value, "correlationId": correlation},
+        )
     log.error("internal error %s", correlation, exc_info=cause)
     return GraphQLError(
         "internal error",

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from audora.platform.db.metadata import tenant_metadata
 from audora.tenants.clients.tables import client_profiles
+from audora.tenants.keys.tables import data_keys
 
-TENANT_TABLES = (client_profiles,)
+TENANT_TABLES = (client_profiles, data_keys)
 
 __all__ = ["TENANT_TABLES", "tenant_metadata"]

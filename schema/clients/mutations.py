@@ -33,10 +33,11 @@ class ClientsMutation:
     ) -> ClientProfile:
         row = await service.create_profile(
             await info.context.tenant_uow(),
+            info.context.runtime.keys,
             await info.context.principal(),
             _changes(input),
         )
-        return ClientProfile.from_row(row)
+        return ClientProfile.from_record(row)
 
     @strawberry.mutation(extensions=_WRITE)
     async def update_client_profile(
@@ -45,8 +46,9 @@ class ClientsMutation:
         profile_id = ids.decode(ids.Kind.CLIENT_PROFILE, input.id)
         row = await service.update_profile(
             await info.context.tenant_uow(),
+            info.context.runtime.keys,
             await info.context.principal(),
             profile_id,
             _changes(input),
         )
-        return ClientProfile.from_row(row)
+        return ClientProfile.from_record(row)

@@ -16,9 +16,11 @@ class ClientsQuery:
     @strawberry.field(extensions=[PermissionExtension([IsAuthenticated()])])
     async def client_profiles(self, info: Info[RequestContext, None]) -> list[ClientProfile]:
         rows = await service.list_profiles(
-            await info.context.tenant_uow(), await info.context.principal()
+            await info.context.tenant_uow(),
+            info.context.runtime.keys,
+            await info.context.principal(),
         )
-        return [ClientProfile.from_row(row) for row in rows]
+        return [ClientProfile.from_record(row) for row in rows]
 
     @strawberry.field(extensions=[PermissionExtension([IsAuthenticated()])])
     async def client_profile(
@@ -26,6 +28,9 @@ class ClientsQuery:
     ) -> ClientProfile:
         profile_id = ids.decode(ids.Kind.CLIENT_PROFILE, id)
         row = await service.get_profile(
-            await info.context.tenant_uow(), await info.context.principal(), profile_id
+            await info.context.tenant_uow(),
+            info.context.runtime.keys,
+            await info.context.principal(),
+            profile_id,
         )
-        return ClientProfile.from_row(row)
+        return ClientProfile.from_record(row)

@@ -4,12 +4,12 @@ import uuid
 from datetime import datetime
 
 import strawberry
-from sqlalchemy import RowMapping
 from strawberry.types import Info
 
 from audora.platform import ids
 from audora.schema.context import RequestContext
 from audora.schema.identity.types import User
+from audora.tenants.clients.service import ClientProfileRecord
 
 
 @strawberry.type
@@ -30,14 +30,14 @@ class ClientProfile:
         return User.from_row(row) if row is not None else None
 
     @classmethod
-    def from_row(cls, row: RowMapping) -> ClientProfile:
+    def from_record(cls, record: ClientProfileRecord) -> ClientProfile:
         return cls(
-            id=strawberry.ID(ids.encode(ids.Kind.CLIENT_PROFILE, row["id"])),
-            name=row["name"],
-            contact_email=row["contact_email"],
-            notes=row["notes"],
-            budget=row["budget"],
-            created_at=row["created_at"],
-            updated_at=row["updated_at"],
-            _created_by=row["created_by"],
+            id=strawberry.ID(ids.encode(ids.Kind.CLIENT_PROFILE, record.id)),
+            name=record.name,
+            contact_email=record.contact_email,
+            notes=record.notes,
+            budget=record.budget,
+            created_at=record.created_at,
+            updated_at=record.updated_at,
+            _created_by=record.created_by,
         )

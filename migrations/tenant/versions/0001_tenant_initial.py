@@ -1,4 +1,4 @@
-"""A tenant's first tables: client profiles.
+"""A tenant's first tables: client profiles and the tenant's wrapped data keys.
 
 Revision ID: 0001_tenant
 Revises:
@@ -22,8 +22,8 @@ def upgrade() -> None:
         sa.Column("id", pg.UUID(as_uuid=True), nullable=False),
         sa.Column("name", sa.Text, nullable=False),
         sa.Column("contact_email", sa.String(254), nullable=True),
-        sa.Column("notes", sa.Text, nullable=True),
-        sa.Column("budget", sa.Text, nullable=True),
+        sa.Column("notes", sa.LargeBinary, nullable=True),
+        sa.Column("budget", sa.LargeBinary, nullable=True),
         sa.Column("created_by", pg.UUID(as_uuid=True), nullable=False),
         sa.Column(
             "created_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()
@@ -33,7 +33,20 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id", name="pk_client_profiles"),
     )
+    op.create_table(
+        "data_keys",
+        sa.Column("id", pg.UUID(as_uuid=True), nullable=False),
+        sa.Column("purpose", sa.String(64), nullable=False),
+        sa.Column("version", sa.Integer, nullable=False),
+        sa.Column("wrapped", sa.LargeBinary, nullable=False),
+        sa.Column(
+            "created_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()
+        ),
+        sa.PrimaryKeyConstraint("id", name="pk_data_keys"),
+        sa.UniqueConstraint("purpose", "version", name="uq_data_keys_purpose_version"),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("data_keys")
     op.drop_table("client_profiles")

@@ -26,6 +26,7 @@ from audora.tenants.migrate.runner import migrate_tenant
 from audora.tenants.migrate.streams import head
 from audora.tenants.provisioning.ddl import create_schema_and_role
 from audora.tenants.provisioning.service import NewAccount, provision_account
+from audora.tenants.tables import TENANT_TABLES
 
 REPO = Path(__file__).resolve().parents[3]
 # A valid argon2id hash: these accounts never log in, so no need to pay for hashing.
@@ -117,7 +118,8 @@ def _reset_to_base(superuser: Engine, schemas: list[TenantSchema]) -> None:
     """Put tenants back before their first migration, as if the stream were new."""
     with superuser.begin() as conn:
         for schema in schemas:
-            conn.exec_driver_sql(f"DROP TABLE {schema}.client_profiles, {schema}.alembic_version")
+            tables = [f"{schema}.{t.name}" for t in TENANT_TABLES] + [f"{schema}.alembic_version"]
+            conn.exec_driver_sql(f"DROP TABLE {', '.join(tables)}")
 
 
 def _versions(superuser: Engine, schemas: list[TenantSchema]) -> dict[str, str | None]:
@@ -220,8 +222,6 @@ def test_a_fresh_process_provisions_every_tenant_table() -> None:
     result = subprocess.run(
         [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=60
     )
-    from audora.tenants.tables import TENANT_TABLES
-
     assert int(result.stdout) == len(TENANT_TABLES) > 0
 
 
