@@ -11,8 +11,10 @@ from __future__ import annotations
 import time
 import uuid
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import Row, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from audora.platform.crypto.envelope import (
     Binding,
@@ -63,11 +65,8 @@ async def _unwrap(
     return plaintext
 
 
-async def current_key(
-    uow: TenantUnitOfWork, keys: KeyService, tenant_id: uuid.UUID, purpose: str
-) -> DataKeyRef:
-    """The newest data key for `purpose`, made on first use."""
-    row = (
+async def _newest(uow: TenantUnitOfWork, purpose: str) -> Row[Any] | None:
+    return (
         await uow.execute(
             select(data_keys.c.version, data_keys.c.wrapped)
             .where(data_keys.c.purpose == purpose)
@@ -75,16 +74,27 @@ async def current_key(
             .limit(1)
         )
     ).first()
-    if row is not None:
-        return DataKeyRef(
-            row.version, await _unwrap(keys, tenant_id, purpose, row.version, row.wrapped)
+
+
+async def current_key(
+    uow: TenantUnitOfWork, keys: KeyService, tenant_id: uuid.UUID, purpose: str
+) -> DataKeyRef:
+    """The newest data key for `purpose`, made on first use. Two requests making the
+    first key at once both generate one; the first insert wins and both use it."""
+    row = await _newest(uow, purpose)
+    if row is None:
+        made = await keys.generate_data_key(tenant_id, _context(tenant_id, purpose))
+        await uow.execute(
+            pg_insert(data_keys)
+            .values(id=uuid.uuid4(), purpose=purpose, version=1, wrapped=made.wrapped)
+            .on_conflict_do_nothing(index_elements=["purpose", "version"])
         )
-    made = await keys.generate_data_key(tenant_id, _context(tenant_id, purpose))
-    await uow.execute(
-        insert(data_keys).values(id=uuid.uuid4(), purpose=purpose, version=1, wrapped=made.wrapped)
+        row = await _newest(uow, purpose)
+        if row is None:
+            raise IntegrityError(f"no data key for {purpose} after creating one")
+    return DataKeyRef(
+        row.version, await _unwrap(keys, tenant_id, purpose, row.version, row.wrapped)
     )
-    _cache[(tenant_id, purpose, 1)] = (time.monotonic(), made.plaintext)
-    return DataKeyRef(1, made.plaintext)
 
 
 async def key_for(

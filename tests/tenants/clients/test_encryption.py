@@ -4,9 +4,15 @@ row does not open there."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 
 from sqlalchemy import Engine, text
+
+from audora.platform.db.tenant_binding import TenantRef, tenant_transaction
+from audora.platform.db.tenant_names import validate_tenant_schema
+from audora.platform.runtime import Runtime
+from audora.tenants.keys.data_keys import current_key
 
 from audora_testing import GraphQL, create_profile, error_codes, schema_of, sign_up
 
@@ -55,3 +61,18 @@ async def test_a_sealed_note_moved_to_another_row_does_not_open(
     assert error_codes(result) == ["INTERNAL"]
     assert result["errors"][0]["message"] == "stored data failed its integrity check"
     assert "first's secret" not in str(result)
+
+
+async def test_concurrent_first_writes_share_one_data_key(gql: GraphQL, runtime: Runtime) -> None:
+    owner = await sign_up(gql, "Racing Writers")
+    tenant = TenantRef(validate_tenant_schema(schema_of(owner["account"]["id"])))
+    tenant_id = uuid.UUID(hex=owner["account"]["id"][4:])
+
+    async def first_key() -> bytes:
+        async with tenant_transaction(runtime.tenant_engine, tenant) as uow:
+            key = await current_key(uow, runtime.keys, tenant_id, "race")
+            await uow.commit()
+            return key.plaintext
+
+    made = await asyncio.gather(*(first_key() for _ in range(6)))
+    assert len(set(made)) == 1
