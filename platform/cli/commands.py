@@ -231,3 +231,36 @@ def schema(args: argparse.Namespace) -> int:
 
     _out(f"wrote {export()}")
     return 0
+
+
+async def keys(args: argparse.Namespace) -> int:
+    import uuid
+
+    from sqlalchemy import select
+
+    from audora.platform.runtime import Runtime
+    from audora.tenants.keys.rotation import rotate_tenant, wrapping_versions
+    from audora.tenants.registry.tables import accounts
+
+    configure("WARNING")
+    runtime = Runtime.open(get_settings())
+    try:
+        if args.keys_command == "rotate" and args.tenant:
+            tenants = [uuid.UUID(args.tenant.removeprefix("acc_"))]
+        else:
+            async with runtime.platform_engine.connect() as conn:
+                rows = await conn.execute(
+                    select(accounts.c.id).where(accounts.c.status != "PURGED")
+                )
+                tenants = list(rows.scalars())
+        for tenant_id in tenants:
+            if args.keys_command == "rotate":
+                done = await rotate_tenant(runtime.tenant_engine, runtime.keys, tenant_id)
+                _out(f"{tenant_id} KEK v{done.kek_version}, {done.rewrapped} data keys rewrapped")
+            else:
+                versions = await wrapping_versions(runtime.tenant_engine, runtime.keys, tenant_id)
+                shown = ", ".join(f"{k} under KEK v{v}" for k, v in versions.items())
+                _out(f"{tenant_id} {shown or 'no data keys yet'}")
+    finally:
+        await runtime.close()
+    return 0

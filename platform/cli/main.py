@@ -5,6 +5,7 @@ audora serve | worker      one API process | one worker process
 audora migrate             the platform schema, then every tenant schema
 audora stack up | env      only the embedded stack | its URLs as shell exports
 audora tenants list | gc   the tenant registry | remove storage of no account
+audora keys rotate | status  rotate tenant KEKs, rewrapping data keys | show versions
 audora schema export       write schema/schema.graphql
 """
 
@@ -36,6 +37,13 @@ def _parser() -> argparse.ArgumentParser:
     tenants_sub = tenants.add_subparsers(dest="tenants_command", required=True)
     tenants_sub.add_parser("list", help="list tenants")
     tenants_sub.add_parser("gc", help="remove buckets and identities of no account")
+    keys = sub.add_parser("keys", help="tenant encryption keys")
+    keys_sub = keys.add_subparsers(dest="keys_command", required=True)
+    rotate = keys_sub.add_parser("rotate", help="rotate tenant KEKs and rewrap their data keys")
+    target = rotate.add_mutually_exclusive_group(required=True)
+    target.add_argument("--tenant", help="a tenant (account) id")
+    target.add_argument("--all", action="store_true", help="every live tenant")
+    keys_sub.add_parser("status", help="which KEK version wraps each tenant's data keys")
     schema = sub.add_parser("schema", help="the GraphQL schema")
     schema_sub = schema.add_subparsers(dest="schema_command", required=True)
     schema_sub.add_parser("export", help="write schema/schema.graphql")
@@ -52,6 +60,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "stack": commands.stack,
         "tenants": lambda a: asyncio.run(commands.tenants(a)),
         "schema": commands.schema,
+        "keys": lambda a: asyncio.run(commands.keys(a)),
     }
     return handlers[args.command](args)
 

@@ -44,6 +44,10 @@ class LocalKeyService:
             raise KeyServiceError(f"{error}: {response.get('message')}")
         return response
 
+    def kek_version_of(self, wrapped: bytes) -> int | None:
+        # The local service's wrapped keys start with `KW1` and the KEK version.
+        return int.from_bytes(wrapped[3:7], "big") if wrapped[:3] == b"KW1" else None
+
     async def ping(self) -> None:
         await self._call("ping")
 

@@ -37,7 +37,8 @@ class DataKeyRef:
     plaintext: bytes
 
 
-def _context(tenant_id: uuid.UUID, purpose: str) -> dict[str, str]:
+def key_context(tenant_id: uuid.UUID, purpose: str) -> dict[str, str]:
+    """The encryption context a data key is wrapped under: its tenant and purpose."""
     return {"tenant": str(tenant_id), "purpose": purpose}
 
 
@@ -60,7 +61,7 @@ async def _unwrap(
 ) -> bytes:
     plaintext = _cached(tenant_id, purpose, version)
     if plaintext is None:
-        plaintext = await keys.decrypt_data_key(tenant_id, wrapped, _context(tenant_id, purpose))
+        plaintext = await keys.decrypt_data_key(tenant_id, wrapped, key_context(tenant_id, purpose))
         _cache[(tenant_id, purpose, version)] = (time.monotonic(), plaintext)
     return plaintext
 
@@ -83,7 +84,7 @@ async def current_key(
     first key at once both generate one; the first insert wins and both use it."""
     row = await _newest(uow, purpose)
     if row is None:
-        made = await keys.generate_data_key(tenant_id, _context(tenant_id, purpose))
+        made = await keys.generate_data_key(tenant_id, key_context(tenant_id, purpose))
         await uow.execute(
             pg_insert(data_keys)
             .values(id=uuid.uuid4(), purpose=purpose, version=1, wrapped=made.wrapped)
