@@ -64,10 +64,13 @@ class Settings(BaseSettings):
 
     smtp_url: str = ""
 
-    # The key service. Set: the local key service's unix socket and its token (the
-    # embedded stack sets both). Production: AWS KMS (see the encryption issue).
+    # The key service: "local" (the embedded stack's process, at `kms_socket` with
+    # `kms_token`) or "aws-kms" (production; `kms_region`, credentials from the usual
+    # AWS environment or instance role).
+    key_service: Literal["local", "aws-kms"] = "local"
     kms_socket: str = ""
     kms_token: str = ""
+    kms_region: str = "eu-west-1"
 
     host: str = "127.0.0.1"
     port: int = 8443

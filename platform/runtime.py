@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from audora.platform.clock import Clock, SystemClock
 from audora.platform.config import Settings
 from audora.platform.db.engines import app_engine, provisioner_engine
+from audora.platform.keys.aws_kms import AwsKmsKeyService
 from audora.platform.keys.local_client import LocalKeyService
 from audora.platform.keys.service import KeyService
 from audora.platform.storage.admin import IdentityAdmin, TenantStorageAdmin
@@ -35,9 +36,11 @@ def identity_admin(settings: Settings) -> IdentityAdmin:
 
 
 def key_service(settings: Settings) -> KeyService:
-    if settings.kms_socket:
-        return LocalKeyService(Path(settings.kms_socket), settings.kms_token)
-    raise RuntimeError("no key service configured: set AUDORA_KMS_SOCKET and AUDORA_KMS_TOKEN")
+    if settings.key_service == "aws-kms":
+        return AwsKmsKeyService.connect(region=settings.kms_region)
+    if not settings.kms_socket:
+        raise RuntimeError("no key service: set AUDORA_KMS_SOCKET and AUDORA_KMS_TOKEN")
+    return LocalKeyService(Path(settings.kms_socket), settings.kms_token)
 
 
 def storage_admin(settings: Settings) -> S3TenantStorageAdmin:
