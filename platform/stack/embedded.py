@@ -55,6 +55,7 @@ class EmbeddedStack:
             s3_port=free_port(),
             access_key=self.secrets.s3_access_key,
             secret_key=self.secrets.s3_secret_key,
+            sse_kek=self.secrets.s3_sse_kek,
             durable=durable,
         )
         self.smtp = SmtpCatcher(self.data_dir / "mail", port=free_port())

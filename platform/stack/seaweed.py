@@ -31,8 +31,16 @@ def weed_binary() -> str:
 
 class EmbeddedSeaweed:
     def __init__(
-        self, root: Path, *, s3_port: int, access_key: str, secret_key: str, durable: bool = True
+        self,
+        root: Path,
+        *,
+        s3_port: int,
+        access_key: str,
+        secret_key: str,
+        sse_kek: str,
+        durable: bool = True,
     ) -> None:
+        self.sse_kek = sse_kek
         self.root = root
         self.durable = durable
         self.s3_port = s3_port
@@ -107,7 +115,12 @@ class EmbeddedSeaweed:
                 "-volume.preStopSeconds=0",
                 "-master.electionTimeout=1s",
             ],
-            env={**os.environ, "WEED_MASTER_VOLUME_GROWTH_COPY_1": "1"},
+            # WEED_S3_SSE_KEK lets the gateway honour bucket default encryption (SSE-S3).
+            env={
+                **os.environ,
+                "WEED_MASTER_VOLUME_GROWTH_COPY_1": "1",
+                "WEED_S3_SSE_KEK": self.sse_kek,
+            },
             log_path=self.root / "seaweedfs.log",
             # A graceful stop takes up to ~25 s (the filer waits 15 s for the gateway's
             # metadata subscription, the volume server 10 s after its last heartbeat).

@@ -19,6 +19,7 @@ class StackSecrets:
     s3_access_key: str
     s3_secret_key: str
     kms_token: str
+    s3_sse_kek: str
 
     @classmethod
     def load_or_create(cls, data_dir: Path) -> StackSecrets:
@@ -34,6 +35,9 @@ class StackSecrets:
             or "AUDORAADMIN" + secrets.token_hex(4).upper(),
             s3_secret_key=stored.get("s3_secret_key") or secrets.token_hex(20),
             kms_token=stored.get("kms_token") or secrets.token_hex(24),
+            # SeaweedFS's own key for bucket server-side encryption; it must never change
+            # once objects are written under it.
+            s3_sse_kek=stored.get("s3_sse_kek") or secrets.token_hex(32),
         )
         if asdict(made) != stored:  # first start, or a secret added since the last
             data_dir.mkdir(parents=True, exist_ok=True)

@@ -70,6 +70,13 @@ class S3TenantStorageAdmin:
 
     def create_tenant_storage(self, bucket: str) -> StorageCredentials:
         self.s3.create_bucket(Bucket=bucket)
+        # Server-side encryption by default, beneath Audora's own envelope encryption.
+        self.s3.put_bucket_encryption(
+            Bucket=bucket,
+            ServerSideEncryptionConfiguration={
+                "Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]
+            },
+        )
         credentials = self.identities.create(bucket)
         self._wait_until_usable(bucket, credentials)
         return credentials

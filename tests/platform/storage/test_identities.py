@@ -4,12 +4,14 @@ exercised here against SeaweedFS's implementation of it)."""
 
 from __future__ import annotations
 
+import os
 import uuid
 
 import pytest
 from botocore.exceptions import ClientError
 
 from audora.platform.config import Settings
+from audora.platform.stack.embedded import EmbeddedStack
 from audora.platform.storage.admin import IdentityAdmin
 from audora.platform.storage.iam_identities import IamIdentities
 from audora.platform.storage.s3_admin import S3TenantStorageAdmin, s3_client
@@ -48,6 +50,8 @@ def test_a_tenant_identity_reaches_its_own_bucket_only_and_dies_with_it(
         settings.s3_endpoint, keys_b.access_key, keys_b.secret_key, region=settings.s3_region
     )
     client_a.put_object(Bucket=a, Key="plan.txt", Body=b"A's plan")
+    # Tenant buckets encrypt at rest by default (SSE-S3), beneath Audora's own sealing.
+    assert client_a.head_object(Bucket=a, Key="plan.txt")["ServerSideEncryption"] == "AES256"
     client_b.put_object(Bucket=b, Key="plan.txt", Body=b"B's plan")
     for attempt in (
         lambda: client_a.get_object(Bucket=b, Key="plan.txt"),
@@ -68,3 +72,34 @@ def test_a_tenant_identity_reaches_its_own_bucket_only_and_dies_with_it(
     assert client_b.get_object(Bucket=b, Key="plan.txt")["Body"].read() == b"B's plan"
     admin.delete_tenant_storage(b)
     admin.delete_tenant_storage(b)  # idempotent
+
+
+def test_objects_are_encrypted_on_the_stores_disk(settings: Settings, stack: EmbeddedStack) -> None:
+    """Bucket default encryption (SSE-S3): a marker written to a tenant bucket appears in
+    no file of the store's data folder."""
+    admin = S3TenantStorageAdmin(
+        settings.s3_endpoint,
+        settings.s3_admin_access_key,
+        settings.s3_admin_secret_key,
+        _identities(settings, "files"),
+        region=settings.s3_region,
+        bucket_prefix=settings.bucket_prefix,
+    )
+    bucket = f"{settings.bucket_prefix}{uuid.uuid4().hex}"
+    keys = admin.create_tenant_storage(bucket)
+    client = s3_client(
+        settings.s3_endpoint, keys.access_key, keys.secret_key, region=settings.s3_region
+    )
+    marker = f"SSE-MARKER-{uuid.uuid4().hex}".encode()
+    # Incompressible bytes around the marker, so the store keeps the body as it is.
+    body = os.urandom(4096) + marker + os.urandom(4096)
+    client.put_object(
+        Bucket=bucket, Key="note.bin", Body=body, ContentType="application/octet-stream"
+    )
+    assert client.get_object(Bucket=bucket, Key="note.bin")["Body"].read() == body
+    try:
+        for path in (stack.data_dir / "s3").rglob("*"):
+            if path.is_file():
+                assert marker not in path.read_bytes(), path
+    finally:
+        admin.delete_tenant_storage(bucket)
