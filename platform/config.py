@@ -8,6 +8,7 @@ when the environment does not name them.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -84,6 +85,10 @@ class Settings(BaseSettings):
     # Concurrent tenant migrations in `audora migrate`.
     migrate_concurrency: int = 4
     session_idle_hours: int = 24
+
+    @property
+    def session_idle(self) -> timedelta:
+        return timedelta(hours=self.session_idle_hours)
 
     @property
     def is_production(self) -> bool:

@@ -11,7 +11,6 @@ import asyncio
 import uuid
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
-from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from strawberry.dataloader import DataLoader
@@ -50,7 +49,7 @@ class RequestContext:
                 self.runtime.platform_engine,
                 self.runtime.clock,
                 self.token,
-                idle_timeout=timedelta(hours=self.runtime.settings.session_idle_hours),
+                idle_timeout=self.runtime.settings.session_idle,
             )
         return self._principal
 

@@ -8,7 +8,7 @@ from strawberry.permission import BasePermission
 from strawberry.types import Info
 
 from audora.platform.auth.principal import Role
-from audora.platform.errors import AppError, ErrorCode
+from audora.platform.errors import forbidden
 from audora.schema.context import RequestContext
 
 
@@ -34,4 +34,4 @@ class CanWriteClients(BasePermission):
         return principal.role is not Role.VIEWER
 
     def on_unauthorized(self) -> None:
-        raise AppError(self.message, code=ErrorCode.FORBIDDEN)
+        raise forbidden(self.message)

@@ -20,7 +20,7 @@ from audora.platform.auth.validation import normalize_email
 from audora.platform.clock import Clock
 from audora.platform.db.tenant_binding import TenantRef
 from audora.platform.db.tenant_names import validate_tenant_schema
-from audora.platform.errors import AppError, ErrorCode, unauthenticated
+from audora.platform.errors import AppError, unauthenticated
 
 
 @dataclass(frozen=True)
@@ -133,8 +133,3 @@ def _idle(last_seen: datetime, now: datetime, idle_timeout: timedelta) -> bool:
 async def log_out(engine: AsyncEngine, clock: Clock, principal: Principal) -> None:
     async with engine.begin() as conn:
         await repository.revoke_session(conn, principal.session_id, clock.now())
-
-
-def require_role(principal: Principal, *roles: Role) -> None:
-    if principal.role not in roles:
-        raise AppError("your role does not allow this", code=ErrorCode.FORBIDDEN)

@@ -66,13 +66,14 @@ async def encrypt_stream(
     )
 
 
-def stream_key_version(header: bytes) -> int:
+def _parse_header(header: bytes | bytearray) -> tuple[int, bytes, int]:
+    """Key version, nonce prefix and chunk size of an encrypted stream."""
     if len(header) < _HEADER.size:
         raise IntegrityError("encrypted stream is truncated")
-    magic, version, _, _ = _HEADER.unpack_from(header)
+    magic, version, prefix, chunk_size = _HEADER.unpack_from(header)
     if magic != MAGIC:
         raise IntegrityError("not an Audora encrypted stream")
-    return int(version)
+    return int(version), bytes(prefix), int(chunk_size)
 
 
 async def decrypt_stream(
@@ -86,9 +87,7 @@ async def decrypt_stream(
             buffer += await iterator.__anext__()
         except StopAsyncIteration:
             raise IntegrityError("encrypted stream is truncated") from None
-    magic, version, prefix, chunk_size = _HEADER.unpack_from(buffer)
-    if magic != MAGIC:
-        raise IntegrityError("not an Audora encrypted stream")
+    version, prefix, chunk_size = _parse_header(buffer)
     del buffer[: _HEADER.size]
     sealed_size = chunk_size + TAG
     index = 0
@@ -104,7 +103,7 @@ async def decrypt_stream(
         del buffer[: len(piece)]
         try:
             yield aead.decrypt(
-                _nonce(prefix, index, last), piece, _aad(binding, int(version), index, last)
+                _nonce(prefix, index, last), piece, _aad(binding, version, index, last)
             )
         except InvalidTag:
             raise IntegrityError("encrypted stream failed authentication") from None

@@ -37,9 +37,5 @@ def tenant_role(schema: TenantSchema) -> str:
     return str(schema)
 
 
-def tenant_id_of(schema: TenantSchema) -> uuid.UUID:
-    return uuid.UUID(hex=schema[2:])
-
-
 def tenant_bucket(prefix: str, tenant_id: uuid.UUID) -> str:
     return f"{prefix}{tenant_id.hex}"

@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-from datetime import timedelta
-
 import strawberry
 from strawberry.permission import PermissionExtension
 from strawberry.types import Info
@@ -21,7 +19,7 @@ async def _payload(info: Info[RequestContext, None], issued: IssuedSession) -> A
         runtime.platform_engine,
         runtime.clock,
         issued.token,
-        idle_timeout=timedelta(hours=runtime.settings.session_idle_hours),
+        idle_timeout=runtime.settings.session_idle,
     )
     return AuthPayload(
         token=issued.token,

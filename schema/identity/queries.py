@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-from datetime import timedelta
-
 import strawberry
 from strawberry.permission import PermissionExtension
 from strawberry.types import Info
@@ -22,7 +20,7 @@ class Viewer:
     @strawberry.field
     async def sessions(self, info: Info[RequestContext, None]) -> list[Session]:
         runtime = info.context.runtime
-        idle = timedelta(hours=runtime.settings.session_idle_hours)
+        idle = runtime.settings.session_idle
         now = runtime.clock.now()
         async with runtime.platform_engine.connect() as conn:
             rows = await repository.live_sessions(
