@@ -85,6 +85,13 @@ class Settings(BaseSettings):
     # Concurrent tenant migrations in `audora migrate`.
     migrate_concurrency: int = 4
     session_idle_hours: int = 24
+    # Recording uploads: the largest accepted, and how long an upload URL stays valid.
+    upload_max_bytes: int = 2 * 1024**3
+    upload_ticket_minutes: int = 15
+    # The API's public base URL, for the upload URLs it hands out; empty: the request's.
+    public_url: str = ""
+    # Scheduled KEK rotation: a tenant's KEK gets a new version after this many days.
+    kek_rotation_days: int = 90
 
     @property
     def session_idle(self) -> timedelta:

@@ -18,6 +18,9 @@ class Kind(StrEnum):
     USER = "usr"
     SESSION = "ses"
     CLIENT_PROFILE = "cli"
+    CALL = "cal"
+    RECORDING = "rec"
+    DOCUMENT = "doc"
 
 
 _SHAPE = re.compile(r"\A([a-z]{3})_([0-9a-f]{32})\Z")

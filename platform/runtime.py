@@ -22,6 +22,7 @@ from audora.platform.storage.admin import IdentityAdmin, TenantStorageAdmin
 from audora.platform.storage.iam_identities import IamIdentities
 from audora.platform.storage.s3_admin import S3TenantStorageAdmin
 from audora.platform.storage.seaweed_identities import SeaweedIdentityFiles
+from audora.tenants.storage.credentials import TenantBuckets
 
 
 def identity_admin(settings: Settings) -> IdentityAdmin:
@@ -67,18 +68,25 @@ class Runtime:
     provisioner: AsyncEngine
     storage: TenantStorageAdmin
     keys: KeyService
+    # Each tenant's bucket, opened with that tenant's own credentials.
+    buckets: TenantBuckets
     redis: Redis
 
     @classmethod
     def open(cls, settings: Settings, *, clock: Clock | None = None) -> Runtime:
+        platform_engine = app_engine(settings, platform=True)
+        keys = key_service(settings)
         return cls(
             settings=settings,
             clock=clock or SystemClock(),
             tenant_engine=app_engine(settings),
-            platform_engine=app_engine(settings, platform=True),
+            platform_engine=platform_engine,
             provisioner=provisioner_engine(settings),
             storage=storage_admin(settings),
-            keys=key_service(settings),
+            keys=keys,
+            buckets=TenantBuckets(
+                platform_engine, keys, endpoint=settings.s3_endpoint, region=settings.s3_region
+            ),
             redis=Redis.from_url(settings.redis_url),
         )
 

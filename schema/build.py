@@ -8,17 +8,21 @@ from typing import Any
 import strawberry
 from graphql import GraphQLError
 from strawberry.extensions import AddValidationRules
+from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 
+from audora.schema.calls.mutations import CallsMutation
+from audora.schema.calls.queries import CallsQuery
 from audora.schema.clients.mutations import ClientsMutation
 from audora.schema.clients.queries import ClientsQuery
 from audora.schema.errors import ErrorPolicy
 from audora.schema.identity.mutations import IdentityMutation
 from audora.schema.identity.queries import IdentityQuery
 from audora.schema.rules import StandaloneIdentityMutations
+from audora.schema.scalars import SCALARS
 
-Query = merge_types("Query", (IdentityQuery, ClientsQuery))
-Mutation = merge_types("Mutation", (IdentityMutation, ClientsMutation))
+Query = merge_types("Query", (IdentityQuery, ClientsQuery, CallsQuery))
+Mutation = merge_types("Mutation", (IdentityMutation, ClientsMutation, CallsMutation))
 
 
 class AudoraSchema(strawberry.Schema):
@@ -33,4 +37,5 @@ def build_schema() -> strawberry.Schema:
         query=Query,
         mutation=Mutation,
         extensions=[ErrorPolicy, lambda: AddValidationRules([StandaloneIdentityMutations])],
+        config=StrawberryConfig(scalar_map=SCALARS),
     )

@@ -21,6 +21,7 @@ from audora.platform.auth.service import ClientInfo, authenticate
 from audora.platform.db.tenant_binding import TenantUnitOfWork, tenant_transaction
 from audora.platform.errors import unauthenticated
 from audora.platform.runtime import Runtime
+from audora.tenants.audit.log import AuditEntry, append_alone
 
 if TYPE_CHECKING:
     from sqlalchemy import RowMapping
@@ -31,6 +32,10 @@ class RequestContext:
     runtime: Runtime
     client: ClientInfo
     token: str | None
+    # Where this API is reached, for the URLs it hands out (upload URLs).
+    base_url: str = ""
+    # Objects that failed their integrity check during the request: each is audited.
+    integrity_failures: list[str] = field(default_factory=list)
     _principal: Principal | None = None
     _uow: TenantUnitOfWork | None = None
     _exit: AsyncExitStack = field(default_factory=AsyncExitStack)
@@ -74,6 +79,26 @@ class RequestContext:
                 await self._uow.commit()
         finally:
             await self._exit.aclose()
+
+    async def audit_integrity_failures(self) -> None:
+        """Record each failed integrity check in the tenant's audit log, in a transaction
+        of its own: the request's was rolled back, the event must stay."""
+        if not self.integrity_failures or self._principal is None:
+            return
+        principal = self._principal
+        for object_id in dict.fromkeys(self.integrity_failures):
+            await append_alone(
+                self.runtime.tenant_engine,
+                principal.tenant,
+                self.runtime.clock.now(),
+                AuditEntry(
+                    actor=f"user:{principal.user_id}",
+                    action="security.integrity_failure",
+                    target=object_id,
+                    ip=self.client.ip,
+                    details={"object": object_id},
+                ),
+            )
 
     def members_loader(self, principal: Principal) -> DataLoader[uuid.UUID, RowMapping | None]:
         loader = self._loaders.get("members")

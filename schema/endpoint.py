@@ -132,6 +132,7 @@ async def graphql_post(request: Request) -> Response:
             user_agent=request.headers.get("user-agent"),
         ),
         token=_bearer(request),
+        base_url=runtime.settings.public_url or str(request.base_url),
     )
     success = False
     try:
@@ -161,6 +162,10 @@ async def graphql_post(request: Request) -> Response:
         correlation = uuid.uuid4().hex
         log.exception("commit failed %s", correlation)
         return error_response(500, "internal error", ErrorCode.INTERNAL, correlationId=correlation)
+    try:
+        await context.audit_integrity_failures()
+    except Exception:
+        log.exception("could not audit an integrity failure")
 
     response: dict[str, Any] = {"data": result.data}
     if result.errors:

@@ -71,6 +71,11 @@ class ErrorPolicy(SchemaExtension):
         yield
         result = self.execution_context.result
         if result is not None and result.errors:
+            context = self.execution_context.context
+            for error in result.errors:
+                cause = _root_cause(error)
+                if isinstance(cause, IntegrityError) and hasattr(context, "integrity_failures"):
+                    context.integrity_failures.append(cause.object_id or "unknown")
             result.errors = [format_error(e) for e in result.errors]
             if self._is_mutation():
                 result.data = None

@@ -5,9 +5,21 @@ the set is complete whichever entry point runs first."""
 from __future__ import annotations
 
 from audora.platform.db.metadata import tenant_metadata
+from audora.tenants.audit.tables import audit_chain, audit_events
+from audora.tenants.calls.tables import calls, documents, recordings, transcripts
 from audora.tenants.clients.tables import client_profiles
-from audora.tenants.keys.tables import data_keys
+from audora.tenants.keys.tables import data_keys, reencryptions
 
-TENANT_TABLES = (client_profiles, data_keys)
+TENANT_TABLES = (
+    client_profiles,
+    data_keys,
+    calls,
+    recordings,
+    transcripts,
+    documents,
+    audit_events,
+    audit_chain,
+    reencryptions,
+)
 
 __all__ = ["TENANT_TABLES", "tenant_metadata"]

@@ -82,3 +82,41 @@ def dead_url(url: str) -> str:
     parts = urlsplit(url)
     host = parts.netloc.rsplit(":", 1)[0]
     return urlunsplit(parts._replace(netloc=f"{host}:{free_port()}"))
+
+
+CREATE_CALL = """
+mutation CreateCall($input: CreateCallInput!) {
+  createCall(input: $input) { id title status consent { participantsNotified methods } }
+}
+"""
+
+CREATE_UPLOAD = """
+mutation Upload($callId: ID!) {
+  createRecordingUpload(callId: $callId) { uploadUrl expiresAt maxBytes }
+}
+"""
+
+CONSENT = {"participantsNotified": True, "methods": ["VERBAL"], "jurisdiction": "EU"}
+
+
+async def create_call(gql: GraphQL, token: str, profile_id: str, title: str = "Kickoff") -> str:
+    result = await gql(
+        CREATE_CALL,
+        {"input": {"clientProfileId": profile_id, "title": title, "consent": CONSENT}},
+        token=token,
+    )
+    assert "errors" not in result, result
+    call_id: str = result["data"]["createCall"]["id"]
+    return call_id
+
+
+async def upload_path(gql: GraphQL, token: str, call_id: str) -> str:
+    """The path of a fresh upload URL for `call_id` (the host is the test client's)."""
+    result = await gql(CREATE_UPLOAD, {"callId": call_id}, token=token)
+    assert "errors" not in result, result
+    return urlsplit(result["data"]["createRecordingUpload"]["uploadUrl"]).path
+
+
+def wav_bytes(payload: bytes) -> bytes:
+    """A WAV file's signature in front of `payload`: enough to pass as audio."""
+    return b"RIFF" + len(payload).to_bytes(4, "little") + b"WAVEfmt " + payload

@@ -23,7 +23,12 @@ _HEADER = struct.Struct(">4sI")
 
 
 class IntegrityError(Exception):
-    """A ciphertext that is not what it claims: tampered, truncated, moved or unknown."""
+    """A ciphertext that is not what it claims: tampered, truncated, moved or unknown.
+    `object_id` names what failed to open, where known (never its content)."""
+
+    def __init__(self, message: str, *, object_id: str | None = None) -> None:
+        super().__init__(message if object_id is None else f"{object_id}: {message}")
+        self.object_id = object_id
 
 
 @dataclass(frozen=True)
@@ -58,11 +63,16 @@ def seal(key: bytes, key_version: int, binding: Binding, plaintext: bytes) -> by
 
 
 def open_sealed(key: bytes, binding: Binding, sealed: bytes) -> bytes:
-    version = key_version_of(sealed)
+    try:
+        version = key_version_of(sealed)
+    except IntegrityError as exc:
+        raise IntegrityError(str(exc), object_id=binding.object_id) from None
     nonce = sealed[_HEADER.size : _HEADER.size + NONCE_BYTES]
     try:
         return AESGCM(key).decrypt(
             nonce, sealed[_HEADER.size + NONCE_BYTES :], binding.aad(version)
         )
     except InvalidTag:
-        raise IntegrityError("ciphertext failed authentication") from None
+        raise IntegrityError(
+            "ciphertext failed authentication", object_id=binding.object_id
+        ) from None

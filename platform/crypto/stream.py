@@ -86,7 +86,9 @@ async def decrypt_stream(
         try:
             buffer += await iterator.__anext__()
         except StopAsyncIteration:
-            raise IntegrityError("encrypted stream is truncated") from None
+            raise IntegrityError(
+                "encrypted stream is truncated", object_id=binding.object_id
+            ) from None
     version, prefix, chunk_size = _parse_header(buffer)
     del buffer[: _HEADER.size]
     sealed_size = chunk_size + TAG
@@ -106,7 +108,9 @@ async def decrypt_stream(
                 _nonce(prefix, index, last), piece, _aad(binding, version, index, last)
             )
         except InvalidTag:
-            raise IntegrityError("encrypted stream failed authentication") from None
+            raise IntegrityError(
+                "encrypted stream failed authentication", object_id=binding.object_id
+            ) from None
         if last:
             return
         index += 1

@@ -5,8 +5,17 @@ from __future__ import annotations
 
 from audora.platform.auth.tables import memberships, sessions, users
 from audora.platform.db.metadata import platform_metadata
+from audora.tenants.recordings.tables import upload_tickets
 from audora.tenants.registry.tables import accounts, tenant_keys, tenant_storage_identities
 
-PLATFORM_TABLES = (accounts, tenant_keys, tenant_storage_identities, users, memberships, sessions)
+PLATFORM_TABLES = (
+    accounts,
+    tenant_keys,
+    tenant_storage_identities,
+    users,
+    memberships,
+    sessions,
+    upload_tickets,
+)
 
 __all__ = ["PLATFORM_TABLES", "platform_metadata"]

@@ -16,6 +16,7 @@ from audora.platform.http.health import healthz, readyz
 from audora.platform.http.strict_transport import StrictTransportSecurity
 from audora.platform.runtime import Runtime
 from audora.schema.endpoint import graphql_get, graphql_post
+from audora.tenants.recordings.http import put_upload
 
 
 class AudoraApp(Starlette):
@@ -41,6 +42,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> Starlette:
             Route("/graphql", graphql_get, methods=["GET"]),
             Route("/healthz", healthz, methods=["GET"]),
             Route("/readyz", readyz, methods=["GET"]),
+            Route("/uploads/{ticket}", put_upload, methods=["PUT"]),
         ],
         lifespan=lifespan,
     )

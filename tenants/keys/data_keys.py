@@ -24,7 +24,7 @@ from audora.platform.crypto.envelope import (
     seal,
 )
 from audora.platform.db.tenant_binding import TenantUnitOfWork
-from audora.platform.keys.service import KeyService
+from audora.platform.keys.service import KeyService, UnwrapFailed
 from audora.tenants.keys.tables import data_keys
 
 CACHE_SECONDS = 300.0
@@ -61,7 +61,12 @@ async def _unwrap(
 ) -> bytes:
     plaintext = _cached(tenant_id, purpose, version)
     if plaintext is None:
-        plaintext = await keys.decrypt_data_key(tenant_id, wrapped, key_context(tenant_id, purpose))
+        try:
+            plaintext = await keys.decrypt_data_key(
+                tenant_id, wrapped, key_context(tenant_id, purpose)
+            )
+        except UnwrapFailed:
+            raise IntegrityError(f"the {purpose} data key v{version} did not unwrap") from None
         _cache[(tenant_id, purpose, version)] = (time.monotonic(), plaintext)
     return plaintext
 
@@ -136,7 +141,10 @@ class FieldSealer:
     async def open(self, object_id: str, sealed: bytes | None) -> str | None:
         if sealed is None:
             return None
-        key = await key_for(
-            self.uow, self.keys, self.tenant_id, self.purpose, key_version_of(sealed)
-        )
+        try:
+            key = await key_for(
+                self.uow, self.keys, self.tenant_id, self.purpose, key_version_of(sealed)
+            )
+        except IntegrityError as exc:
+            raise IntegrityError(str(exc), object_id=object_id) from None
         return open_sealed(key, Binding(self.tenant_id, object_id), sealed).decode()

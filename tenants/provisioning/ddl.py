@@ -15,6 +15,7 @@ from sqlalchemy.schema import CreateIndex, CreateTable
 
 from audora.platform.db.roles import GATEWAY_ROLE, PROVISIONER_ROLE
 from audora.platform.db.tenant_names import TenantSchema, tenant_role
+from audora.tenants.audit.tables import APPEND_ONLY_DDL
 from audora.tenants.tables import tenant_metadata
 
 # Alembic's own version table, as alembic creates it.
@@ -69,6 +70,16 @@ def version_table(schema: TenantSchema, head: str) -> list[str]:
         # `head` is checked against _REVISION above; DDL batches take no bind parameters.
         f"INSERT INTO alembic_version (version_num) VALUES ('{head}')",  # noqa: S608
         *close_version_table(schema),
+    ]
+
+
+def tenant_safeguards(schema: TenantSchema) -> list[str]:
+    """What the tables alone do not say: the audit log is append-only for the tenant."""
+    role = tenant_role(schema)
+    return [
+        *APPEND_ONLY_DDL,
+        f"REVOKE UPDATE, DELETE, TRUNCATE ON audit_events FROM {role}",
+        f"REVOKE DELETE, TRUNCATE ON audit_chain FROM {role}",
     ]
 
 

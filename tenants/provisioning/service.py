@@ -27,10 +27,12 @@ from audora.platform.keys.service import KeyService
 from audora.platform.storage.admin import StorageCredentials, TenantStorageAdmin
 from audora.tenants.provisioning.ddl import (
     create_schema_and_role,
+    tenant_safeguards,
     tenant_tables_ddl,
     version_table,
 )
 from audora.tenants.registry.tables import accounts, tenant_keys, tenant_storage_identities
+from audora.tenants.storage.credentials import seal_secret
 
 log = logging.getLogger(__name__)
 
@@ -76,7 +78,13 @@ async def provision_account(
             await conn.exec_driver_sql(";\n".join(create_schema_and_role(schema)))
             await point_provisioner_at(conn, schema)
             await conn.exec_driver_sql(
-                ";\n".join([*tenant_tables_ddl(), *version_table(schema, tenant_head)])
+                ";\n".join(
+                    [
+                        *tenant_tables_ddl(),
+                        *tenant_safeguards(schema),
+                        *version_table(schema, tenant_head),
+                    ]
+                )
             )
             await conn.execute(
                 insert(accounts).values(
@@ -114,11 +122,13 @@ async def provision_account(
             except asyncio.CancelledError:
                 await asyncio.wait([storage_call])
                 raise
+            sealed = await seal_secret(keys, account_id, created.secret_key)
             await conn.execute(
                 insert(tenant_storage_identities).values(
                     account_id=account_id,
                     access_key=created.access_key,
-                    secret_key=created.secret_key,
+                    secret_sealed=sealed.sealed,
+                    wrapped_key=sealed.wrapped_key,
                 )
             )
             await conn.commit()

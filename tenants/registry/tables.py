@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Column, DateTime, ForeignKey, String, Table, Text, func
+from sqlalchemy import Column, DateTime, ForeignKey, LargeBinary, String, Table, Text, func
 from sqlalchemy.dialects.postgresql import UUID
 
 from audora.platform.db.metadata import platform_metadata
@@ -31,7 +31,13 @@ tenant_storage_identities = Table(
         primary_key=True,
     ),
     Column("access_key", String(64), nullable=False, unique=True),
-    Column("secret_key", Text, nullable=False),
+    # The secret key, sealed under a data key of its own that the tenant's KEK wraps:
+    # the platform database alone does not open the tenant's bucket, and erasing the
+    # tenant's KEK erases its credentials too.
+    Column("secret_sealed", LargeBinary, nullable=True),
+    Column("wrapped_key", LargeBinary, nullable=True),
+    # Only rows provisioned before sealing existed; sealed on first use, then NULL.
+    Column("secret_key", Text, nullable=True),
 )
 
 # The slot each tenant's key-encryption key takes. The key itself lives only in the key
@@ -48,4 +54,6 @@ tenant_keys = Table(
     Column("kek_ref", Text, nullable=True),
     Column("state", String(16), nullable=False, server_default="PENDING"),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    # When the KEK last got a new version; scheduled rotation reads it.
+    Column("rotated_at", DateTime(timezone=True), nullable=True),
 )

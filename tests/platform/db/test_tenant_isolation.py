@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import token
 import tokenize
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +28,6 @@ from audora.platform.db.statement_guard import ForbiddenStatement
 from audora.platform.db.tenant_binding import TenantRef, search_path, tenant_transaction
 from audora.platform.db.tenant_names import validate_tenant_schema
 from audora.platform.runtime import Runtime
-from audora.platform.storage.s3_admin import s3_client
 from audora.schema.context import RequestContext
 
 from audora_testing import GraphQL, create_profile, error_codes, schema_of, sign_up
@@ -78,24 +78,24 @@ def test_two_sign_ups_give_two_schemas_two_roles_and_two_buckets(
     assert set(buckets) <= set(runtime.storage.tenant_buckets())
 
 
-def test_a_tenants_storage_keys_reach_its_own_bucket_only(
-    two_tenants: tuple[dict[str, Any], dict[str, Any]], superuser: Engine, settings: Settings
+async def test_a_tenants_storage_keys_reach_its_own_bucket_only(
+    two_tenants: tuple[dict[str, Any], dict[str, Any]], superuser: Engine, runtime: Runtime
 ) -> None:
     a, b = two_tenants
+    ids_ = [uuid.UUID(hex=t["account"]["id"][4:]) for t in (a, b)]
     with superuser.connect() as conn:
-        rows = conn.execute(
+        stored = conn.execute(
             text(
-                "SELECT a.schema_name, a.bucket, i.access_key, i.secret_key "
-                "FROM platform.accounts a JOIN platform.tenant_storage_identities i "
-                "ON i.account_id = a.id WHERE a.schema_name = ANY(:s)"
+                "SELECT secret_key, secret_sealed FROM platform.tenant_storage_identities "
+                "WHERE account_id = ANY(:ids)"
             ),
-            {"s": [schema_of(a["account"]["id"]), schema_of(b["account"]["id"])]},
+            {"ids": ids_},
         ).all()
-    (_, bucket_a, key_a, secret_a), (_, bucket_b, key_b, secret_b) = sorted(
-        rows, key=lambda r: r[0] != schema_of(a["account"]["id"])
-    )
-    client_a = s3_client(settings.s3_endpoint, key_a, secret_a, region=settings.s3_region)
-    client_b = s3_client(settings.s3_endpoint, key_b, secret_b, region=settings.s3_region)
+    # The secrets are sealed under each tenant's own key, never stored in the clear.
+    assert [(plain, sealed is not None) for plain, sealed in stored] == [(None, True)] * 2
+    bucket_a, bucket_b = [await runtime.buckets.of(i) for i in ids_]
+    client_a, client_b = bucket_a.client, bucket_b.client
+    bucket_a, bucket_b = bucket_a.bucket, bucket_b.bucket
     client_a.put_object(Bucket=bucket_a, Key="a.txt", Body=b"A only")
     assert client_a.get_object(Bucket=bucket_a, Key="a.txt")["Body"].read() == b"A only"
     client_b.put_object(Bucket=bucket_b, Key="b.txt", Body=b"B only")

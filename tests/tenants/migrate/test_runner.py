@@ -64,6 +64,15 @@ def catalog(superuser: Engine, schema: str) -> dict[str, Any]:
             ),
             {"s": schema},
         ).all()
+        triggers = conn.execute(
+            text(
+                "SELECT t.tgrelid::regclass::text, t.tgname, pg_get_triggerdef(t.oid) "
+                "FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid "
+                "JOIN pg_namespace n ON n.oid = c.relnamespace "
+                "WHERE n.nspname = :s AND NOT t.tgisinternal ORDER BY 2"
+            ),
+            {"s": schema},
+        ).all()
         defaults = conn.execute(
             text(
                 "SELECT pg_get_userbyid(d.defaclrole), d.defaclobjtype, d.defaclacl::text "
@@ -79,6 +88,7 @@ def catalog(superuser: Engine, schema: str) -> dict[str, Any]:
             "constraints": constraints,
             "indexes": indexes,
             "grants": grants,
+            "triggers": triggers,
             "default_privileges": defaults,
         }.items()
     }
@@ -116,10 +126,11 @@ async def test_a_provisioned_tenant_has_exactly_the_schema_migrations_give(
 
 def _reset_to_base(superuser: Engine, schemas: list[TenantSchema]) -> None:
     """Put tenants back before their first migration, as if the stream were new."""
-    with superuser.begin() as conn:
-        for schema in schemas:
+    for schema in schemas:
+        with superuser.begin() as conn:
             tables = [f"{schema}.{t.name}" for t in TENANT_TABLES] + [f"{schema}.alembic_version"]
             conn.exec_driver_sql(f"DROP TABLE {', '.join(tables)}")
+            conn.exec_driver_sql(f"DROP FUNCTION {schema}.audit_events_refuse_change()")
 
 
 def _versions(superuser: Engine, schemas: list[TenantSchema]) -> dict[str, str | None]:

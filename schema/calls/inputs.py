@@ -1,0 +1,19 @@
+from __future__ import annotations
+
+import strawberry
+
+from audora.tenants.calls.service import ConsentMethod
+
+
+@strawberry.input(description="How the call's participants were told it is recorded.")
+class ConsentInput:
+    participants_notified: bool
+    methods: list[ConsentMethod]
+    jurisdiction: str | None = None
+
+
+@strawberry.input
+class CreateCallInput:
+    client_profile_id: strawberry.ID
+    title: str
+    consent: ConsentInput

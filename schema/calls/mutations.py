@@ -1,0 +1,69 @@
+from __future__ import annotations
+
+import strawberry
+from strawberry.extensions.field_extension import FieldExtension
+from strawberry.permission import PermissionExtension
+from strawberry.types import Info
+
+from audora.platform import ids
+from audora.platform.errors import AppError, ErrorCode
+from audora.schema.calls.inputs import CreateCallInput
+from audora.schema.calls.types import Call, RecordingUpload
+from audora.schema.context import RequestContext
+from audora.schema.permissions import CanWriteClients, IsAuthenticated
+from audora.schema.scalars import ByteCount
+from audora.tenants.calls import service
+from audora.tenants.calls.service import CallStatus, Consent
+from audora.tenants.recordings import tickets
+from audora.tenants.recordings.ingest import ticket_lifetime
+
+_WRITE: list[FieldExtension] = [PermissionExtension([IsAuthenticated(), CanWriteClients()])]
+
+
+@strawberry.type
+class CallsMutation:
+    @strawberry.mutation(extensions=_WRITE)
+    async def create_call(self, info: Info[RequestContext, None], input: CreateCallInput) -> Call:
+        record = await service.create_call(
+            await info.context.tenant_uow(),
+            await info.context.principal(),
+            ids.decode(ids.Kind.CLIENT_PROFILE, input.client_profile_id, field="clientProfileId"),
+            input.title,
+            Consent(
+                participants_notified=input.consent.participants_notified,
+                methods=tuple(input.consent.methods),
+                jurisdiction=input.consent.jurisdiction,
+            ),
+        )
+        return Call.from_record(record)
+
+    @strawberry.mutation(
+        extensions=_WRITE,
+        description="A one-time URL to PUT the call's audio to; it expires in minutes.",
+    )
+    async def create_recording_upload(
+        self, info: Info[RequestContext, None], call_id: strawberry.ID
+    ) -> RecordingUpload:
+        runtime = info.context.runtime
+        principal = await info.context.principal()
+        call = await service.get_call(
+            await info.context.tenant_uow(),
+            principal,
+            ids.decode(ids.Kind.CALL, call_id, field="callId"),
+        )
+        if call.status is not CallStatus.AWAITING_RECORDING:
+            raise AppError("this call already has a recording", code=ErrorCode.CONFLICT)
+        issued = await tickets.issue(
+            runtime.platform_engine,
+            account_id=principal.account_id,
+            call_id=call.id,
+            user_id=principal.user_id,
+            now=runtime.clock.now(),
+            lifetime=ticket_lifetime(runtime),
+            max_bytes=runtime.settings.upload_max_bytes,
+        )
+        return RecordingUpload(
+            upload_url=f"{info.context.base_url.rstrip('/')}/uploads/{issued.token}",
+            expires_at=issued.expires_at,
+            max_bytes=ByteCount(issued.max_bytes),
+        )

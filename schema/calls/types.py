@@ -1,0 +1,163 @@
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from enum import Enum
+
+import strawberry
+from strawberry.types import Info
+
+from audora.platform import ids
+from audora.schema.context import RequestContext
+from audora.schema.scalars import ByteCount
+from audora.tenants.calls import content
+from audora.tenants.calls import repository as calls_repository
+from audora.tenants.calls.content import DocumentKind
+from audora.tenants.calls.service import CallRecord, CallStatus, ConsentMethod
+
+# The domain's enums are the schema's: one definition, registered with strawberry here.
+strawberry.enum(CallStatus)
+strawberry.enum(ConsentMethod)
+strawberry.enum(DocumentKind)
+
+
+@strawberry.enum
+class RecordingStatus(Enum):
+    STORED = "STORED"
+    DELETED = "DELETED"
+
+
+@strawberry.type
+class Consent:
+    participants_notified: bool
+    methods: list[ConsentMethod]
+    jurisdiction: str | None
+
+
+@strawberry.type
+class Recording:
+    status: RecordingStatus
+    size_bytes: ByteCount
+    stored_at: datetime
+    delete_after: datetime | None
+    deleted_at: datetime | None
+
+
+@strawberry.type
+class TranscriptSegment:
+    start_seconds: float
+    end_seconds: float
+    speaker: str | None
+    text: str
+
+
+@strawberry.type
+class Transcript:
+    text: str
+    segments: list[TranscriptSegment]
+
+
+@strawberry.type
+class Document:
+    id: strawberry.ID
+    kind: DocumentKind
+    title: str
+    markdown: str
+    version: int
+    updated_at: datetime
+
+
+@strawberry.type
+class Call:
+    id: strawberry.ID
+    client_profile_id: strawberry.ID
+    title: str
+    status: CallStatus
+    failure_reason: str | None
+    consent: Consent
+    created_at: datetime
+    _id: strawberry.Private[uuid.UUID]
+
+    @strawberry.field
+    async def recording(self, info: Info[RequestContext, None]) -> Recording | None:
+        row = await calls_repository.recording_of(await info.context.tenant_uow(), self._id)
+        if row is None:
+            return None
+        return Recording(
+            status=RecordingStatus(row["status"]),
+            size_bytes=ByteCount(row["size_bytes"]),
+            stored_at=row["stored_at"],
+            delete_after=row["delete_after"],
+            deleted_at=row["deleted_at"],
+        )
+
+    @strawberry.field
+    async def transcript(self, info: Info[RequestContext, None]) -> Transcript | None:
+        principal = await info.context.principal()
+        found = await content.read_transcript(
+            await info.context.tenant_uow(),
+            info.context.runtime.keys,
+            principal.account_id,
+            self._id,
+        )
+        if found is None:
+            return None
+        return Transcript(
+            text=found.text,
+            segments=[
+                TranscriptSegment(
+                    start_seconds=s.start_seconds,
+                    end_seconds=s.end_seconds,
+                    speaker=s.speaker,
+                    text=s.text,
+                )
+                for s in found.segments
+            ],
+        )
+
+    @strawberry.field
+    async def documents(self, info: Info[RequestContext, None]) -> list[Document]:
+        principal = await info.context.principal()
+        found = await content.read_documents(
+            await info.context.tenant_uow(),
+            info.context.runtime.keys,
+            principal.account_id,
+            self._id,
+        )
+        return [
+            Document(
+                id=strawberry.ID(ids.encode(ids.Kind.DOCUMENT, d.id)),
+                kind=d.kind,
+                title=d.title,
+                markdown=d.markdown,
+                version=d.version,
+                updated_at=d.updated_at,
+            )
+            for d in found
+        ]
+
+    @classmethod
+    def from_record(cls, record: CallRecord) -> Call:
+        return cls(
+            id=strawberry.ID(ids.encode(ids.Kind.CALL, record.id)),
+            client_profile_id=strawberry.ID(
+                ids.encode(ids.Kind.CLIENT_PROFILE, record.client_profile_id)
+            ),
+            title=record.title,
+            status=record.status,
+            failure_reason=record.failure_reason,
+            consent=Consent(
+                participants_notified=record.consent.participants_notified,
+                methods=list(record.consent.methods),
+                jurisdiction=record.consent.jurisdiction,
+            ),
+            created_at=record.created_at,
+            _id=record.id,
+        )
+
+
+@strawberry.type(description="Where to PUT a recording's audio, once, before it expires.")
+class RecordingUpload:
+    upload_url: str
+    expires_at: datetime
+    max_bytes: ByteCount

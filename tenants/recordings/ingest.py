@@ -1,0 +1,211 @@
+"""`PUT /uploads/{ticket}`, as a service: check the request, claim the ticket, stream
+the audio into the tenant's bucket encrypted, then record it.
+
+Everything that can be checked before a byte is stored is (content type, declared
+length, ticket, account, call); what can only be seen in the body (empty, not audio,
+longer than allowed) stops the stream. Any failure aborts the object store's upload,
+so a failed upload leaves no object and no row.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import AsyncIterable, AsyncIterator
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError as UniqueViolation
+
+from audora.platform.auth.tables import memberships
+from audora.platform.db.tenant_binding import TenantRef, tenant_transaction
+from audora.platform.db.tenant_names import tenant_schema
+from audora.platform.errors import AppError, ErrorCode
+from audora.platform.runtime import Runtime
+from audora.tenants.audit.log import AuditEntry, append
+from audora.tenants.calls import repository as calls
+from audora.tenants.calls.service import CallStatus
+from audora.tenants.recordings import tickets
+from audora.tenants.recordings.audio import discard_audio, store_audio
+from audora.tenants.recordings.audio_format import (
+    SNIFF_BYTES,
+    acceptable_content_type,
+    looks_like_audio,
+)
+from audora.tenants.registry.tables import accounts
+
+log = logging.getLogger(__name__)
+
+
+class UploadRefused(AppError):
+    def __init__(self, status: int, message: str, code: ErrorCode) -> None:
+        super().__init__(message, code=code)
+        self.status = status
+
+
+@dataclass(frozen=True)
+class ReceivedRecording:
+    recording_id: uuid.UUID
+    call_id: uuid.UUID
+    size_bytes: int
+
+
+def _too_large(limit: int) -> UploadRefused:
+    return UploadRefused(
+        413, f"a recording may be at most {limit} bytes", ErrorCode.PAYLOAD_TOO_LARGE
+    )
+
+
+async def _checked_body(
+    body: AsyncIterable[bytes], limit: int, counted: list[int]
+) -> AsyncIterator[bytes]:
+    """The body as it arrives, refused if empty, not audio, or over `limit` bytes."""
+    head = bytearray()
+    total = 0
+    sniffed = False
+    async for piece in body:
+        total += len(piece)
+        if total > limit:
+            raise _too_large(limit)
+        if not sniffed:
+            head += piece
+            if len(head) < SNIFF_BYTES:
+                continue
+            if not looks_like_audio(bytes(head)):
+                raise UploadRefused(400, "the body is not an audio file", ErrorCode.BAD_USER_INPUT)
+            sniffed = True
+            piece, head = bytes(head), bytearray()
+        yield piece
+    if total == 0:
+        raise UploadRefused(400, "the body is empty", ErrorCode.BAD_USER_INPUT)
+    if not sniffed:
+        if not looks_like_audio(bytes(head)):
+            raise UploadRefused(400, "the body is not an audio file", ErrorCode.BAD_USER_INPUT)
+        yield bytes(head)
+    counted.append(total)
+
+
+def check_headers(content_type: str | None, content_length: str | None, limit: int) -> str:
+    kind = (content_type or "").split(";")[0].strip().lower()
+    if not acceptable_content_type(kind):
+        raise UploadRefused(
+            415, "send the recording as audio/* (or a video container)", ErrorCode.BAD_USER_INPUT
+        )
+    if content_length is not None:
+        if not content_length.isdigit():
+            raise UploadRefused(400, "Content-Length is not a number", ErrorCode.BAD_USER_INPUT)
+        if int(content_length) > limit:
+            raise _too_large(limit)
+        if int(content_length) == 0:
+            raise UploadRefused(400, "the body is empty", ErrorCode.BAD_USER_INPUT)
+    return kind
+
+
+_REFUSALS = {
+    tickets.Refusal.UNKNOWN: UploadRefused(
+        404, "this upload URL is not known", ErrorCode.NOT_FOUND
+    ),
+    tickets.Refusal.USED: UploadRefused(
+        409, "this upload URL was already used; ask for a new one", ErrorCode.CONFLICT
+    ),
+    tickets.Refusal.EXPIRED: UploadRefused(
+        410, "this upload URL has expired; ask for a new one", ErrorCode.NOT_FOUND
+    ),
+}
+
+
+async def receive_recording(
+    runtime: Runtime,
+    token: str,
+    content_type: str | None,
+    content_length: str | None,
+    body: AsyncIterable[bytes],
+    *,
+    ip: str | None,
+) -> ReceivedRecording:
+    limit = runtime.settings.upload_max_bytes
+    kind = check_headers(content_type, content_length, limit)
+    claimed = await tickets.claim(runtime.platform_engine, token, runtime.clock.now())
+    if isinstance(claimed, tickets.Refusal):
+        raise _REFUSALS[claimed]
+    await _check_uploader(runtime, claimed)
+    tenant = TenantRef(tenant_schema(claimed.account_id))
+    async with tenant_transaction(runtime.tenant_engine, tenant) as uow:
+        call = await calls.get(uow, claimed.call_id, None)
+        if call is None:
+            raise _REFUSALS[tickets.Refusal.UNKNOWN]
+        if call["status"] != CallStatus.AWAITING_RECORDING:
+            raise UploadRefused(409, "this call already has a recording", ErrorCode.CONFLICT)
+
+    recording_id = uuid.uuid4()
+    counted: list[int] = []
+    stored = await store_audio(
+        runtime.keys,
+        runtime.buckets,
+        claimed.account_id,
+        recording_id,
+        _checked_body(body, min(limit, claimed.max_bytes), counted),
+    )
+    try:
+        async with tenant_transaction(runtime.tenant_engine, tenant) as uow:
+            call = await calls.get(uow, claimed.call_id, None, for_update=True)
+            if call is None or call["status"] != CallStatus.AWAITING_RECORDING:
+                raise UploadRefused(409, "this call already has a recording", ErrorCode.CONFLICT)
+            await calls.add_recording(
+                uow,
+                id=recording_id,
+                call_id=claimed.call_id,
+                object_key=stored.object_key,
+                size_bytes=counted[0],
+                content_type=kind,
+                wrapped_key=stored.wrapped_key,
+                stored_at=runtime.clock.now(),
+            )
+            await calls.set_status(uow, claimed.call_id, CallStatus.TRANSCRIBING)
+            await append(
+                uow,
+                runtime.clock.now(),
+                AuditEntry(
+                    actor=f"user:{claimed.created_by}",
+                    action="recording.uploaded",
+                    target=f"call:{claimed.call_id}",
+                    ip=ip,
+                    details={"recording": str(recording_id), "sizeBytes": counted[0]},
+                ),
+            )
+            await uow.commit()
+    except BaseException as exc:
+        # The audio is stored but not recorded: take it back out.
+        try:
+            await discard_audio(runtime.buckets, claimed.account_id, stored.object_key)
+        except Exception:
+            log.exception("could not remove the audio of a failed upload %s", recording_id)
+        if isinstance(exc, UniqueViolation):
+            raise UploadRefused(
+                409, "this call already has a recording", ErrorCode.CONFLICT
+            ) from None
+        raise
+    return ReceivedRecording(recording_id, claimed.call_id, counted[0])
+
+
+async def _check_uploader(runtime: Runtime, claimed: tickets.ClaimedTicket) -> None:
+    """The account still writable, the member who asked for the URL still in it."""
+    async with runtime.platform_engine.connect() as conn:
+        row = (
+            await conn.execute(
+                select(accounts.c.status)
+                .join(memberships, memberships.c.account_id == accounts.c.id)
+                .where(
+                    accounts.c.id == claimed.account_id, memberships.c.user_id == claimed.created_by
+                )
+            )
+        ).first()
+    if row is None:
+        raise _REFUSALS[tickets.Refusal.UNKNOWN]
+    if row.status != "ACTIVE":
+        raise UploadRefused(403, "this account is read-only", ErrorCode.FORBIDDEN)
+
+
+def ticket_lifetime(runtime: Runtime) -> timedelta:
+    return timedelta(minutes=runtime.settings.upload_ticket_minutes)

@@ -1,0 +1,113 @@
+"""A tenant's object-store credentials: sealed at rest, opened only to reach its bucket.
+
+The secret key is sealed under a data key of its own, wrapped by the tenant's KEK, so
+the platform database alone opens no bucket, and destroying the tenant's KEK erases the
+credentials with everything else. Opened buckets are cached in this process's memory
+for a few minutes, like data keys.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from dataclasses import dataclass
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from audora.platform.crypto.envelope import Binding, key_version_of, open_sealed, seal
+from audora.platform.keys.service import KeyService
+from audora.platform.storage.s3_admin import s3_client
+from audora.platform.storage.tenant_bucket import TenantBucket
+from audora.tenants.keys.data_keys import key_context
+from audora.tenants.registry.tables import accounts, tenant_storage_identities
+
+PURPOSE = "storage-credentials"
+CACHE_SECONDS = 300.0
+
+
+def _binding(account_id: uuid.UUID) -> Binding:
+    return Binding(account_id, "tenant_storage_identities/secret_key")
+
+
+@dataclass(frozen=True)
+class SealedSecret:
+    sealed: bytes
+    wrapped_key: bytes
+
+
+async def seal_secret(keys: KeyService, account_id: uuid.UUID, secret: str) -> SealedSecret:
+    made = await keys.generate_data_key(account_id, key_context(account_id, PURPOSE))
+    return SealedSecret(
+        seal(made.plaintext, 1, _binding(account_id), secret.encode()), made.wrapped
+    )
+
+
+async def open_secret(keys: KeyService, account_id: uuid.UUID, secret: SealedSecret) -> str:
+    key = await keys.decrypt_data_key(
+        account_id, secret.wrapped_key, key_context(account_id, PURPOSE)
+    )
+    key_version_of(secret.sealed)  # a malformed value is an integrity error, not garbage
+    return open_sealed(key, _binding(account_id), secret.sealed).decode()
+
+
+class TenantBuckets:
+    """Opens each tenant's bucket with its own credentials, read from the platform
+    schema. The API and workers reach tenant objects through this and nothing else."""
+
+    def __init__(
+        self, engine: AsyncEngine, keys: KeyService, *, endpoint: str, region: str
+    ) -> None:
+        self.engine = engine
+        self.keys = keys
+        self.endpoint = endpoint
+        self.region = region
+        self._open: dict[uuid.UUID, tuple[float, TenantBucket]] = {}
+        self._lock = asyncio.Lock()
+
+    def forget(self, account_id: uuid.UUID) -> None:
+        self._open.pop(account_id, None)
+
+    async def of(self, account_id: uuid.UUID) -> TenantBucket:
+        hit = self._open.get(account_id)
+        if hit is not None and time.monotonic() - hit[0] < CACHE_SECONDS:
+            return hit[1]
+        async with self._lock:
+            bucket = await self._load(account_id)
+        self._open[account_id] = (time.monotonic(), bucket)
+        return bucket
+
+    async def _load(self, account_id: uuid.UUID) -> TenantBucket:
+        identities = tenant_storage_identities
+        async with self.engine.begin() as conn:
+            row = (
+                await conn.execute(
+                    select(
+                        accounts.c.bucket,
+                        identities.c.access_key,
+                        identities.c.secret_sealed,
+                        identities.c.wrapped_key,
+                        identities.c.secret_key,
+                    )
+                    .join(identities, identities.c.account_id == accounts.c.id)
+                    .where(accounts.c.id == account_id)
+                )
+            ).one()
+            if row.secret_sealed is None:
+                # Provisioned before secrets were sealed: seal it now, drop the plaintext.
+                sealed = await seal_secret(self.keys, account_id, row.secret_key)
+                await conn.execute(
+                    update(identities)
+                    .where(identities.c.account_id == account_id)
+                    .values(
+                        secret_sealed=sealed.sealed, wrapped_key=sealed.wrapped_key, secret_key=None
+                    )
+                )
+                secret = str(row.secret_key)
+            else:
+                secret = await open_secret(
+                    self.keys, account_id, SealedSecret(row.secret_sealed, row.wrapped_key)
+                )
+        client = s3_client(self.endpoint, row.access_key, secret, region=self.region)
+        return TenantBucket(client, row.bucket)
