@@ -238,14 +238,16 @@ async def keys(args: argparse.Namespace) -> int:
 
     from sqlalchemy import select
 
+    from audora.platform.jobs.queue import enqueue
     from audora.platform.runtime import Runtime
+    from audora.tenants.keys.reencrypt import progress, reencrypt, rotate_data_keys
     from audora.tenants.keys.rotation import rotate_tenant, wrapping_versions
     from audora.tenants.registry.tables import accounts
 
     configure("WARNING")
     runtime = Runtime.open(get_settings())
     try:
-        if args.keys_command == "rotate" and args.tenant:
+        if getattr(args, "tenant", None):
             tenants = [uuid.UUID(args.tenant.removeprefix("acc_"))]
         else:
             async with runtime.platform_engine.connect() as conn:
@@ -253,14 +255,34 @@ async def keys(args: argparse.Namespace) -> int:
                     select(accounts.c.id).where(accounts.c.status != "PURGED")
                 )
                 tenants = list(rows.scalars())
+        now = runtime.clock.now()
         for tenant_id in tenants:
             if args.keys_command == "rotate":
-                done = await rotate_tenant(runtime.tenant_engine, runtime.keys, tenant_id)
-                _out(f"{tenant_id} KEK v{done.kek_version}, {done.rewrapped} data keys rewrapped")
+                done = await rotate_tenant(
+                    runtime.tenant_engine, runtime.platform_engine, runtime.keys, tenant_id, now
+                )
+                _out(f"{tenant_id} KEK v{done.kek_version}, {done.rewrapped} keys rewrapped")
+                if args.data_keys:
+                    started = await rotate_data_keys(
+                        runtime.tenant_engine, runtime.keys, tenant_id, now
+                    )
+                    for p in started:
+                        _out(f"{tenant_id} {p.purpose} data key v{p.to_version}: {p.total} values")
+                    if args.inline:
+                        await reencrypt(runtime.tenant_engine, runtime.keys, tenant_id, now)
+                    elif started:
+                        await enqueue(
+                            runtime.settings.redis_url, "reencrypt_tenant_job", str(tenant_id)
+                        )
             else:
                 versions = await wrapping_versions(runtime.tenant_engine, runtime.keys, tenant_id)
                 shown = ", ".join(f"{k} under KEK v{v}" for k, v in versions.items())
                 _out(f"{tenant_id} {shown or 'no data keys yet'}")
+            for p in await progress(runtime.tenant_engine, tenant_id):
+                _out(
+                    f"{tenant_id} re-encryption {p.purpose} -> v{p.to_version}: {p.status} "
+                    f"{p.examined}/{p.total} examined, {p.rewritten} rewritten"
+                )
     finally:
         await runtime.close()
     return 0

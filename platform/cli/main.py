@@ -5,7 +5,7 @@ audora serve | worker      one API process | one worker process
 audora migrate             the platform schema, then every tenant schema
 audora stack up | env      only the embedded stack | its URLs as shell exports
 audora tenants list | gc   the tenant registry | remove storage of no account
-audora keys rotate | status  rotate tenant KEKs, rewrapping data keys | show versions
+audora keys rotate | status  rotate tenant KEKs (and data keys) | versions and progress
 audora schema export       write schema/schema.graphql
 """
 
@@ -43,7 +43,20 @@ def _parser() -> argparse.ArgumentParser:
     target = rotate.add_mutually_exclusive_group(required=True)
     target.add_argument("--tenant", help="a tenant (account) id")
     target.add_argument("--all", action="store_true", help="every live tenant")
-    keys_sub.add_parser("status", help="which KEK version wraps each tenant's data keys")
+    rotate.add_argument(
+        "--data-keys",
+        action="store_true",
+        help="also add new data-key versions and re-encrypt the data to them (a worker job)",
+    )
+    rotate.add_argument(
+        "--inline",
+        action="store_true",
+        help="with --data-keys: re-encrypt in this process instead of queueing the job",
+    )
+    status = keys_sub.add_parser(
+        "status", help="KEK versions wrapping each tenant's keys; re-encryption progress"
+    )
+    status.add_argument("--tenant", help="one tenant (account) id")
     schema = sub.add_parser("schema", help="the GraphQL schema")
     schema_sub = schema.add_subparsers(dest="schema_command", required=True)
     schema_sub.add_parser("export", help="write schema/schema.graphql")

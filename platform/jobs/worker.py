@@ -10,10 +10,13 @@ import logging
 from typing import Any
 
 from arq.connections import RedisSettings
+from arq.cron import cron
 
 from audora.platform.config import get_settings
+from audora.platform.jobs.queue import QUEUE
 from audora.platform.logs import runtime_banner
 from audora.platform.runtime import Runtime
+from audora.tenants.keys.jobs import reencrypt_tenant_job, rotate_due_keys_job
 from audora.tenants.provisioning.orphans import sweep_orphan_storage
 
 log = logging.getLogger(__name__)
@@ -43,12 +46,13 @@ async def sweep_orphan_storage_job(ctx: dict[str, Any]) -> list[str]:
 def worker_settings() -> dict[str, Any]:
     settings = get_settings()
     return {
-        "functions": [sweep_orphan_storage_job],
-        # No cron: the sweep deletes buckets of no account in *this* database, so it runs
-        # only when an operator asks (`audora tenants gc`), never on its own against a
-        # store another deployment might share.
+        "functions": [sweep_orphan_storage_job, reencrypt_tenant_job, rotate_due_keys_job],
+        # The orphan sweep has no cron: it deletes buckets of no account in *this*
+        # database, so it runs only when an operator asks (`audora tenants gc`), never
+        # on its own against a store another deployment might share.
+        "cron_jobs": [cron(rotate_due_keys_job, hour={3}, minute={17}, unique=True)],
         "on_startup": startup,
         "on_shutdown": shutdown,
         "redis_settings": RedisSettings.from_dsn(settings.redis_url),
-        "queue_name": "audora:queue",
+        "queue_name": QUEUE,
     }

@@ -19,6 +19,7 @@ from audora.platform.keys.service import KeyService
 from audora.tenants.calls import repository
 from audora.tenants.calls.tables import documents, transcripts
 from audora.tenants.keys.data_keys import FieldSealer
+from audora.tenants.keys.sealed_columns import sealed_object_id
 
 TRANSCRIPTS = "transcripts"
 DOCUMENTS = "documents"
@@ -57,10 +58,6 @@ class DocumentRecord:
     updated_at: datetime
 
 
-def _sealed_id(table: str, row_id: uuid.UUID, column: str) -> str:
-    return f"{table}/{row_id}/{column}"
-
-
 async def store_transcript(
     uow: TenantUnitOfWork,
     keys: KeyService,
@@ -74,8 +71,8 @@ async def store_transcript(
     row_id = existing["id"] if existing is not None else uuid.uuid4()
     segments = json.dumps([asdict(s) for s in transcript.segments], ensure_ascii=False)
     values = {
-        "text": await sealer.seal(_sealed_id("transcripts", row_id, "text"), transcript.text),
-        "segments": await sealer.seal(_sealed_id("transcripts", row_id, "segments"), segments),
+        column: await sealer.seal(sealed_object_id("transcripts", row_id, column), value)
+        for column, value in (("text", transcript.text), ("segments", segments))
     }
     await uow.execute(
         pg_insert(transcripts)
@@ -92,8 +89,8 @@ async def read_transcript(
     if row is None:
         return None
     sealer = FieldSealer(uow, keys, tenant_id, TRANSCRIPTS)
-    text = await sealer.open(_sealed_id("transcripts", row["id"], "text"), row["text"])
-    raw = await sealer.open(_sealed_id("transcripts", row["id"], "segments"), row["segments"])
+    text = await sealer.open(sealed_object_id("transcripts", row["id"], "text"), row["text"])
+    raw = await sealer.open(sealed_object_id("transcripts", row["id"], "segments"), row["segments"])
     segments = tuple(Segment(**item) for item in json.loads(raw or "[]"))
     return Transcript(text or "", segments)
 
@@ -114,9 +111,9 @@ async def store_document(
     sealer = FieldSealer(uow, keys, tenant_id, DOCUMENTS)
     values = {
         "title": title,
-        "markdown": await sealer.seal(_sealed_id("documents", row_id, "markdown"), markdown),
+        "markdown": await sealer.seal(sealed_object_id("documents", row_id, "markdown"), markdown),
         "structured": await sealer.seal(
-            _sealed_id("documents", row_id, "structured"),
+            sealed_object_id("documents", row_id, "structured"),
             None if structured is None else json.dumps(structured, ensure_ascii=False),
         ),
     }
@@ -138,10 +135,10 @@ async def read_documents(
     out: list[DocumentRecord] = []
     for row in await repository.documents_of(uow, call_id):
         markdown = await sealer.open(
-            _sealed_id("documents", row["id"], "markdown"), row["markdown"]
+            sealed_object_id("documents", row["id"], "markdown"), row["markdown"]
         )
         structured = await sealer.open(
-            _sealed_id("documents", row["id"], "structured"), row["structured"]
+            sealed_object_id("documents", row["id"], "structured"), row["structured"]
         )
         out.append(
             DocumentRecord(

@@ -15,6 +15,7 @@ from audora.platform.errors import bad_input, not_found
 from audora.platform.keys.service import KeyService
 from audora.tenants.clients import repository
 from audora.tenants.keys.data_keys import FieldSealer
+from audora.tenants.keys.sealed_columns import sealed_object_id
 
 # Notes and budgets are sealed with the tenant's "clients" data key.
 PURPOSE = "clients"
@@ -70,7 +71,7 @@ def _sealer(uow: TenantUnitOfWork, keys: KeyService, principal: Principal) -> Fi
 
 
 def _object_id(profile_id: uuid.UUID, column: str) -> str:
-    return f"client_profiles/{profile_id}/{column}"
+    return sealed_object_id("client_profiles", profile_id, column)
 
 
 async def _sealed(

@@ -1,5 +1,5 @@
-"""KEK rotation: the key service adds a new version of the tenant's KEK, and every data
-key of the tenant is rewrapped under it. The data itself is not touched: it stays sealed
+"""KEK rotation: the key service adds a new version of the tenant's KEK, and every key
+of the tenant is rewrapped under it. The data itself is not touched: it stays sealed
 under the same data keys, which are now wrapped by the new KEK.
 
 Rewrapping is idempotent (a key already under the newest version is rewrapped again, to
@@ -10,15 +10,20 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from audora.platform.db.tenant_binding import TenantRef, tenant_transaction
 from audora.platform.db.tenant_names import tenant_schema
 from audora.platform.keys.service import KeyService
+from audora.tenants.calls.tables import recordings
 from audora.tenants.keys.data_keys import forget_keys, key_context
 from audora.tenants.keys.tables import data_keys
+from audora.tenants.recordings.audio import recording_key_context
+from audora.tenants.registry.tables import accounts, tenant_keys, tenant_storage_identities
+from audora.tenants.storage.credentials import PURPOSE as STORAGE_PURPOSE
 
 
 @dataclass(frozen=True)
@@ -28,23 +33,85 @@ class Rotation:
     rewrapped: int
 
 
-async def rotate_tenant(engine: AsyncEngine, keys: KeyService, tenant_id: uuid.UUID) -> Rotation:
+async def rotate_tenant(
+    tenant_engine: AsyncEngine,
+    platform_engine: AsyncEngine,
+    keys: KeyService,
+    tenant_id: uuid.UUID,
+    now: datetime,
+) -> Rotation:
+    """A new KEK version, and every key the old one wrapped rewrapped under it: the
+    tenant's data keys, its recordings' keys, and its storage credentials' key."""
     version = await keys.rotate_tenant_key(tenant_id)
-    tenant = TenantRef(tenant_schema(tenant_id))
-    async with tenant_transaction(engine, tenant) as uow:
+    rewrapped = 0
+    async with tenant_transaction(tenant_engine, TenantRef(tenant_schema(tenant_id))) as uow:
         rows = (
             await uow.execute(select(data_keys.c.id, data_keys.c.purpose, data_keys.c.wrapped))
         ).all()
         for row in rows:
-            rewrapped = await keys.rewrap(
-                tenant_id, row.wrapped, key_context(tenant_id, row.purpose)
+            wrapped = await keys.rewrap(tenant_id, row.wrapped, key_context(tenant_id, row.purpose))
+            await uow.execute(
+                update(data_keys).where(data_keys.c.id == row.id).values(wrapped=wrapped)
+            )
+        held = (
+            await uow.execute(
+                select(recordings.c.id, recordings.c.wrapped_key).where(
+                    recordings.c.wrapped_key.is_not(None)
+                )
+            )
+        ).all()
+        for recording in held:
+            wrapped = await keys.rewrap(
+                tenant_id, recording.wrapped_key, recording_key_context(tenant_id, recording.id)
             )
             await uow.execute(
-                update(data_keys).where(data_keys.c.id == row.id).values(wrapped=rewrapped)
+                update(recordings)
+                .where(recordings.c.id == recording.id)
+                .values(wrapped_key=wrapped)
             )
+        rewrapped = len(rows) + len(held)
         await uow.commit()
+    async with platform_engine.begin() as conn:
+        identity = (
+            await conn.execute(
+                select(tenant_storage_identities.c.wrapped_key)
+                .where(tenant_storage_identities.c.account_id == tenant_id)
+                .with_for_update()
+            )
+        ).first()
+        if identity is not None and identity.wrapped_key is not None:
+            wrapped = await keys.rewrap(
+                tenant_id, identity.wrapped_key, key_context(tenant_id, STORAGE_PURPOSE)
+            )
+            await conn.execute(
+                update(tenant_storage_identities)
+                .where(tenant_storage_identities.c.account_id == tenant_id)
+                .values(wrapped_key=wrapped)
+            )
+            rewrapped += 1
+        await conn.execute(
+            update(tenant_keys).where(tenant_keys.c.account_id == tenant_id).values(rotated_at=now)
+        )
     forget_keys(tenant_id)
-    return Rotation(tenant_id, version, len(rows))
+    return Rotation(tenant_id, version, rewrapped)
+
+
+async def due_for_rotation(
+    platform_engine: AsyncEngine, now: datetime, every: timedelta
+) -> list[uuid.UUID]:
+    """Tenants whose KEK got its last version more than `every` ago."""
+    async with platform_engine.connect() as conn:
+        rows = await conn.execute(
+            select(tenant_keys.c.account_id)
+            .join(accounts, accounts.c.id == tenant_keys.c.account_id)
+            .where(
+                tenant_keys.c.state == "ACTIVE",
+                accounts.c.status != "PURGED",
+                func.coalesce(tenant_keys.c.rotated_at, tenant_keys.c.created_at) <= now - every,
+            )
+            .order_by(tenant_keys.c.account_id)
+        )
+        return list(rows.scalars())
 
 
 async def wrapping_versions(

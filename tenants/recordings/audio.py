@@ -22,7 +22,7 @@ def object_key(recording_id: uuid.UUID) -> str:
     return f"recordings/{recording_id}"
 
 
-def _context(tenant_id: uuid.UUID, recording_id: uuid.UUID) -> dict[str, str]:
+def recording_key_context(tenant_id: uuid.UUID, recording_id: uuid.UUID) -> dict[str, str]:
     return {**key_context(tenant_id, PURPOSE), "recording": str(recording_id)}
 
 
@@ -46,7 +46,7 @@ async def store_audio(
     plaintext: AsyncIterable[bytes],
 ) -> StoredAudio:
     """Encrypt `plaintext` into the tenant's bucket. If anything fails, nothing stays."""
-    made = await keys.generate_data_key(tenant_id, _context(tenant_id, recording_id))
+    made = await keys.generate_data_key(tenant_id, recording_key_context(tenant_id, recording_id))
     bucket = await buckets.of(tenant_id)
     sealed = encrypt_stream(
         made.plaintext, KEY_VERSION, _binding(tenant_id, recording_id), plaintext
@@ -65,7 +65,9 @@ async def read_audio(
     """The recording's plaintext, chunk by chunk; an `IntegrityError` if any of it was
     altered, cut short, or belongs elsewhere."""
     try:
-        key = await keys.decrypt_data_key(tenant_id, wrapped_key, _context(tenant_id, recording_id))
+        key = await keys.decrypt_data_key(
+            tenant_id, wrapped_key, recording_key_context(tenant_id, recording_id)
+        )
     except UnwrapFailed:
         raise IntegrityError(
             "the recording's data key did not unwrap", object_id=object_key(recording_id)

@@ -46,7 +46,7 @@ async def test_rotating_a_tenant_kek_rewraps_its_data_keys_and_keeps_data_readab
     wrapped_before, notes_before = sealed_state()
     assert f"{tenant} clients/v1 under KEK v1" in _audora(stack_env, "keys", "status")
     out = _audora(stack_env, "keys", "rotate", "--tenant", owner["account"]["id"])
-    assert f"{tenant} KEK v2, 1 data keys rewrapped" in out
+    assert f"{tenant} KEK v2, 2 keys rewrapped" in out  # its data key and storage key
     wrapped_after, notes_after = sealed_state()
     assert wrapped_after != wrapped_before
     assert notes_after == notes_before  # the data itself was not re-encrypted
