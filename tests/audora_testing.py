@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import uuid
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import httpx
+
+from audora.platform.config import Settings
+from audora.platform.storage.s3_admin import s3_client
 
 PASSWORD = "correct horse battery staple"
 
@@ -120,3 +124,32 @@ async def upload_path(gql: GraphQL, token: str, call_id: str) -> str:
 def wav_bytes(payload: bytes) -> bytes:
     """A WAV file's signature in front of `payload`: enough to pass as audio."""
     return b"RIFF" + len(payload).to_bytes(4, "little") + b"WAVEfmt " + payload
+
+
+class Served:
+    """The API as `make run` serves it: its own process, over TLS, on a free port."""
+
+    def __init__(self, port: int, ca: Path, pid: int = 0) -> None:
+        self.port = port
+        self.ca = ca
+        self.pid = pid
+        self.url = f"https://localhost:{port}"
+
+
+def raw_objects(settings: Settings, account_id: str) -> dict[str, bytes]:
+    """Every object and unfinished multipart upload in a tenant's bucket, as the store
+    holds them (read with the administrator's keys)."""
+    admin = s3_client(
+        settings.s3_endpoint,
+        settings.s3_admin_access_key,
+        settings.s3_admin_secret_key,
+        region=settings.s3_region,
+    )
+    bucket = f"{settings.bucket_prefix}{account_id.removeprefix('acc_')}"
+    listed = admin.list_objects_v2(Bucket=bucket).get("Contents", [])
+    pending = admin.list_multipart_uploads(Bucket=bucket).get("Uploads", [])
+    objects = {
+        o["Key"]: admin.get_object(Bucket=bucket, Key=o["Key"])["Body"].read() for o in listed
+    }
+    objects.update({f"multipart:{u['Key']}": b"" for u in pending})
+    return objects

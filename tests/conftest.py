@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
+import sys
+import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -18,9 +21,10 @@ from audora.platform.db.engines import sync_engine
 from audora.platform.http.app import create_app
 from audora.platform.runtime import Runtime
 from audora.platform.stack.embedded import EmbeddedStack
+from audora.platform.stack.process import free_port
 from audora.tenants.migrate.runner import migrate_platform, migrate_tenants, tenant_schemas
 
-from audora_testing import GraphQL
+from audora_testing import GraphQL, Served
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -94,3 +98,28 @@ async def api(settings: Settings, clock: FrozenClock) -> AsyncIterator[httpx.Asy
 @pytest.fixture(scope="session")
 def gql(api: httpx.AsyncClient) -> GraphQL:
     return GraphQL(api)
+
+
+@pytest.fixture(scope="session")
+def served(stack_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    port = free_port()
+    log = tmp_path_factory.mktemp("served") / "api.log"
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            [str(Path(sys.executable).parent / "audora"), "serve"],
+            cwd=REPO,
+            env={**stack_env, "AUDORA_PORT": str(port)},
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    ca = Path(stack_env["AUDORA_DATA_DIR"]) / "tls" / "ca.pem"
+    try:
+        deadline = time.monotonic() + 60
+        while "Application startup complete" not in log.read_text(errors="replace"):
+            assert proc.poll() is None, log.read_text()
+            assert time.monotonic() < deadline, log.read_text()
+            time.sleep(0.1)
+        yield Served(port, ca, proc.pid)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)

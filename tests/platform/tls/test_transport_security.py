@@ -8,52 +8,16 @@ from __future__ import annotations
 import contextlib
 import socket
 import ssl
-import subprocess
-import sys
 import threading
-import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
-from audora.platform.stack.process import free_port
+from audora_testing import Served
 
 REPO = Path(__file__).resolve().parents[3]
 HSTS = "max-age=31536000; includeSubDomains"
-
-
-class Served:
-    def __init__(self, port: int, ca: Path) -> None:
-        self.port = port
-        self.ca = ca
-        self.url = f"https://localhost:{port}"
-
-
-@pytest.fixture(scope="module")
-def served(stack_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
-    port = free_port()
-    log = tmp_path_factory.mktemp("tls") / "api.log"
-    with log.open("wb") as out:
-        proc = subprocess.Popen(
-            [str(Path(sys.executable).parent / "audora"), "serve"],
-            cwd=REPO,
-            env={**stack_env, "AUDORA_PORT": str(port)},
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    ca = Path(stack_env["AUDORA_DATA_DIR"]) / "tls" / "ca.pem"
-    try:
-        deadline = time.monotonic() + 60
-        while "Application startup complete" not in log.read_text(errors="replace"):
-            assert proc.poll() is None, log.read_text()
-            assert time.monotonic() < deadline, log.read_text()
-            time.sleep(0.1)
-        yield Served(port, ca)
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
 
 
 def _handshake(served: Served, context: ssl.SSLContext) -> str:

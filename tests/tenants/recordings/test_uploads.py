@@ -17,7 +17,6 @@ from audora.platform.config import Settings
 from audora.platform.db.tenant_binding import TenantRef, tenant_transaction
 from audora.platform.db.tenant_names import validate_tenant_schema
 from audora.platform.runtime import Runtime
-from audora.platform.storage.s3_admin import s3_client
 from audora.tenants.calls import repository as calls
 from audora.tenants.recordings.audio import read_audio
 
@@ -27,6 +26,7 @@ from audora_testing import (
     create_call,
     create_profile,
     error_codes,
+    raw_objects,
     schema_of,
     sign_up,
     upload_path,
@@ -49,25 +49,6 @@ async def _tenant_with_call(gql: GraphQL, name: str) -> dict[str, Any]:
     return {**owner, "call_id": call_id, "profile_id": profile["id"]}
 
 
-def _raw_objects(settings: Settings, account_id: str) -> dict[str, bytes]:
-    """Every object and unfinished multipart upload in the tenant's bucket, as the store
-    holds them (read with the administrator's keys)."""
-    admin = s3_client(
-        settings.s3_endpoint,
-        settings.s3_admin_access_key,
-        settings.s3_admin_secret_key,
-        region=settings.s3_region,
-    )
-    bucket = f"{settings.bucket_prefix}{account_id.removeprefix('acc_')}"
-    listed = admin.list_objects_v2(Bucket=bucket).get("Contents", [])
-    pending = admin.list_multipart_uploads(Bucket=bucket).get("Uploads", [])
-    objects = {
-        o["Key"]: admin.get_object(Bucket=bucket, Key=o["Key"])["Body"].read() for o in listed
-    }
-    objects.update({f"multipart:{u['Key']}": b"" for u in pending})
-    return objects
-
-
 async def test_uploaded_audio_is_stored_encrypted_and_reads_back_whole(
     gql: GraphQL, api: httpx.AsyncClient, runtime: Runtime, settings: Settings
 ) -> None:
@@ -84,7 +65,7 @@ async def test_uploaded_audio_is_stored_encrypted_and_reads_back_whole(
         "status": "TRANSCRIBING",
         "recording": {"status": "STORED", "sizeBytes": len(audio), "deletedAt": None},
     }
-    stored = _raw_objects(settings, tenant["account"]["id"])
+    stored = raw_objects(settings, tenant["account"]["id"])
     assert len(stored) == 1
     (ciphertext,) = stored.values()
     assert marker not in ciphertext
@@ -165,7 +146,7 @@ async def test_bad_uploads_are_refused_with_a_code_and_leave_nothing(
     response = await api.put(path, content=body, headers={"content-type": content_type})
     assert response.status_code == status, response.text
     assert response.json()["errors"][0]["extensions"]["code"] == code
-    assert _raw_objects(settings, tenant["account"]["id"]) == {}
+    assert raw_objects(settings, tenant["account"]["id"]) == {}
     read = await gql(CALL, {"id": tenant["call_id"]}, token=tenant["token"])
     assert read["data"]["call"] == {"status": "AWAITING_RECORDING", "recording": None}
 
@@ -191,7 +172,7 @@ async def test_a_body_over_the_limit_is_refused_midstream_and_leaves_nothing(
         runtime.settings.upload_max_bytes = limit
     assert response.status_code == 413
     assert response.json()["errors"][0]["extensions"]["code"] == "PAYLOAD_TOO_LARGE"
-    assert _raw_objects(settings, tenant["account"]["id"]) == {}
+    assert raw_objects(settings, tenant["account"]["id"]) == {}
 
 
 async def test_a_declared_length_over_the_limit_is_refused_before_reading(
