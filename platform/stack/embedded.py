@@ -1,6 +1,9 @@
-"""The embedded stack: PostgreSQL, Redis, SeaweedFS and the SMTP catcher under one data
-folder, started together and stopped in reverse order. Each service keeps to its own
-folder, 0700.
+"""The embedded stack: PostgreSQL, Redis, SeaweedFS, the SMTP catcher and the key service
+under one data folder, started together and stopped in reverse order.
+
+Each service keeps to its own folder, 0700. Started as root, PostgreSQL and the key
+service run as system users of their own, and the data folder is 0711 so that they can
+reach their folders without listing it (`platform/stack/users.py`).
 
 Used by `make run` (under `.data/`, kept between runs) and by the test suite (a
 throw-away folder, durability off).
@@ -60,7 +63,9 @@ class EmbeddedStack:
             durable=durable,
         )
         self.smtp = SmtpCatcher(self.data_dir / "mail", port=free_port())
-        self.keys = EmbeddedKeyService(self.data_dir / "kms", token=self.secrets.kms_token)
+        self.keys = EmbeddedKeyService(
+            self.data_dir / "kms", self.data_dir / "kms-socket", token=self.secrets.kms_token
+        )
         self.state: StackState | None = None
         self._lock_file: IO[str] | None = None
 
