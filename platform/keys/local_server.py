@@ -4,8 +4,10 @@ key-encryption keys in its own folder, reachable only over a unix socket with a 
     python -m audora.platform.keys.local_server
         --dir .data/kms --socket .data/kms-socket/kms.sock
 
-It wraps data keys with AES-256-GCM under the tenant's current KEK; the additional data
-binds each wrapped key to its tenant and encryption context. Rotation adds a KEK version
+It answers a fixed set of operations (`OPERATIONS`), none of which returns a KEK: no
+request can ask for one, and any other is refused before a key file is opened. It wraps
+data keys with AES-256-GCM under the tenant's current KEK; the additional data binds each
+wrapped key to its tenant and encryption context. Rotation adds a KEK version
 (older versions still unwrap); destruction shreds the tenant's KEKs, after which nothing
 wrapped under them can ever be unwrapped: cryptographic erasure.
 """
@@ -32,6 +34,9 @@ from audora.platform.keys.wire import read_message, write_message
 
 _WRAPPED = struct.Struct(">3sI12s")
 _MAGIC = b"KW1"
+
+# Everything a client may ask. A KEK goes into AESGCM here and never into a response.
+OPERATIONS = frozenset({"ping", "create", "generate", "decrypt", "rewrap", "rotate", "destroy"})
 
 
 def _aad(tenant_id: uuid.UUID, context: dict[str, str]) -> bytes:
@@ -83,6 +88,8 @@ class KeyServer:
         if not hmac.compare_digest(str(request.get("token", "")), self.token):
             raise Refused("forbidden", "bad token")
         op = request.get("op")
+        if not isinstance(op, str) or op not in OPERATIONS:
+            raise Refused("unknown_operation", f"unknown operation {op!r}")
         if op == "ping":
             return {}
         tenant_id = uuid.UUID(str(request["tenant"]))
