@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
 import uuid
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import httpx
+import pytest
 
 from audora.platform.config import Settings
 from audora.platform.storage.s3_admin import s3_client
+
+REPO = Path(__file__).resolve().parent.parent
 
 PASSWORD = "correct horse battery staple"
 
@@ -153,3 +160,30 @@ def raw_objects(settings: Settings, account_id: str) -> dict[str, bytes]:
     }
     objects.update({f"multipart:{u['Key']}": b"" for u in pending})
     return objects
+
+
+# Under root the stack runs its parts as system users (platform/stack/users.py); what
+# those users can and cannot do is only testable as root.
+root_only = pytest.mark.skipif(
+    os.geteuid() != 0, reason="the stack runs parts as system users only when started as root"
+)
+
+
+def run_as(user: str, code: str, *, stdin: str = "", env: dict[str, str] | None = None) -> Any:
+    """Run `code` in this interpreter as the system user `user` (its own group only) and
+    return what it printed as JSON."""
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        user=user,
+        group=user,
+        extra_groups=[],
+        cwd=REPO,
+        env={**os.environ, **(env or {})},
+    )
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)

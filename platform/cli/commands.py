@@ -153,22 +153,18 @@ def stack(args: argparse.Namespace) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
-    from audora.platform.stack.process import ManagedProcess
-    from audora.platform.tls.local_ca import ensure_server_certificate
+    from audora.platform.stack.app_processes import app_processes
 
     configure("WARNING")
     settings = Settings()
     host = "localhost" if settings.host in ("127.0.0.1", "::1", "localhost") else settings.host
     api_url = f"https://{host}:{settings.port}"
     running, exports = _start_stack(settings, api_url)
-    env = {**os.environ, **exports, "AUDORA_DATA_DIR": str(Path(settings.data_dir).resolve())}
-    me = [sys.executable, "-m", "audora.platform.cli.main"]
-    children = [
-        ManagedProcess("api", [*me, "serve"], log_path=None, env=env),
-        ManagedProcess("worker", [*me, "worker"], log_path=None, env=env),
-    ]
+    children: list[ManagedProcess] = []
     try:
-        ensure_server_certificate(Path(settings.data_dir) / "tls")
+        # Under root the API and worker run as `audora-app`, which cannot read the key
+        # service's folder (`platform/stack/app_processes.py`).
+        children = app_processes(Path(settings.data_dir), {**os.environ, **exports})
         for child in children:
             child.start()
         _out("")

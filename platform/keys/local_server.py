@@ -1,10 +1,13 @@
 """The embedded stack's key service: a process of its own, holding every tenant's
 key-encryption keys in its own folder, reachable only over a unix socket with a token.
 
-    python -m audora.platform.keys.local_server --dir .data/kms --socket .data/kms.sock
+    python -m audora.platform.keys.local_server
+        --dir .data/kms --socket .data/kms-socket/kms.sock
 
-It wraps data keys with AES-256-GCM under the tenant's current KEK; the additional data
-binds each wrapped key to its tenant and encryption context. Rotation adds a KEK version
+It answers a fixed set of operations (`OPERATIONS`), none of which returns a KEK: no
+request can ask for one, and any other is refused before a key file is opened. It wraps
+data keys with AES-256-GCM under the tenant's current KEK; the additional data binds each
+wrapped key to its tenant and encryption context. Rotation adds a KEK version
 (older versions still unwrap); destruction shreds the tenant's KEKs, after which nothing
 wrapped under them can ever be unwrapped: cryptographic erasure.
 """
@@ -31,6 +34,9 @@ from audora.platform.keys.wire import read_message, write_message
 
 _WRAPPED = struct.Struct(">3sI12s")
 _MAGIC = b"KW1"
+
+# Everything a client may ask. A KEK goes into AESGCM here and never into a response.
+OPERATIONS = frozenset({"ping", "create", "generate", "decrypt", "rewrap", "rotate", "destroy"})
 
 
 def _aad(tenant_id: uuid.UUID, context: dict[str, str]) -> bytes:
@@ -82,6 +88,8 @@ class KeyServer:
         if not hmac.compare_digest(str(request.get("token", "")), self.token):
             raise Refused("forbidden", "bad token")
         op = request.get("op")
+        if not isinstance(op, str) or op not in OPERATIONS:
+            raise Refused("unknown_operation", f"unknown operation {op!r}")
         if op == "ping":
             return {}
         tenant_id = uuid.UUID(str(request["tenant"]))
@@ -144,8 +152,14 @@ async def serve(folder: Path, socket_path: Path, token: str) -> None:
     server = KeyServer(Keystore(folder / "keys"), token)
     # Start-up and shut-down only: blocking file calls hold up no request here.
     socket_path.unlink(missing_ok=True)  # noqa: ASYNC240
-    listener = await asyncio.start_unix_server(server.serve_client, path=str(socket_path))
-    socket_path.chmod(0o600)  # noqa: ASYNC240
+    # The socket's folder decides who may connect (`platform/stack/keyservice.py`): its
+    # owner, and under root the group `audora-app` it inherits from the folder. Made with
+    # that mode rather than chmod-ed after, so it never appears with another.
+    umask = os.umask(0o117)
+    try:
+        listener = await asyncio.start_unix_server(server.serve_client, path=str(socket_path))
+    finally:
+        os.umask(umask)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

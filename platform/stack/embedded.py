@@ -1,5 +1,9 @@
-"""The embedded stack: PostgreSQL, Redis, SeaweedFS and the SMTP catcher under one data
-folder, started together and stopped in reverse order.
+"""The embedded stack: PostgreSQL, Redis, SeaweedFS, the SMTP catcher and the key service
+under one data folder, started together and stopped in reverse order.
+
+Each service keeps to its own folder, 0700. Started as root, PostgreSQL and the key
+service run as system users of their own, and the data folder is 0711 so that they can
+reach their folders without listing it (`platform/stack/users.py`).
 
 Used by `make run` (under `.data/`, kept between runs) and by the test suite (a
 throw-away folder, durability off).
@@ -59,13 +63,17 @@ class EmbeddedStack:
             durable=durable,
         )
         self.smtp = SmtpCatcher(self.data_dir / "mail", port=free_port())
-        self.keys = EmbeddedKeyService(self.data_dir / "kms", token=self.secrets.kms_token)
+        self.keys = EmbeddedKeyService(
+            self.data_dir / "kms", self.data_dir / "kms-socket", token=self.secrets.kms_token
+        )
         self.state: StackState | None = None
         self._lock_file: IO[str] | None = None
 
     def _lock(self) -> None:
         """One stack per data folder: a second one would overwrite the first's files."""
-        self._lock_file = (self.data_dir / "stack.lock").open("w")
+        fd = os.open(self.data_dir / "stack.lock", os.O_WRONLY | os.O_CREAT, 0o600)
+        os.fchmod(fd, 0o600)  # made 0644 by earlier versions; empty, but nobody else's
+        self._lock_file = os.fdopen(fd, "w")
         try:
             fcntl.flock(self._lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -85,6 +93,11 @@ class EmbeddedStack:
         os.chmod(self.data_dir, 0o700 if os.geteuid() != 0 else 0o711)
         self._lock()
         self._stop_leftovers()
+        # Mail holds sign-up and reset links; Redis and SeaweedFS keep their configuration
+        # (with credentials) and data in theirs. They run as the supervisor's user.
+        for folder in (self.redis.root, self.seaweed.root, self.smtp.folder):
+            folder.mkdir(exist_ok=True)
+            folder.chmod(0o700)
         try:
             # SeaweedFS takes the longest to come up; the others start meanwhile.
             with ThreadPoolExecutor(max_workers=3) as pool:

@@ -10,15 +10,16 @@ from __future__ import annotations
 
 import importlib.util
 import os
-import pwd
-import shutil
-import stat
 import subprocess
 from pathlib import Path
 
 from audora.platform.stack.process import ManagedProcess, StackError, wait_for_port
-
-SYSTEM_USER = "audora-pg"
+from audora.platform.stack.users import (
+    PG_USER,
+    ensure_system_user,
+    ensure_traversable,
+    running_as_root,
+)
 
 
 def _bin_dir() -> Path:
@@ -27,33 +28,6 @@ def _bin_dir() -> Path:
     if spec is None or not spec.submodule_search_locations:
         raise StackError("the pgserver wheel is not installed")
     return Path(next(iter(spec.submodule_search_locations))) / "pginstall" / "bin"
-
-
-def _ensure_system_user() -> pwd.struct_passwd:
-    try:
-        return pwd.getpwnam(SYSTEM_USER)
-    except KeyError:
-        subprocess.run(  # noqa: S603
-            [
-                shutil.which("useradd") or "/usr/sbin/useradd",
-                "--system",
-                "--no-create-home",
-                "--shell",
-                "/usr/sbin/nologin",
-                SYSTEM_USER,
-            ],
-            check=True,
-            capture_output=True,
-        )
-        return pwd.getpwnam(SYSTEM_USER)
-
-
-def _ensure_traversable(path: Path) -> None:
-    """Let the unprivileged server reach its data directory through every parent."""
-    for parent in path.resolve().parents:
-        mode = parent.stat().st_mode
-        if not mode & stat.S_IXOTH:
-            parent.chmod(mode | stat.S_IXOTH)
 
 
 class EmbeddedPostgres:
@@ -65,12 +39,12 @@ class EmbeddedPostgres:
         self.pgdata = root / "pgdata"
         self.port = port
         self.password = superuser_password
-        self.user = None if os.geteuid() != 0 else SYSTEM_USER
+        self.user = PG_USER if running_as_root() else None
         self.process: ManagedProcess | None = None
 
     def _chown(self, path: Path) -> None:
         if self.user is not None:
-            entry = _ensure_system_user()
+            entry = ensure_system_user(PG_USER)
             os.chown(path, entry.pw_uid, entry.pw_gid)
 
     def init(self) -> None:
@@ -81,7 +55,7 @@ class EmbeddedPostgres:
         pwfile = self.root / "initdb.pw"
         pwfile.write_text(self.password)
         if self.user is not None:
-            _ensure_traversable(self.root)
+            ensure_traversable(self.root)
             self._chown(self.root)
             self._chown(self.pgdata)
             self._chown(pwfile)
@@ -102,7 +76,7 @@ class EmbeddedPostgres:
                 check=False,
                 capture_output=True,
                 user=self.user,
-                group=_ensure_system_user().pw_gid if self.user else None,
+                group=ensure_system_user(PG_USER).pw_gid if self.user else None,
                 extra_groups=[] if self.user else None,
                 cwd=self.root,
             )
@@ -112,6 +86,10 @@ class EmbeddedPostgres:
             raise StackError(f"initdb failed: {result.stderr.decode(errors='replace')[-2000:]}")
 
     def start(self) -> None:
+        # The log, the pid file and initdb's password file sit next to the cluster:
+        # nobody else's business.
+        self.root.mkdir(parents=True, exist_ok=True)
+        self.root.chmod(0o700)
         self.init()
         self.process = ManagedProcess(
             name="postgres",

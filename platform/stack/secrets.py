@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import os
 import secrets
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -41,6 +42,9 @@ class StackSecrets:
         )
         if asdict(made) != stored:  # first start, or a secret added since the last
             data_dir.mkdir(parents=True, exist_ok=True)
-            path.write_text(json.dumps(asdict(made), indent=2))
-            path.chmod(0o600)
+            # 0600 from the start: it holds SeaweedFS's encryption key among the rest.
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            os.fchmod(fd, 0o600)
+            with os.fdopen(fd, "w") as out:
+                out.write(json.dumps(asdict(made), indent=2))
         return made

@@ -39,8 +39,10 @@ class StackState:
     def write(self, data_dir: Path) -> None:
         path = data_dir / STATE_FILE
         tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(asdict(self), indent=2))
-        tmp.chmod(0o600)  # it holds the stack's generated credentials
+        tmp.unlink(missing_ok=True)
+        # It holds the stack's generated credentials: 0600 from the start, never after.
+        with os.fdopen(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as out:
+            out.write(json.dumps(asdict(self), indent=2))
         tmp.rename(path)
 
     @classmethod

@@ -1,10 +1,12 @@
 """E4, E5 and L6 at the key service: data keys come wrapped by a per-tenant KEK that
-never leaves the key service process; rotation keeps old data readable; destroying a
+never leaves the key service process (no operation returns one, and no module but the
+service's own reaches its storage); rotation keeps old data readable; destroying a
 tenant's key makes everything wrapped under it unreadable for good."""
 
 from __future__ import annotations
 
 import ast
+import asyncio
 import os
 import subprocess
 import sys
@@ -17,7 +19,9 @@ import pytest
 
 from audora.platform.crypto.envelope import Binding, open_sealed, seal
 from audora.platform.keys.local_client import LocalKeyService
+from audora.platform.keys.local_server import OPERATIONS
 from audora.platform.keys.service import KeyDestroyed, KeyServiceError, UnwrapFailed
+from audora.platform.keys.wire import read_message, write_message
 
 REPO = Path(__file__).resolve().parents[3]
 TOKEN = "test-token-" + uuid.uuid4().hex
@@ -126,21 +130,68 @@ def test_key_files_are_private_to_the_key_service(
         assert key_file.stat().st_mode & 0o777 == 0o600
 
 
+async def test_no_operation_outside_the_fixed_set_is_answered_even_with_the_token(
+    key_service: tuple[LocalKeyService, Path],
+) -> None:
+    """E5: there is no request for a KEK. Every operation the service answers is one of
+    these, and none of them returns one."""
+    kms, _ = key_service
+    assert {"ping", "create", "generate", "decrypt", "rewrap", "rotate", "destroy"} == OPERATIONS
+    tenant = uuid.uuid4()
+    await kms.create_tenant_key(tenant)
+    reader, writer = await asyncio.open_unix_connection(str(kms.socket_path))
+    try:
+        for op in ("export_key", "get_kek", "read_keys", "load", "keys", "", None, ["ping"]):
+            await write_message(
+                writer, {"op": op, "token": kms.token, "tenant": str(tenant), "context": {}}
+            )
+            answer = await read_message(reader)
+            assert answer == {"error": "unknown_operation", "message": f"unknown operation {op!r}"}
+    finally:
+        writer.close()
+
+
+def _imported_modules(tree: ast.AST) -> list[str]:
+    """Modules a file imports: statically, or by name through importlib or __import__."""
+    names: list[str] = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module:
+            names.append(node.module)
+            names.extend(f"{node.module}.{alias.name}" for alias in node.names)
+        elif isinstance(node, ast.Import):
+            names.extend(alias.name for alias in node.names)
+        elif isinstance(node, ast.Call) and ast.unparse(node.func) in {
+            "import_module",
+            "importlib.import_module",
+            "__import__",
+        }:
+            names.extend(
+                arg.value
+                for arg in node.args
+                if isinstance(arg, ast.Constant) and isinstance(arg.value, str)
+            )
+    return names
+
+
 def test_no_api_or_worker_module_can_reach_the_keystore() -> None:
     """E5: the keystore is imported by the key service process alone."""
     allowed = {REPO / "platform/keys/local_server.py", REPO / "platform/keys/keystore.py"}
     offenders = []
-    for folder in ("platform", "tenants", "schema", "admin"):
+    for folder in ("platform", "tenants", "schema", "admin", "migrations"):
         for path in (REPO / folder).rglob("*.py"):
             if path in allowed:
                 continue
-            tree = ast.parse(path.read_text())
-            for node in ast.walk(tree):
-                names = []
-                if isinstance(node, ast.ImportFrom) and node.module:
-                    names = [node.module]
-                elif isinstance(node, ast.Import):
-                    names = [alias.name for alias in node.names]
-                if any("keystore" in name or "local_server" in name for name in names):
-                    offenders.append(str(path.relative_to(REPO)))
+            names = _imported_modules(ast.parse(path.read_text()))
+            if any("keystore" in name or "local_server" in name for name in names):
+                offenders.append(str(path.relative_to(REPO)))
     assert offenders == []
+
+
+def test_the_key_service_client_asks_only_for_operations_the_service_answers() -> None:
+    """E5: the API's and workers' only way to the key service sends none but these."""
+    tree = ast.parse((REPO / "platform/keys/local_client.py").read_text())
+    calls = [n for n in ast.walk(tree) if isinstance(n, ast.Call)]
+    ops = [n.args[0] for n in calls if ast.unparse(n.func) == "self._call"]
+    # Every call names its operation literally, and each operation is sent once.
+    assert all(isinstance(op, ast.Constant) for op in ops)
+    assert sorted(op.value for op in ops if isinstance(op, ast.Constant)) == sorted(OPERATIONS)
