@@ -25,6 +25,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+import encryption
 import httpx
 from sqlalchemy import text
 
@@ -187,6 +188,7 @@ def _migration_rates(settings: Settings) -> dict[str, float]:
         with operator.begin() as conn:
             tables = [f"{schema}.{t.name}" for t in TENANT_TABLES] + [f"{schema}.alembic_version"]
             conn.exec_driver_sql(f"DROP TABLE {', '.join(tables)}")
+            conn.exec_driver_sql(f"DROP FUNCTION {schema}.audit_events_refuse_change()")
     operator.dispose()
     started = time.perf_counter()
     behind = migrate_all(settings, concurrency=settings.migrate_concurrency)
@@ -219,6 +221,12 @@ async def bench(settings: Settings, api_url: str, trust: ssl.SSLContext) -> dict
             await _fill(client, tokens[10:])
             results["at_1000_tenants"] = await _load(client, tokens)
             results["signup_over_http_per_s"] = round(await _signups_over_http(client, 40), 1)
+            tenant = first[0].account_id
+            results["encryption"] = {
+                "transfers_64mb": await encryption.transfers(runtime, tenant),
+                "key_service": await encryption.key_service(runtime, tenant),
+                "upload_200mb_over_https": await encryption.upload_over_https(client, tokens[0]),
+            }
     finally:
         await runtime.close()
     p50_10 = results["at_10_tenants"]["p50_ms"]
@@ -269,7 +277,10 @@ def main() -> int:
         shutil.rmtree(data_dir, ignore_errors=True)
 
     RESULTS.mkdir(parents=True, exist_ok=True)
+    crypto = results.pop("encryption")
     (RESULTS / "foundation.json").write_text(json.dumps(results, indent=2) + "\n")
+    (RESULTS / "encryption.json").write_text(json.dumps(crypto, indent=2) + "\n")
+    moved, keys = crypto["transfers_64mb"], crypto["key_service"]
     rows = [
         ("provisioning (tenants/s, concurrency 4)", results["provisioning_tenants_per_s"]),
         ("signUp over HTTP incl. argon2id (per s)", results["signup_over_http_per_s"]),
@@ -284,6 +295,22 @@ def main() -> int:
         ("p50 ratio 1000 vs 10 tenants (target <= 1.10)", results["p50_ratio_1000_vs_10"]),
         ("audora migrate, schemas one behind (per s)", results["migrate_schemas_per_s"]),
         ("audora migrate, schemas already current (per s)", results["migrate_check_current_per_s"]),
+        (
+            "64 MB to the bucket, MB/s plain / encrypted (ratio)",
+            "{plain_upload_mb_s} / {encrypted_upload_mb_s} ({upload_ratio})".format(**moved),
+        ),
+        (
+            "64 MB from the bucket, MB/s plain / decrypted (ratio)",
+            "{plain_download_mb_s} / {encrypted_download_mb_s} ({download_ratio})".format(**moved),
+        ),
+        (
+            "200 MB PUT /uploads over TLS, encrypted (MB/s)",
+            crypto["upload_200mb_over_https"]["mb_s"],
+        ),
+        *(
+            (f"key service {name} p50 / p99 ms", "{p50_ms} / {p99_ms}".format(**keys[name]))
+            for name in ("generate", "unwrap", "rewrap")
+        ),
     ]
     width = max(len(r[0]) for r in rows)
     for name, value in rows:
