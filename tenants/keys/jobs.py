@@ -8,8 +8,12 @@ import uuid
 from datetime import timedelta
 from typing import Any
 
+from audora.platform.crypto.envelope import IntegrityError
+from audora.platform.db.tenant_binding import TenantRef
+from audora.platform.db.tenant_names import tenant_schema
 from audora.platform.jobs.queue import enqueue
 from audora.platform.runtime import Runtime
+from audora.tenants.audit.log import AuditEntry, append_alone
 from audora.tenants.keys.reencrypt import reencrypt
 from audora.tenants.keys.rotation import due_for_rotation, rotate_tenant
 
@@ -22,13 +26,30 @@ BATCHES_PER_RUN = 50
 
 async def reencrypt_tenant_job(ctx: dict[str, Any], tenant_id: str) -> dict[str, Any]:
     runtime: Runtime = ctx["runtime"]
-    passes = await reencrypt(
-        runtime.tenant_engine,
-        runtime.keys,
-        uuid.UUID(tenant_id),
-        runtime.clock.now(),
-        max_batches=BATCHES_PER_RUN,
-    )
+    tenant = uuid.UUID(tenant_id)
+    try:
+        passes = await reencrypt(
+            runtime.tenant_engine,
+            runtime.keys,
+            tenant,
+            runtime.clock.now(),
+            max_batches=BATCHES_PER_RUN,
+        )
+    except IntegrityError as failed:
+        # A value that does not open cannot be re-sealed: the pass stops there, loudly,
+        # and the tenant's audit log says which one.
+        await append_alone(
+            runtime.tenant_engine,
+            TenantRef(tenant_schema(tenant)),
+            runtime.clock.now(),
+            AuditEntry(
+                actor="system:reencrypt",
+                action="security.integrity_failure",
+                target=failed.object_id,
+                details={"object": failed.object_id or "unknown"},
+            ),
+        )
+        raise
     running = [p for p in passes if p.status == "RUNNING"]
     if running:
         await enqueue(runtime.settings.redis_url, "reencrypt_tenant_job", tenant_id)

@@ -219,3 +219,26 @@ async def test_the_hash_chain_names_the_first_event_altered_behind_its_back(
     async with tenant_transaction(runtime.tenant_engine, tenant) as uow:
         check = await verify_chain(uow)
     assert check == ChainCheck(False, 2, made[2])
+
+
+async def test_another_tenants_ciphertext_does_not_open_here(
+    gql: GraphQL, runtime: Runtime, superuser: Engine
+) -> None:
+    """A sealed value copied across tenants meets the wrong tenant's key and the wrong
+    tenant id in its AAD: an integrity error, audited in the tenant where it was found."""
+    theirs, (their_call, _) = await _two_transcribed_calls(gql, runtime, "Their Tenant")
+    mine, (my_call, _) = await _two_transcribed_calls(gql, runtime, "My Tenant")
+    with superuser.begin() as conn:
+        conn.execute(
+            text(
+                f"UPDATE {schema_of(mine['account']['id'])}.transcripts SET text = "
+                f"(SELECT text FROM {schema_of(theirs['account']['id'])}.transcripts "
+                "WHERE call_id = :theirs) WHERE call_id = :mine"
+            ),
+            {"theirs": _uuid(their_call), "mine": _uuid(my_call)},
+        )
+    result = await gql(TRANSCRIPT, {"id": my_call}, token=mine["token"])
+    assert error_codes(result) == ["INTERNAL"]
+    assert "secret words" not in str(result)
+    assert len(_audit(superuser, mine, "security.integrity_failure")) == 1
+    assert _audit(superuser, theirs, "security.integrity_failure") == []

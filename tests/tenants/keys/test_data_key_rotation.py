@@ -13,12 +13,14 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 from arq.connections import RedisSettings
 from arq.worker import Worker
 from sqlalchemy import Engine, text
 
 from audora.platform.clock import FrozenClock
 from audora.platform.config import Settings
+from audora.platform.crypto.envelope import IntegrityError
 from audora.platform.db.tenant_binding import TenantRef, tenant_transaction
 from audora.platform.db.tenant_names import validate_tenant_schema
 from audora.platform.jobs.queue import QUEUE
@@ -220,3 +222,31 @@ async def test_a_tenant_kek_is_rotated_on_schedule_with_every_key_it_wraps(
         runtime.keys, runtime.buckets, tenant_id, recording["id"], recording["wrapped_key"]
     )
     assert b"".join([c async for c in chunks]) == audio
+
+
+async def test_a_value_that_fails_its_check_stops_the_pass_and_is_audited(
+    gql: GraphQL, runtime: Runtime, superuser: Engine, clock: FrozenClock
+) -> None:
+    owner = await _tenant_with_profiles(gql, "Broken Value", 2)
+    tenant_id = _uuid(owner["account"]["id"])
+    schema = schema_of(owner["account"]["id"])
+    with superuser.begin() as conn:
+        conn.exec_driver_sql(
+            f"UPDATE {schema}.client_profiles SET notes = "
+            "set_byte(notes, length(notes) - 1, get_byte(notes, length(notes) - 1) # 1) "
+            f"WHERE id = (SELECT id FROM {schema}.client_profiles ORDER BY id LIMIT 1)"
+        )
+    await rotate_data_keys(runtime.tenant_engine, runtime.keys, tenant_id, clock.now())
+    with pytest.raises(IntegrityError):
+        await reencrypt_tenant_job({"runtime": runtime}, str(tenant_id))
+    with superuser.connect() as conn:
+        events = conn.execute(
+            text(
+                f"SELECT actor, target FROM {schema}.audit_events "
+                "WHERE action = 'security.integrity_failure'"
+            )
+        ).all()
+        broken = conn.execute(
+            text(f"SELECT id FROM {schema}.client_profiles ORDER BY id LIMIT 1")
+        ).scalar_one()
+    assert [tuple(e) for e in events] == [("system:reencrypt", f"client_profiles/{broken}/notes")]
