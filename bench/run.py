@@ -48,6 +48,9 @@ PROFILES_PER_TENANT = 3
 REQUESTS_PER_ROUND = 3000
 CONCURRENCY = int(os.environ.get("BENCH_CONCURRENCY", "8"))
 ROUND_TIME_LIMIT_S = 120
+# Sessions are bound to their user agent: the bench's requests carry the one its
+# sessions were opened with.
+BENCH_AGENT = "audora-bench"
 
 
 def _settings(stack: EmbeddedStack) -> Settings:
@@ -88,7 +91,9 @@ async def _tokens(runtime: Runtime, accounts: list[Any]) -> list[str]:
             runtime.clock,
             user_id=account.owner_id,
             account_id=account.account_id,
-            client=ClientInfo("127.0.0.1", "audora-bench"),
+            client=ClientInfo("127.0.0.1", BENCH_AGENT),
+            limit=runtime.settings.session_limit,
+            idle=runtime.settings.session_idle,
         )
         tokens.append(issued.token)
     return tokens
@@ -209,7 +214,9 @@ async def bench(settings: Settings, api_url: str, trust: ssl.SSLContext) -> dict
     runtime = Runtime.open(settings)
     results: dict[str, Any] = {}
     try:
-        async with httpx.AsyncClient(base_url=api_url, timeout=60, verify=trust) as client:
+        async with httpx.AsyncClient(
+            base_url=api_url, timeout=60, verify=trust, headers={"user-agent": BENCH_AGENT}
+        ) as client:
             first, seconds = await _provision(runtime, 10)
             tokens = await _tokens(runtime, first)
             await _fill(client, tokens)

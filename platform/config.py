@@ -84,7 +84,42 @@ class Settings(BaseSettings):
     max_graphql_body_bytes: int = 256 * 1024
     # Concurrent tenant migrations in `audora migrate`.
     migrate_concurrency: int = 4
+    # Sessions: idle expiry (sliding), and how many one seat may hold at once; a plan
+    # may set its own limit (e.g. {"AGENCY": 10}); a login beyond it ends the oldest.
     session_idle_hours: int = 24
+    session_limit: int = 5
+    plan_session_limits: dict[str, int] = {}
+    # Proxies whose X-Forwarded-For is believed (addresses or CIDR networks); the
+    # client address of anyone else's request is the connection's peer.
+    trusted_proxies: list[str] = []
+
+    # Passwords: argon2id cost (hashes made under older parameters are redone at login).
+    argon2_time_cost: int = 3
+    argon2_memory_kib: int = 65536
+    argon2_parallelism: int = 4
+
+    # Failed logins, counted per email and per client address over a sliding window:
+    # after `login_free_failures` each further attempt waits twice as long as the last
+    # (from `login_delay_seconds`, at most `login_max_delay_seconds`); at
+    # `lockout_failures` the email is locked for `lockout_minutes`; an address with
+    # `ip_failure_limit` failures is rate-limited until they age out of the window.
+    login_window_minutes: int = 15
+    login_free_failures: int = 3
+    login_delay_seconds: int = 1
+    login_max_delay_seconds: int = 60
+    lockout_failures: int = 10
+    lockout_minutes: int = 15
+    ip_failure_limit: int = 100
+
+    # MFA: the issuer shown in authenticator apps; WebAuthn's relying party.
+    totp_issuer: str = "Audora"
+    webauthn_rp_id: str = "localhost"
+    webauthn_rp_name: str = "Audora"
+    webauthn_origins: list[str] = []
+
+    # Invitations stay valid this long; new-device alerts can be switched off.
+    invitation_hours: int = 72
+    new_device_alerts: bool = True
     # Recording uploads: the largest accepted, and how long an upload URL stays valid.
     upload_max_bytes: int = 2 * 1024**3
     upload_ticket_minutes: int = 15
@@ -96,6 +131,9 @@ class Settings(BaseSettings):
     @property
     def session_idle(self) -> timedelta:
         return timedelta(hours=self.session_idle_hours)
+
+    def session_limit_for(self, plan: str) -> int:
+        return self.plan_session_limits.get(plan, self.session_limit)
 
     @property
     def is_production(self) -> bool:

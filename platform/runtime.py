@@ -12,6 +12,8 @@ from pathlib import Path
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from audora.platform.auth.passwords import Passwords
+from audora.platform.auth.throttle import LoginThrottle
 from audora.platform.clock import Clock, SystemClock
 from audora.platform.config import Settings
 from audora.platform.db.engines import app_engine, provisioner_engine
@@ -71,11 +73,14 @@ class Runtime:
     # Each tenant's bucket, opened with that tenant's own credentials.
     buckets: TenantBuckets
     redis: Redis
+    passwords: Passwords
+    throttle: LoginThrottle
 
     @classmethod
     def open(cls, settings: Settings, *, clock: Clock | None = None) -> Runtime:
         platform_engine = app_engine(settings, platform=True)
         keys = key_service(settings)
+        redis = Redis.from_url(settings.redis_url)
         return cls(
             settings=settings,
             clock=clock or SystemClock(),
@@ -87,7 +92,9 @@ class Runtime:
             buckets=TenantBuckets(
                 platform_engine, keys, endpoint=settings.s3_endpoint, region=settings.s3_region
             ),
-            redis=Redis.from_url(settings.redis_url),
+            redis=redis,
+            passwords=Passwords(settings),
+            throttle=LoginThrottle(redis, settings),
         )
 
     async def close(self) -> None:

@@ -17,11 +17,12 @@ from strawberry.dataloader import DataLoader
 
 from audora.platform.auth import repository as auth_repository
 from audora.platform.auth.principal import Principal
-from audora.platform.auth.service import ClientInfo, authenticate
+from audora.platform.auth.service import ClientInfo, Revoked, authenticate
 from audora.platform.db.tenant_binding import TenantUnitOfWork, tenant_transaction
 from audora.platform.errors import unauthenticated
 from audora.platform.runtime import Runtime
 from audora.tenants.audit.log import AuditEntry, append_alone
+from audora.tenants.audit.security_events import record
 
 if TYPE_CHECKING:
     from sqlalchemy import RowMapping
@@ -50,12 +51,26 @@ class RequestContext:
         if self._principal is None:
             if not self.token:
                 raise unauthenticated()
-            self._principal = await authenticate(
-                self.runtime.platform_engine,
-                self.runtime.clock,
-                self.token,
-                idle_timeout=self.runtime.settings.session_idle,
-            )
+            try:
+                self._principal = await authenticate(
+                    self.runtime.platform_engine,
+                    self.runtime.clock,
+                    self.token,
+                    idle_timeout=self.runtime.settings.session_idle,
+                    client=self.client,
+                )
+            except Revoked as replayed:
+                await record(
+                    self.runtime,
+                    replayed.account_id,
+                    "session.revoked",
+                    user_id=replayed.user_id,
+                    ip=self.client.ip,
+                    target=f"session:{replayed.session_id}",
+                    reason="token replayed from another address or user agent",
+                    userAgent=self.client.agent,
+                )
+                raise unauthenticated("invalid or expired session") from None
         return self._principal
 
     async def tenant_uow(self) -> TenantUnitOfWork:

@@ -22,6 +22,7 @@ from strawberry.schema.exceptions import CannotGetOperationTypeError
 
 from audora.platform.auth.service import ClientInfo
 from audora.platform.errors import ErrorCode
+from audora.platform.http.client_ip import client_ip
 from audora.platform.runtime import Runtime
 from audora.schema.build import build_schema
 from audora.schema.context import RequestContext
@@ -128,7 +129,11 @@ async def graphql_post(request: Request) -> Response:
     context = RequestContext(
         runtime=runtime,
         client=ClientInfo(
-            ip=request.client.host if request.client else None,
+            ip=client_ip(
+                request.client.host if request.client else None,
+                request.headers.get("x-forwarded-for"),
+                runtime.settings.trusted_proxies,
+            ),
             user_agent=request.headers.get("user-agent"),
         ),
         token=_bearer(request),

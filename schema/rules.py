@@ -8,7 +8,18 @@ from graphql import GraphQLError, OperationDefinitionNode, OperationType, Valida
 
 # These commit on their own, outside the request's tenant transaction: sharing an
 # operation with other fields would break "a failed mutation keeps nothing".
-STANDALONE_MUTATIONS = frozenset({"signUp", "logIn", "logOut"})
+STANDALONE_MUTATIONS = frozenset(
+    {
+        "signUp",
+        "logIn",
+        "logOut",
+        "revokeSession",
+        "revokeOtherSessions",
+        "enrollTotp",
+        "confirmTotp",
+        "changePassword",
+    }
+)
 
 
 class StandaloneIdentityMutations(ValidationRule):
@@ -20,7 +31,8 @@ class StandaloneIdentityMutations(ValidationRule):
         if len(selections) > 1 and names & STANDALONE_MUTATIONS:
             self.report_error(
                 GraphQLError(
-                    "signUp, logIn and logOut must be the only field of their mutation",
+                    "identity mutations (signUp, logIn, logOut, sessions, TOTP, password) "
+                    "must be the only field of their mutation",
                     node,
                 )
             )

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import RowMapping, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from audora.platform.auth.tables import memberships, sessions, users
+from audora.platform.auth.tables import memberships, sessions, users, webauthn_credentials
 from audora.tenants.registry.tables import accounts
 
 
@@ -26,7 +26,7 @@ async def email_taken(conn: AsyncConnection, email: str) -> bool:
 async def first_membership(conn: AsyncConnection, user_id: uuid.UUID) -> RowMapping | None:
     """The account a login lands in: the user's oldest membership of a live account."""
     result = await conn.execute(
-        select(memberships.c.account_id)
+        select(memberships.c.account_id, accounts.c.plan, accounts.c.schema_name)
         .join(accounts, accounts.c.id == memberships.c.account_id)
         .where(memberships.c.user_id == user_id, accounts.c.status != "PURGED")
         .order_by(memberships.c.created_at)
@@ -45,6 +45,8 @@ async def principal_row(conn: AsyncConnection, token_hash: bytes) -> RowMapping 
             sessions.c.id.label("session_id"),
             sessions.c.last_seen_at,
             sessions.c.revoked_at,
+            sessions.c.ip,
+            sessions.c.user_agent,
             users.c.id.label("user_id"),
             users.c.email,
             users.c.full_name,
@@ -65,6 +67,22 @@ async def principal_row(conn: AsyncConnection, token_hash: bytes) -> RowMapping 
         .where(sessions.c.token_hash == token_hash)
     )
     return result.mappings().first()
+
+
+async def has_webauthn(conn: AsyncConnection, user_id: uuid.UUID) -> bool:
+    result = await conn.execute(
+        select(webauthn_credentials.c.id).where(webauthn_credentials.c.user_id == user_id).limit(1)
+    )
+    return result.first() is not None
+
+
+async def set_password_hash(
+    conn: AsyncConnection, user_id: uuid.UUID, password_hash: str, *, changed_at: datetime | None
+) -> None:
+    values: dict[str, Any] = {"password_hash": password_hash}
+    if changed_at is not None:
+        values["password_changed_at"] = changed_at
+    await conn.execute(update(users).where(users.c.id == user_id).values(**values))
 
 
 async def touch_session(conn: AsyncConnection, session_id: uuid.UUID, now: datetime) -> None:

@@ -1,32 +1,42 @@
-"""Logging in and out, and turning a bearer token into a `Principal`.
+"""Sessions: opened at login, turned back into a `Principal` on every request.
 
-This foundation keeps sessions simple (opaque token, idle expiry); binding to IP and user
-agent, lockout and MFA harden it in the identity capability.
+A session is an opaque token of which only the SHA-256 is stored. It expires after
+`session_idle_hours` without use (sliding), is bound to the IP address and user agent
+it was opened from (a token replayed from anywhere else is refused and the session
+revoked), and a seat holds at most its plan's number at once: opening one more ends
+the oldest.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from audora.platform.auth import repository
-from audora.platform.auth.passwords import verify_password
 from audora.platform.auth.principal import Principal, Role
+from audora.platform.auth.tables import sessions
 from audora.platform.auth.tokens import new_token, token_hash
-from audora.platform.auth.validation import normalize_email
 from audora.platform.clock import Clock
 from audora.platform.db.tenant_binding import TenantRef
 from audora.platform.db.tenant_names import validate_tenant_schema
-from audora.platform.errors import AppError, unauthenticated
+from audora.platform.errors import unauthenticated
+
+USER_AGENT_CHARS = 512
 
 
 @dataclass(frozen=True)
 class ClientInfo:
     ip: str | None
     user_agent: str | None
+
+    @property
+    def agent(self) -> str:
+        return (self.user_agent or "")[:USER_AGENT_CHARS]
 
 
 @dataclass(frozen=True)
@@ -35,6 +45,21 @@ class IssuedSession:
     session_id: uuid.UUID
     user_id: uuid.UUID
     account_id: uuid.UUID
+    # Sessions this login ended to stay within the seat's limit.
+    evicted: tuple[uuid.UUID, ...] = ()
+
+
+@dataclass(frozen=True)
+class Revoked(Exception):
+    """A session refused for being replayed from another client; it is now revoked."""
+
+    session_id: uuid.UUID
+    user_id: uuid.UUID
+    account_id: uuid.UUID
+
+
+def _live(now: datetime, idle: timedelta) -> object:
+    return (sessions.c.revoked_at.is_(None)) & (sessions.c.last_seen_at >= now - idle)
 
 
 async def open_session(
@@ -44,11 +69,14 @@ async def open_session(
     user_id: uuid.UUID,
     account_id: uuid.UUID,
     client: ClientInfo,
+    limit: int,
+    idle: timedelta,
 ) -> IssuedSession:
     token, digest = new_token()
     session_id = uuid.uuid4()
     now = clock.now()
     async with engine.begin() as conn:
+        evicted = await _make_room(conn, user_id, account_id, now, limit=limit, idle=idle)
         await repository.insert_session(
             conn,
             id=session_id,
@@ -58,42 +86,58 @@ async def open_session(
             created_at=now,
             last_seen_at=now,
             ip=client.ip,
-            user_agent=(client.user_agent or "")[:512],
+            user_agent=client.agent,
         )
-    return IssuedSession(token, session_id, user_id, account_id)
+    return IssuedSession(token, session_id, user_id, account_id, evicted)
 
 
-_BAD_CREDENTIALS = "email or password is incorrect"
-
-
-async def log_in(
-    engine: AsyncEngine, clock: Clock, *, email: str, password: str, client: ClientInfo
-) -> IssuedSession:
-    try:
-        email = normalize_email(email)
-    except AppError:
-        # A malformed address is answered like a wrong password, after the same work.
-        await verify_password(None, password)
-        raise unauthenticated(_BAD_CREDENTIALS) from None
-    # No connection is held while argon2 runs: slow hashing must not drain the pool.
-    async with engine.connect() as conn:
-        user = await repository.find_user_by_email(conn, email)
-    ok = await verify_password(user["password_hash"] if user else None, password)
-    if user is None or not ok:
-        raise unauthenticated(_BAD_CREDENTIALS)
-    async with engine.connect() as conn:
-        membership = await repository.first_membership(conn, user["id"])
-    if membership is None:
-        raise unauthenticated(_BAD_CREDENTIALS)
-    return await open_session(
-        engine, clock, user_id=user["id"], account_id=membership["account_id"], client=client
+async def _make_room(
+    conn: AsyncConnection,
+    user_id: uuid.UUID,
+    account_id: uuid.UUID,
+    now: datetime,
+    *,
+    limit: int,
+    idle: timedelta,
+) -> tuple[uuid.UUID, ...]:
+    """Revoke the oldest live sessions of the seat so that one more fits. The rows are
+    locked: two logins at once cannot both squeeze in."""
+    live = (
+        (
+            await conn.execute(
+                select(sessions.c.id)
+                .where(
+                    sessions.c.user_id == user_id,
+                    sessions.c.account_id == account_id,
+                    _live(now, idle),  # type: ignore[arg-type]
+                )
+                .order_by(sessions.c.created_at, sessions.c.id)
+                .with_for_update()
+            )
+        )
+        .scalars()
+        .all()
     )
+    excess = list(live[: max(0, len(live) - limit + 1)])
+    if excess:
+        await conn.execute(update(sessions).where(sessions.c.id.in_(excess)).values(revoked_at=now))
+    return tuple(excess)
+
+
+def _same_ip(stored: object, ip: str | None) -> bool:
+    if stored is None or ip is None:
+        return stored is None and ip is None
+    try:
+        return ipaddress.ip_address(str(stored)) == ipaddress.ip_address(ip)
+    except ValueError:
+        return False
 
 
 async def authenticate(
-    engine: AsyncEngine, clock: Clock, token: str, *, idle_timeout: timedelta
+    engine: AsyncEngine, clock: Clock, token: str, *, idle_timeout: timedelta, client: ClientInfo
 ) -> Principal:
-    """The caller behind a bearer token, or UNAUTHENTICATED. Slides the idle window."""
+    """The caller behind a bearer token, or UNAUTHENTICATED. Slides the idle window.
+    Raises `Revoked` (after revoking) when the token comes from another client."""
     if len(token) > 128:
         raise unauthenticated("invalid or expired session")
     now = clock.now()
@@ -102,11 +146,14 @@ async def authenticate(
         if (
             row is None
             or row["revoked_at"] is not None
-            or _idle(row["last_seen_at"], now, idle_timeout)
+            or now - row["last_seen_at"] > idle_timeout
+            or row["account_status"] == "PURGED"
         ):
             raise unauthenticated("invalid or expired session")
-        if row["account_status"] == "PURGED":
-            raise unauthenticated("invalid or expired session")
+        if not _same_ip(row["ip"], client.ip) or (row["user_agent"] or "") != client.agent:
+            await repository.revoke_session(conn, row["session_id"], now)
+            await conn.commit()
+            raise Revoked(row["session_id"], row["user_id"], row["account_id"])
         # Writing last_seen on every request would make each read a write; a minute's
         # resolution is plenty for a 24-hour idle window.
         if now - row["last_seen_at"] > timedelta(minutes=1):
@@ -126,8 +173,33 @@ async def authenticate(
     )
 
 
-def _idle(last_seen: datetime, now: datetime, idle_timeout: timedelta) -> bool:
-    return now - last_seen > idle_timeout
+async def revoke(
+    engine: AsyncEngine,
+    clock: Clock,
+    principal: Principal,
+    *,
+    session_id: uuid.UUID | None = None,
+    all_but_current: bool = False,
+) -> list[uuid.UUID]:
+    """End one of the caller's own sessions, or all but the current one; the ids ended.
+    Another user's session id is simply not found."""
+    now = clock.now()
+    query = (
+        update(sessions)
+        .where(
+            sessions.c.user_id == principal.user_id,
+            sessions.c.account_id == principal.account_id,
+            sessions.c.revoked_at.is_(None),
+        )
+        .values(revoked_at=now)
+        .returning(sessions.c.id)
+    )
+    if session_id is not None:
+        query = query.where(sessions.c.id == session_id)
+    if all_but_current:
+        query = query.where(sessions.c.id != principal.session_id)
+    async with engine.begin() as conn:
+        return list((await conn.execute(query)).scalars())
 
 
 async def log_out(engine: AsyncEngine, clock: Clock, principal: Principal) -> None:

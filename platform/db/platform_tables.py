@@ -3,7 +3,15 @@ importing the modules that define them (for the platform migration stream)."""
 
 from __future__ import annotations
 
-from audora.platform.auth.tables import memberships, sessions, users
+from audora.platform.auth.tables import (
+    invitations,
+    known_devices,
+    memberships,
+    recovery_codes,
+    sessions,
+    users,
+    webauthn_credentials,
+)
 from audora.platform.db.metadata import platform_metadata
 from audora.tenants.recordings.tables import upload_tickets
 from audora.tenants.registry.tables import accounts, tenant_keys, tenant_storage_identities
@@ -16,6 +24,10 @@ PLATFORM_TABLES = (
     memberships,
     sessions,
     upload_tickets,
+    recovery_codes,
+    webauthn_credentials,
+    known_devices,
+    invitations,
 )
 
 __all__ = ["PLATFORM_TABLES", "platform_metadata"]

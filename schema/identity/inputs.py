@@ -16,3 +16,9 @@ class LogInInput:
     email: str
     password: str
     totp_code: str | None = None
+
+
+@strawberry.input
+class ChangePasswordInput:
+    current_password: str
+    new_password: str

@@ -1,16 +1,28 @@
 from __future__ import annotations
 
 import strawberry
+from strawberry.extensions.field_extension import FieldExtension
 from strawberry.permission import PermissionExtension
 from strawberry.types import Info
 
+from audora.platform import ids
 from audora.platform.auth import service
+from audora.platform.auth.login import LogInRequest, log_in
 from audora.platform.auth.service import IssuedSession
 from audora.schema.context import RequestContext
-from audora.schema.identity.inputs import LogInInput, SignUpInput
-from audora.schema.identity.types import Account, AuthPayload, User
+from audora.schema.identity.inputs import ChangePasswordInput, LogInInput, SignUpInput
+from audora.schema.identity.types import (
+    Account,
+    AuthPayload,
+    TotpConfirmation,
+    TotpEnrollment,
+    User,
+)
 from audora.schema.permissions import IsAuthenticated
+from audora.tenants.identity import account_security
 from audora.tenants.registry.signup import SignUpRequest, sign_up
+
+_SIGNED_IN: list[FieldExtension] = [PermissionExtension([IsAuthenticated()])]
 
 
 async def _payload(info: Info[RequestContext, None], issued: IssuedSession) -> AuthPayload:
@@ -20,6 +32,7 @@ async def _payload(info: Info[RequestContext, None], issued: IssuedSession) -> A
         runtime.clock,
         issued.token,
         idle_timeout=runtime.settings.session_idle,
+        client=info.context.client,
     )
     return AuthPayload(
         token=issued.token,
@@ -44,22 +57,81 @@ class IdentityMutation:
         )
         return await _payload(info, issued)
 
-    @strawberry.mutation
+    @strawberry.mutation(
+        description="MFA_REQUIRED when the user has a second factor and no totpCode (a "
+        "TOTP code or a recovery code) was sent."
+    )
     async def log_in(self, info: Info[RequestContext, None], input: LogInInput) -> AuthPayload:
-        runtime = info.context.runtime
-        issued = await service.log_in(
-            runtime.platform_engine,
-            runtime.clock,
-            email=input.email,
-            password=input.password,
-            client=info.context.client,
+        issued = await log_in(
+            info.context.runtime,
+            LogInRequest(email=input.email, password=input.password, totp_code=input.totp_code),
+            info.context.client,
         )
         return await _payload(info, issued)
 
-    @strawberry.mutation(extensions=[PermissionExtension([IsAuthenticated()])])
+    @strawberry.mutation(extensions=_SIGNED_IN)
     async def log_out(self, info: Info[RequestContext, None]) -> bool:
         runtime = info.context.runtime
         await service.log_out(
             runtime.platform_engine, runtime.clock, await info.context.principal()
+        )
+        return True
+
+    @strawberry.mutation(extensions=_SIGNED_IN, description="End one of your own sessions.")
+    async def revoke_session(self, info: Info[RequestContext, None], id: strawberry.ID) -> bool:
+        await account_security.revoke_sessions(
+            info.context.runtime,
+            await info.context.principal(),
+            info.context.client,
+            session_id=ids.decode(ids.Kind.SESSION, id),
+        )
+        return True
+
+    @strawberry.mutation(
+        extensions=_SIGNED_IN, description="End every session of yours but this one."
+    )
+    async def revoke_other_sessions(self, info: Info[RequestContext, None]) -> int:
+        return await account_security.revoke_sessions(
+            info.context.runtime,
+            await info.context.principal(),
+            info.context.client,
+            all_but_current=True,
+        )
+
+    @strawberry.mutation(
+        extensions=_SIGNED_IN,
+        description="Start TOTP enrollment: the secret for an authenticator app. It is "
+        "active once confirmTotp gets a code from it.",
+    )
+    async def enroll_totp(self, info: Info[RequestContext, None]) -> TotpEnrollment:
+        made = await account_security.enroll_totp(
+            info.context.runtime, await info.context.principal(), info.context.client
+        )
+        return TotpEnrollment(secret=made.secret, otpauth_uri=made.otpauth_uri)
+
+    @strawberry.mutation(
+        extensions=_SIGNED_IN,
+        description="Activate TOTP with a first code; returns single-use recovery codes, "
+        "shown this once.",
+    )
+    async def confirm_totp(self, info: Info[RequestContext, None], code: str) -> TotpConfirmation:
+        codes = await account_security.confirm_totp(
+            info.context.runtime, await info.context.principal(), info.context.client, code
+        )
+        return TotpConfirmation(recovery_codes=codes)
+
+    @strawberry.mutation(
+        extensions=_SIGNED_IN,
+        description="Change your password; every other session of yours ends.",
+    )
+    async def change_password(
+        self, info: Info[RequestContext, None], input: ChangePasswordInput
+    ) -> bool:
+        await account_security.change_password(
+            info.context.runtime,
+            await info.context.principal(),
+            info.context.client,
+            current=input.current_password,
+            new=input.new_password,
         )
         return True

@@ -95,3 +95,14 @@ class AuthPayload:
     token: str
     user: User
     account: Account
+
+
+@strawberry.type
+class TotpEnrollment:
+    secret: str
+    otpauth_uri: str
+
+
+@strawberry.type
+class TotpConfirmation:
+    recovery_codes: list[str]

@@ -14,6 +14,7 @@ from starlette.responses import JSONResponse, Response
 
 from audora.platform import ids
 from audora.platform.errors import ErrorCode
+from audora.platform.http.client_ip import client_ip
 from audora.platform.runtime import Runtime
 from audora.tenants.recordings.ingest import UploadRefused, receive_recording
 
@@ -36,7 +37,11 @@ async def put_upload(request: Request) -> Response:
             request.headers.get("content-type"),
             request.headers.get("content-length"),
             request.stream(),
-            ip=request.client.host if request.client else None,
+            ip=client_ip(
+                request.client.host if request.client else None,
+                request.headers.get("x-forwarded-for"),
+                runtime.settings.trusted_proxies,
+            ),
         )
     except UploadRefused as refused:
         return _error(refused.status, refused.message, refused.code)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from audora.platform.auth.passwords import check_policy, hash_password
+from audora.platform.auth.passwords import check_policy
 from audora.platform.auth.repository import email_taken
 from audora.platform.auth.service import ClientInfo, IssuedSession, open_session
 from audora.platform.auth.validation import clean_name, normalize_email
@@ -27,7 +27,7 @@ async def sign_up(runtime: Runtime, request: SignUpRequest, client: ClientInfo) 
     account_name = clean_name(request.account_name, field="accountName")
     full_name = clean_name(request.full_name, field="fullName")
     email = normalize_email(request.email)
-    check_policy(request.password)
+    check_policy(request.password, user_inputs=(email, full_name, account_name))
     async with runtime.platform_engine.connect() as conn:
         if await email_taken(conn, email):
             raise AppError("an account with this email already exists", code=ErrorCode.CONFLICT)
@@ -38,7 +38,7 @@ async def sign_up(runtime: Runtime, request: SignUpRequest, client: ClientInfo) 
         NewAccount(
             name=account_name,
             owner_email=email,
-            owner_password_hash=await hash_password(request.password),
+            owner_password_hash=await runtime.passwords.hash(request.password),
             owner_full_name=full_name,
         ),
         bucket_prefix=runtime.settings.bucket_prefix,
@@ -50,4 +50,6 @@ async def sign_up(runtime: Runtime, request: SignUpRequest, client: ClientInfo) 
         user_id=provisioned.owner_id,
         account_id=provisioned.account_id,
         client=client,
+        limit=runtime.settings.session_limit,
+        idle=runtime.settings.session_idle,
     )

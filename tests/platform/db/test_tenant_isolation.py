@@ -149,7 +149,9 @@ async def test_lists_show_only_the_callers_own_profiles(
 
 
 async def _context_for(runtime: Runtime, token: str) -> RequestContext:
-    return RequestContext(runtime=runtime, client=ClientInfo("127.0.0.1", "t"), token=token)
+    # The client the tokens were issued to (the `api` fixture's): sessions are bound to it.
+    client = ClientInfo("203.0.113.7", "audora-tests/1.0")
+    return RequestContext(runtime=runtime, client=client, token=token)
 
 
 async def test_raw_sql_inside_a_resolvers_binding_cannot_reach_another_schema(

@@ -10,7 +10,6 @@ from datetime import datetime
 import pytest
 from sqlalchemy import Engine, text
 
-from audora.platform.auth.passwords import hash_password
 from audora.platform.errors import AppError
 from audora.platform.keys.service import KeyDestroyed
 from audora.platform.runtime import Runtime, storage_admin
@@ -140,7 +139,7 @@ async def test_provisioning_creates_the_key_slot_and_owner_membership(
         NewAccount(
             new_account.name,
             new_account.owner_email,
-            await hash_password("a long enough password"),
+            await runtime.passwords.hash("a long enough password"),
             new_account.owner_full_name,
         ),
         bucket_prefix=runtime.settings.bucket_prefix,

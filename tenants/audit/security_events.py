@@ -1,0 +1,46 @@
+"""Identity events written to the audit log of the tenant they concern.
+
+Logins, failures, lockouts, MFA changes, revoked sessions, password changes and
+invitations each land in the log of the account the user was signing in to (or acting
+in), in a transaction of their own: a failed login's request keeps nothing else, but
+its audit entry stays.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from typing import Any
+
+from audora.platform.db.tenant_binding import TenantRef
+from audora.platform.db.tenant_names import tenant_schema
+from audora.platform.runtime import Runtime
+from audora.tenants.audit.log import AuditEntry, append_alone
+
+log = logging.getLogger(__name__)
+
+
+async def record(
+    runtime: Runtime,
+    account_id: uuid.UUID,
+    action: str,
+    *,
+    user_id: uuid.UUID | None,
+    ip: str | None,
+    target: str | None = None,
+    **details: Any,
+) -> None:
+    entry = AuditEntry(
+        actor=f"user:{user_id}" if user_id else "system:identity",
+        action=action,
+        target=target or (f"user:{user_id}" if user_id else None),
+        ip=ip,
+        details=details,
+    )
+    try:
+        await append_alone(
+            runtime.tenant_engine, TenantRef(tenant_schema(account_id)), runtime.clock.now(), entry
+        )
+    except Exception:
+        # The event is logged even if the audit write failed; the caller's answer stands.
+        log.exception("could not audit %s for account %s", action, account_id)

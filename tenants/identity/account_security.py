@@ -1,0 +1,108 @@
+"""What a signed-in user does to their own security: end sessions, enroll TOTP, change
+the password. Each change is audited in the account the user is signed in to."""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy import select
+
+from audora.platform.auth import repository, service, totp
+from audora.platform.auth.passwords import check_policy
+from audora.platform.auth.principal import Principal
+from audora.platform.auth.service import ClientInfo
+from audora.platform.auth.tables import users
+from audora.platform.errors import bad_input, not_found
+from audora.platform.runtime import Runtime
+from audora.tenants.audit.security_events import record
+
+
+async def revoke_sessions(
+    runtime: Runtime,
+    principal: Principal,
+    client: ClientInfo,
+    *,
+    session_id: uuid.UUID | None = None,
+    all_but_current: bool = False,
+) -> int:
+    ended = await service.revoke(
+        runtime.platform_engine,
+        runtime.clock,
+        principal,
+        session_id=session_id,
+        all_but_current=all_but_current,
+    )
+    if session_id is not None and not ended:
+        raise not_found("session")
+    for ended_id in ended:
+        await record(
+            runtime,
+            principal.account_id,
+            "session.revoked",
+            user_id=principal.user_id,
+            ip=client.ip,
+            target=f"session:{ended_id}",
+            reason="revoked by the user",
+        )
+    return len(ended)
+
+
+async def enroll_totp(
+    runtime: Runtime, principal: Principal, client: ClientInfo
+) -> totp.Enrollment:
+    async with runtime.platform_engine.begin() as conn:
+        made = await totp.enroll(
+            conn, runtime.keys, principal.user_id, principal.email, runtime.settings.totp_issuer
+        )
+    await record(
+        runtime,
+        principal.account_id,
+        "mfa.totp_enrollment_started",
+        user_id=principal.user_id,
+        ip=client.ip,
+    )
+    return made
+
+
+async def confirm_totp(
+    runtime: Runtime, principal: Principal, client: ClientInfo, code: str
+) -> list[str]:
+    async with runtime.platform_engine.begin() as conn:
+        codes = await totp.confirm(conn, runtime.keys, principal.user_id, code, runtime.clock.now())
+    await record(
+        runtime, principal.account_id, "mfa.totp_enabled", user_id=principal.user_id, ip=client.ip
+    )
+    return codes
+
+
+async def change_password(
+    runtime: Runtime, principal: Principal, client: ClientInfo, *, current: str, new: str
+) -> None:
+    check_policy(
+        new,
+        user_inputs=(principal.email, principal.full_name, principal.account_name),
+        field="newPassword",
+    )
+    async with runtime.platform_engine.connect() as conn:
+        stored = (
+            await conn.execute(select(users.c.password_hash).where(users.c.id == principal.user_id))
+        ).scalar_one()
+    if not await runtime.passwords.verify(stored, current):
+        await runtime.throttle.failed(principal.email, client.ip, runtime.clock.now())
+        raise bad_input("the current password is incorrect", field="currentPassword")
+    hashed = await runtime.passwords.hash(new)
+    async with runtime.platform_engine.begin() as conn:
+        await repository.set_password_hash(
+            conn, principal.user_id, hashed, changed_at=runtime.clock.now()
+        )
+    ended = await service.revoke(
+        runtime.platform_engine, runtime.clock, principal, all_but_current=True
+    )
+    await record(
+        runtime,
+        principal.account_id,
+        "password.changed",
+        user_id=principal.user_id,
+        ip=client.ip,
+        sessionsEnded=len(ended),
+    )
