@@ -20,6 +20,18 @@ from audora.platform.storage.s3_admin import s3_client
 REPO = Path(__file__).resolve().parent.parent
 
 PASSWORD = "correct horse battery staple"
+# Where the `api` fixture's requests come from: sessions are bound to both.
+TEST_IP = "203.0.113.7"
+TEST_AGENT = "audora-tests/1.0"
+
+
+def client_from(app: Any, ip: str, user_agent: str) -> httpx.AsyncClient:
+    """An HTTP client into the in-process API, as a device at `ip` with `user_agent`."""
+    return httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app, client=(ip, 51000)),
+        base_url="http://audora.test",
+        headers={"user-agent": user_agent},
+    )
 
 
 class GraphQL:

@@ -14,6 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 from sqlalchemy import Engine
+from starlette.applications import Starlette
 
 from audora.platform.clock import FrozenClock
 from audora.platform.config import Settings
@@ -24,7 +25,7 @@ from audora.platform.stack.embedded import EmbeddedStack
 from audora.platform.stack.process import free_port
 from audora.tenants.migrate.runner import migrate_platform, migrate_tenants, tenant_schemas
 
-from audora_testing import GraphQL, Served
+from audora_testing import TEST_AGENT, TEST_IP, GraphQL, Served, client_from
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -83,16 +84,17 @@ async def runtime(settings: Settings, clock: FrozenClock) -> AsyncIterator[Runti
 
 
 @pytest.fixture(scope="session")
-async def api(settings: Settings, clock: FrozenClock) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(settings, clock=clock)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app, client=("203.0.113.7", 51000))
-        async with httpx.AsyncClient(
-            transport=transport,
-            base_url="http://audora.test",
-            headers={"user-agent": "audora-tests/1.0"},
-        ) as client:
-            yield client
+async def app(settings: Settings, clock: FrozenClock) -> AsyncIterator[Starlette]:
+    """The API in this process, its runtime open: reach it through `api` or `client_from`."""
+    made = create_app(settings, clock=clock)
+    async with made.router.lifespan_context(made):
+        yield made
+
+
+@pytest.fixture(scope="session")
+async def api(app: Starlette) -> AsyncIterator[httpx.AsyncClient]:
+    async with client_from(app, TEST_IP, TEST_AGENT) as client:
+        yield client
 
 
 @pytest.fixture(scope="session")

@@ -49,13 +49,14 @@ class IssuedSession:
     evicted: tuple[uuid.UUID, ...] = ()
 
 
-@dataclass(frozen=True)
 class Revoked(Exception):
     """A session refused for being replayed from another client; it is now revoked."""
 
-    session_id: uuid.UUID
-    user_id: uuid.UUID
-    account_id: uuid.UUID
+    def __init__(self, session_id: uuid.UUID, user_id: uuid.UUID, account_id: uuid.UUID) -> None:
+        super().__init__("session replayed from another client")
+        self.session_id = session_id
+        self.user_id = user_id
+        self.account_id = account_id
 
 
 def _live(now: datetime, idle: timedelta) -> object:

@@ -30,7 +30,15 @@ from audora.platform.db.tenant_names import validate_tenant_schema
 from audora.platform.runtime import Runtime
 from audora.schema.context import RequestContext
 
-from audora_testing import GraphQL, create_profile, error_codes, schema_of, sign_up
+from audora_testing import (
+    TEST_AGENT,
+    TEST_IP,
+    GraphQL,
+    create_profile,
+    error_codes,
+    schema_of,
+    sign_up,
+)
 
 REPO = Path(__file__).resolve().parents[3]
 
@@ -150,7 +158,7 @@ async def test_lists_show_only_the_callers_own_profiles(
 
 async def _context_for(runtime: Runtime, token: str) -> RequestContext:
     # The client the tokens were issued to (the `api` fixture's): sessions are bound to it.
-    client = ClientInfo("203.0.113.7", "audora-tests/1.0")
+    client = ClientInfo(TEST_IP, TEST_AGENT)
     return RequestContext(runtime=runtime, client=client, token=token)
 
 
