@@ -122,8 +122,6 @@ async def test_a_hash_made_with_old_parameters_is_redone_at_login(
         stored = conn.execute(
             text("SELECT password_hash FROM platform.users WHERE email = :e"), {"e": owner["email"]}
         ).scalar_one()
-    expected = "m={},t={},p={}".format(
-        settings.argon2_memory_kib, settings.argon2_time_cost, settings.argon2_parallelism
-    )
-    assert expected in stored
+    memory, time_cost = settings.argon2_memory_kib, settings.argon2_time_cost
+    assert f"m={memory},t={time_cost},p={settings.argon2_parallelism}" in stored
     assert stored != old_hash
