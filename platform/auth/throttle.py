@@ -64,6 +64,39 @@ class LoginThrottle:
         self.lockout = settings.lockout_minutes * 60
         self.ip_limit = settings.ip_failure_limit
 
+    async def check_address(self, ip: str | None, now: datetime) -> None:
+        """RATE_LIMITED if `ip` has too many recent failures (logins, or sign-ups that
+        hit an existing email: each of those tells the caller an email exists)."""
+        if ip is None:
+            return
+        t = now.timestamp()
+        try:
+            count = await self.redis.zcount(_ip_key(ip), t - self.window, "+inf")
+            if count >= self.ip_limit:
+                oldest = await self.redis.zrangebyscore(
+                    _ip_key(ip), t - self.window, "+inf", withscores=True, start=0, num=1
+                )
+                raise _wait(
+                    "too many failed attempts from this address",
+                    ErrorCode.RATE_LIMITED,
+                    (oldest[0][1] if oldest else t) + self.window - t,
+                )
+        except RedisError:
+            raise unavailable() from None
+
+    async def failed_address(self, ip: str | None, now: datetime) -> None:
+        if ip is None:
+            return
+        t = now.timestamp()
+        try:
+            pipe = self.redis.pipeline()
+            pipe.zadd(_ip_key(ip), {uuid.uuid4().hex: t})
+            pipe.zremrangebyscore(_ip_key(ip), "-inf", t - self.window)
+            pipe.expire(_ip_key(ip), _GC_SECONDS)
+            await pipe.execute()
+        except RedisError:
+            raise unavailable() from None
+
     async def check(self, email: str, ip: str | None, now: datetime) -> None:
         """Raise LOCKED_OUT or RATE_LIMITED if this attempt may not be tried now."""
         t = now.timestamp()
@@ -87,19 +120,9 @@ class LoginThrottle:
                         ErrorCode.RATE_LIMITED,
                         ready - t,
                     )
-            if ip is not None:
-                from_ip = await self.redis.zrangebyscore(
-                    _ip_key(ip), t - self.window, "+inf", withscores=True, start=0, num=1
-                )
-                count = await self.redis.zcount(_ip_key(ip), t - self.window, "+inf")
-                if count >= self.ip_limit and from_ip:
-                    raise _wait(
-                        "too many failed sign-ins from this address",
-                        ErrorCode.RATE_LIMITED,
-                        from_ip[0][1] + self.window - t,
-                    )
         except RedisError:
             raise unavailable() from None
+        await self.check_address(ip, now)
 
     async def failed(self, email: str, ip: str | None, now: datetime) -> Verdict:
         """Count a failure; lock the email when it reaches the limit."""

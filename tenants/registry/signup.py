@@ -28,9 +28,15 @@ async def sign_up(runtime: Runtime, request: SignUpRequest, client: ClientInfo) 
     full_name = clean_name(request.full_name, field="fullName")
     email = normalize_email(request.email)
     check_policy(request.password, user_inputs=(email, full_name, account_name))
+    # The contract answers CONFLICT for a taken email, which tells the caller it exists:
+    # each such answer counts against the caller's address like a failed login, so
+    # emails cannot be probed in bulk.
+    await runtime.throttle.check_address(client.ip, runtime.clock.now())
     async with runtime.platform_engine.connect() as conn:
-        if await email_taken(conn, email):
-            raise AppError("an account with this email already exists", code=ErrorCode.CONFLICT)
+        taken = await email_taken(conn, email)
+    if taken:
+        await runtime.throttle.failed_address(client.ip, runtime.clock.now())
+        raise AppError("an account with this email already exists", code=ErrorCode.CONFLICT)
     provisioned = await provision_account(
         runtime.provisioner,
         runtime.storage,
