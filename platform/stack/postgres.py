@@ -13,7 +13,7 @@ import os
 import subprocess
 from pathlib import Path
 
-from audora.platform.stack.process import ManagedProcess, StackError, wait_for_port
+from audora.platform.stack.process import ManagedProcess, StackError
 from audora.platform.stack.users import (
     PG_USER,
     ensure_system_user,
@@ -119,7 +119,7 @@ class EmbeddedPostgres:
             user=self.user,
         )
         self.process.start()
-        wait_for_port(self.port, timeout=30, proc=self.process.proc)
+        self.process.wait_until_listening(self.port, timeout=30)
 
     def url(self, user: str = "postgres", password: str | None = None, db: str = "audora") -> str:
         return f"postgresql+psycopg://{user}:{password or self.password}@127.0.0.1:{self.port}/{db}"

@@ -113,6 +113,14 @@ class ManagedProcess:
         if self.pid_file is not None:
             self.pid_file.unlink(missing_ok=True)
 
+    def wait_until_listening(self, port: int, *, timeout: float) -> None:
+        """Wait for the server to accept connections on `port`; if it dies or never
+        answers, say which server and what its log last said."""
+        try:
+            wait_for_port(port, timeout=timeout, proc=self.proc)
+        except StackError as exc:
+            raise StackError(f"{self.name}: {exc}\n{self.log_tail()}") from None
+
     def log_tail(self, lines: int = 20) -> str:
         if self.log_path is None:
             return ""

@@ -11,7 +11,7 @@ import importlib.util
 import shutil
 from pathlib import Path
 
-from audora.platform.stack.process import ManagedProcess, StackError, wait_for_port
+from audora.platform.stack.process import ManagedProcess, StackError
 
 
 def redis_server_binary() -> str:
@@ -57,7 +57,7 @@ class EmbeddedRedis:
             log_path=self.root / "redis.log",
         )
         self.process.start()
-        wait_for_port(self.port, timeout=15, proc=self.process.proc)
+        self.process.wait_until_listening(self.port, timeout=15)
 
     def url(self) -> str:
         return f"redis://:{self.password}@127.0.0.1:{self.port}/0"

@@ -16,7 +16,7 @@ import sys
 import time
 from pathlib import Path
 
-from audora.platform.stack.process import ManagedProcess, StackError, free_port, wait_for_port
+from audora.platform.stack.process import ManagedProcess, StackError, free_port
 
 
 def weed_binary() -> str:
@@ -128,7 +128,7 @@ class EmbeddedSeaweed:
             stop_timeout=35 if self.durable else 0.5,
         )
         self.process.start()
-        wait_for_port(self.s3_port, timeout=60, proc=self.process.proc)
+        self.process.wait_until_listening(self.s3_port, timeout=60)
         self._wait_until_writable()
 
     def _wait_until_writable(self) -> None:
