@@ -57,7 +57,7 @@ async def log_in(runtime: Runtime, request: LogInRequest, client: ClientInfo) ->
     factor = await _second_factor(runtime, user_id, user["totp_enabled_at"] is not None, request)
     if factor == "wrong":
         await _failed(runtime, email, client, user_id, membership, "second factor")
-        raise unauthenticated("the second-factor code is incorrect or was already used")
+        raise unauthenticated("the second factor is incorrect or was already used")
 
     await runtime.throttle.succeeded(email)
     if runtime.passwords.needs_rehash(user["password_hash"]):
