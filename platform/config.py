@@ -111,7 +111,10 @@ class Settings(BaseSettings):
     lockout_minutes: int = 15
     ip_failure_limit: int = 100
 
-    # MFA: the issuer shown in authenticator apps; WebAuthn's relying party.
+    # MFA: the issuer shown in authenticator apps; WebAuthn's relying party. The RP ID
+    # is the domain credentials are bound to; `webauthn_origins` are the exact origins
+    # (scheme, host, port) whose pages may use them. Empty: the API's own origin on the
+    # RP ID, `https://<rp id>:<port>`, which is what `make run` serves.
     totp_issuer: str = "Audora"
     webauthn_rp_id: str = "localhost"
     webauthn_rp_name: str = "Audora"
@@ -134,6 +137,14 @@ class Settings(BaseSettings):
 
     def session_limit_for(self, plan: str) -> int:
         return self.plan_session_limits.get(plan, self.session_limit)
+
+    @property
+    def webauthn_expected_origins(self) -> list[str]:
+        """The origins a WebAuthn ceremony may come from."""
+        if self.webauthn_origins:
+            return list(self.webauthn_origins)
+        port = "" if self.port == 443 else f":{self.port}"
+        return [f"https://{self.webauthn_rp_id}{port}"]
 
     @property
     def is_production(self) -> bool:

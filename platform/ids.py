@@ -17,6 +17,7 @@ class Kind(StrEnum):
     ACCOUNT = "acc"
     USER = "usr"
     SESSION = "ses"
+    WEBAUTHN_CREDENTIAL = "wac"
     CLIENT_PROFILE = "cli"
     CALL = "cal"
     RECORDING = "rec"

@@ -17,6 +17,9 @@ STANDALONE_MUTATIONS = frozenset(
         "revokeOtherSessions",
         "enrollTotp",
         "confirmTotp",
+        "beginWebAuthnRegistration",
+        "finishWebAuthnRegistration",
+        "removeWebAuthnCredential",
         "changePassword",
     }
 )
@@ -31,7 +34,8 @@ class StandaloneIdentityMutations(ValidationRule):
         if len(selections) > 1 and names & STANDALONE_MUTATIONS:
             self.report_error(
                 GraphQLError(
-                    "identity mutations (signUp, logIn, logOut, sessions, TOTP, password) "
+                    "identity mutations (signUp, logIn, logOut, sessions, TOTP, WebAuthn, "
+                    "password) "
                     "must be the only field of their mutation",
                     node,
                 )

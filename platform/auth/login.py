@@ -3,7 +3,9 @@
 Every path that says no (malformed email, unknown email, wrong password) does the same
 argon2 work and gives the same answer, so a login reveals nothing about which emails
 exist. Throttling is by email and by address before any work is done. A user with a
-second factor gets MFA_REQUIRED until the login carries a valid code.
+second factor (TOTP, or WebAuthn: `webauthn_factor.py`) gets MFA_REQUIRED until the
+login carries a valid code or assertion; MFA_REQUIRED comes only after a correct
+password, so what it carries (the methods, WebAuthn options) tells a stranger nothing.
 """
 
 from __future__ import annotations
@@ -11,7 +13,9 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
-from audora.platform.auth import repository, totp
+from sqlalchemy import RowMapping
+
+from audora.platform.auth import repository, totp, webauthn_factor
 from audora.platform.auth.service import ClientInfo, IssuedSession, open_session
 from audora.platform.auth.validation import normalize_email
 from audora.platform.errors import AppError, ErrorCode, unauthenticated
@@ -26,6 +30,7 @@ class LogInRequest:
     email: str
     password: str
     totp_code: str | None = None
+    webauthn_assertion: str | None = None
 
 
 async def log_in(runtime: Runtime, request: LogInRequest, client: ClientInfo) -> IssuedSession:
@@ -48,16 +53,11 @@ async def log_in(runtime: Runtime, request: LogInRequest, client: ClientInfo) ->
     user_id: uuid.UUID = user["id"]
     account_id: uuid.UUID = membership["account_id"]
 
+    # Raises MFA_REQUIRED when the user has a second factor and the login carried none.
     factor = await _second_factor(runtime, user_id, user["totp_enabled_at"] is not None, request)
-    if factor == "missing":
-        raise AppError(
-            "this account needs a second factor: send totpCode",
-            code=ErrorCode.MFA_REQUIRED,
-            methods=["TOTP"],
-        )
     if factor == "wrong":
         await _failed(runtime, email, client, user_id, membership, "second factor")
-        raise unauthenticated("the second-factor code is incorrect or was already used")
+        raise unauthenticated("the second factor is incorrect or was already used")
 
     await runtime.throttle.succeeded(email)
     if runtime.passwords.needs_rehash(user["password_hash"]):
@@ -99,17 +99,49 @@ async def log_in(runtime: Runtime, request: LogInRequest, client: ClientInfo) ->
 async def _second_factor(
     runtime: Runtime, user_id: uuid.UUID, has_totp: bool, request: LogInRequest
 ) -> str:
-    """ "none" when the user has no second factor, "totp"/"recovery" when one was
-    given and good, "missing" or "wrong" otherwise."""
-    if not has_totp:
+    """ "none" when the user has no second factor; "webauthn", "totp" or "recovery" when
+    one of the user's methods was given and is good; "wrong" when it is not. When none
+    was given, raises MFA_REQUIRED."""
+    async with runtime.platform_engine.connect() as conn:
+        passkeys = await repository.webauthn_credentials_of(conn, user_id)
+    if request.webauthn_assertion and passkeys:
+        good = await webauthn_factor.verify_assertion(runtime, user_id, request.webauthn_assertion)
+        return "webauthn" if good else "wrong"
+    if request.totp_code and has_totp:
+        async with runtime.platform_engine.begin() as conn:
+            kind = await totp.verify(
+                conn, runtime.keys, user_id, request.totp_code, runtime.clock.now()
+            )
+        return kind or "wrong"
+    if not has_totp and not passkeys:
         return "none"
-    if not request.totp_code:
-        return "missing"
-    async with runtime.platform_engine.begin() as conn:
-        kind = await totp.verify(
-            conn, runtime.keys, user_id, request.totp_code, runtime.clock.now()
+    raise await _mfa_required(runtime, user_id, has_totp, passkeys)
+
+
+async def _mfa_required(
+    runtime: Runtime, user_id: uuid.UUID, has_totp: bool, passkeys: list[RowMapping]
+) -> AppError:
+    """MFA_REQUIRED naming the user's methods (`TOTP`, `WEBAUTHN`) in `methods`, with
+    `webauthnOptions` (PublicKeyCredentialRequestOptions as JSON, for a fresh
+    challenge) when the user has a passkey or security key."""
+    methods: list[str] = []
+    send: list[str] = []
+    extensions: dict[str, object] = {}
+    if has_totp:
+        methods.append("TOTP")
+        send.append("totpCode")
+    if passkeys:
+        methods.append("WEBAUTHN")
+        send.append("webauthnAssertion")
+        extensions["webauthnOptions"] = await webauthn_factor.login_options(
+            runtime, user_id, passkeys
         )
-    return kind or "wrong"
+    return AppError(
+        f"this account needs a second factor: send {' or '.join(send)}",
+        code=ErrorCode.MFA_REQUIRED,
+        methods=methods,
+        **extensions,
+    )
 
 
 async def _failed(

@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import RowMapping, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from audora.platform.auth.tables import memberships, sessions, users, webauthn_credentials
@@ -74,6 +75,63 @@ async def has_webauthn(conn: AsyncConnection, user_id: uuid.UUID) -> bool:
         select(webauthn_credentials.c.id).where(webauthn_credentials.c.user_id == user_id).limit(1)
     )
     return result.first() is not None
+
+
+async def webauthn_credentials_of(conn: AsyncConnection, user_id: uuid.UUID) -> list[RowMapping]:
+    result = await conn.execute(
+        select(webauthn_credentials)
+        .where(webauthn_credentials.c.user_id == user_id)
+        .order_by(webauthn_credentials.c.created_at, webauthn_credentials.c.id)
+    )
+    return list(result.mappings())
+
+
+async def webauthn_credential_for_update(
+    conn: AsyncConnection, user_id: uuid.UUID, credential_id: bytes
+) -> RowMapping | None:
+    """The user's credential with this WebAuthn id, locked; None if it is not theirs."""
+    result = await conn.execute(
+        select(webauthn_credentials)
+        .where(
+            webauthn_credentials.c.user_id == user_id,
+            webauthn_credentials.c.credential_id == credential_id,
+        )
+        .with_for_update()
+    )
+    return result.mappings().first()
+
+
+async def insert_webauthn_credential(conn: AsyncConnection, **values: Any) -> RowMapping | None:
+    """The new row, or None when that credential id is registered already (to anyone)."""
+    statement = (
+        pg_insert(webauthn_credentials)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=[webauthn_credentials.c.credential_id])
+        .returning(*webauthn_credentials.c)
+    )
+    result = await conn.execute(statement)
+    return result.mappings().first()
+
+
+async def record_webauthn_use(
+    conn: AsyncConnection, id: uuid.UUID, sign_count: int, now: datetime
+) -> None:
+    await conn.execute(
+        update(webauthn_credentials)
+        .where(webauthn_credentials.c.id == id)
+        .values(sign_count=sign_count, last_used_at=now)
+    )
+
+
+async def delete_webauthn_credential(
+    conn: AsyncConnection, user_id: uuid.UUID, id: uuid.UUID
+) -> RowMapping | None:
+    result = await conn.execute(
+        webauthn_credentials.delete()
+        .where(webauthn_credentials.c.user_id == user_id, webauthn_credentials.c.id == id)
+        .returning(webauthn_credentials.c.id, webauthn_credentials.c.name)
+    )
+    return result.mappings().first()
 
 
 async def set_password_hash(

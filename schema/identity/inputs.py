@@ -16,6 +16,11 @@ class LogInInput:
     email: str
     password: str
     totp_code: str | None = None
+    webauthn_assertion: str | None = strawberry.field(
+        default=None,
+        description="The PublicKeyCredential from navigator.credentials.get, as JSON "
+        "(its toJSON()), answering the webauthnOptions of the last MFA_REQUIRED.",
+    )
 
 
 @strawberry.input

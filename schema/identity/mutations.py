@@ -17,6 +17,7 @@ from audora.schema.identity.types import (
     TotpConfirmation,
     TotpEnrollment,
     User,
+    WebAuthnCredential,
 )
 from audora.schema.permissions import IsAuthenticated
 from audora.tenants.identity import account_security
@@ -58,13 +59,20 @@ class IdentityMutation:
         return await _payload(info, issued)
 
     @strawberry.mutation(
-        description="MFA_REQUIRED when the user has a second factor and no totpCode (a "
-        "TOTP code or a recovery code) was sent."
+        description="MFA_REQUIRED when the user has a second factor and sent neither a "
+        "totpCode (a TOTP code or a recovery code) nor a webauthnAssertion; its extensions "
+        "carry `methods` (TOTP, WEBAUTHN) and, with WEBAUTHN, `webauthnOptions` for "
+        "navigator.credentials.get (JSON)."
     )
     async def log_in(self, info: Info[RequestContext, None], input: LogInInput) -> AuthPayload:
         issued = await log_in(
             info.context.runtime,
-            LogInRequest(email=input.email, password=input.password, totp_code=input.totp_code),
+            LogInRequest(
+                email=input.email,
+                password=input.password,
+                totp_code=input.totp_code,
+                webauthn_assertion=input.webauthn_assertion,
+            ),
             info.context.client,
         )
         return await _payload(info, issued)
@@ -119,6 +127,52 @@ class IdentityMutation:
             info.context.runtime, await info.context.principal(), info.context.client, code
         )
         return TotpConfirmation(recovery_codes=codes)
+
+    @strawberry.mutation(
+        name="beginWebAuthnRegistration",
+        extensions=_SIGNED_IN,
+        description="Start registering a passkey or security key: "
+        "PublicKeyCredentialCreationOptions as JSON, for navigator.credentials.create. "
+        "Valid for five minutes, for one finishWebAuthnRegistration.",
+    )
+    async def begin_webauthn_registration(self, info: Info[RequestContext, None]) -> str:
+        return await account_security.begin_webauthn_registration(
+            info.context.runtime, await info.context.principal()
+        )
+
+    @strawberry.mutation(
+        name="finishWebAuthnRegistration",
+        extensions=_SIGNED_IN,
+        description="Register the credential navigator.credentials.create made (its "
+        "toJSON(), as a string) under a name; from the next login on it is a second factor.",
+    )
+    async def finish_webauthn_registration(
+        self, info: Info[RequestContext, None], credential: str, name: str
+    ) -> WebAuthnCredential:
+        row = await account_security.finish_webauthn_registration(
+            info.context.runtime,
+            await info.context.principal(),
+            info.context.client,
+            credential=credential,
+            name=name,
+        )
+        return WebAuthnCredential.from_row(row)
+
+    @strawberry.mutation(
+        name="removeWebAuthnCredential",
+        extensions=_SIGNED_IN,
+        description="Remove one of your passkeys or security keys.",
+    )
+    async def remove_webauthn_credential(
+        self, info: Info[RequestContext, None], id: strawberry.ID
+    ) -> bool:
+        await account_security.remove_webauthn_credential(
+            info.context.runtime,
+            await info.context.principal(),
+            info.context.client,
+            ids.decode(ids.Kind.WEBAUTHN_CREDENTIAL, id),
+        )
+        return True
 
     @strawberry.mutation(
         extensions=_SIGNED_IN,

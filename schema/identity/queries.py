@@ -7,8 +7,9 @@ from strawberry.types import Info
 from audora.platform.auth import repository
 from audora.platform.auth.principal import Principal
 from audora.schema.context import RequestContext
-from audora.schema.identity.types import Account, Session, User
+from audora.schema.identity.types import Account, Session, User, WebAuthnCredential
 from audora.schema.permissions import IsAuthenticated
+from audora.tenants.identity import account_security
 
 
 @strawberry.type
@@ -31,6 +32,16 @@ class Viewer:
             for row in rows
             if now - row["last_seen_at"] <= idle
         ]
+
+    @strawberry.field(
+        name="webAuthnCredentials",
+        description="Your passkeys and security keys, oldest first.",
+    )
+    async def webauthn_credentials(
+        self, info: Info[RequestContext, None]
+    ) -> list[WebAuthnCredential]:
+        rows = await account_security.webauthn_credentials(info.context.runtime, self._principal)
+        return [WebAuthnCredential.from_row(row) for row in rows]
 
 
 @strawberry.type

@@ -90,6 +90,23 @@ class Session:
         )
 
 
+@strawberry.type(description="A passkey or security key registered as a second factor.")
+class WebAuthnCredential:
+    id: strawberry.ID
+    name: str
+    created_at: datetime
+    last_used_at: datetime | None
+
+    @classmethod
+    def from_row(cls, row: RowMapping) -> WebAuthnCredential:
+        return cls(
+            id=strawberry.ID(ids.encode(ids.Kind.WEBAUTHN_CREDENTIAL, row["id"])),
+            name=row["name"],
+            created_at=row["created_at"],
+            last_used_at=row["last_used_at"],
+        )
+
+
 @strawberry.type
 class AuthPayload:
     token: str

@@ -1,13 +1,15 @@
-"""What a signed-in user does to their own security: end sessions, enroll TOTP, change
-the password. Each change is audited in the account the user is signed in to."""
+"""What a signed-in user does to their own security: end sessions, enroll TOTP, register
+and remove passkeys, change the password. Each change is audited in the account the user
+is signed in to."""
 
 from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import select
+from sqlalchemy import RowMapping, select
 
-from audora.platform.auth import repository, service, totp
+from audora.platform import ids
+from audora.platform.auth import repository, service, totp, webauthn_factor
 from audora.platform.auth.passwords import check_policy
 from audora.platform.auth.principal import Principal
 from audora.platform.auth.service import ClientInfo
@@ -73,6 +75,55 @@ async def confirm_totp(
         runtime, principal.account_id, "mfa.totp_enabled", user_id=principal.user_id, ip=client.ip
     )
     return codes
+
+
+async def webauthn_credentials(runtime: Runtime, principal: Principal) -> list[RowMapping]:
+    async with runtime.platform_engine.connect() as conn:
+        return await repository.webauthn_credentials_of(conn, principal.user_id)
+
+
+async def begin_webauthn_registration(runtime: Runtime, principal: Principal) -> str:
+    """Creation options (JSON) for `navigator.credentials.create`."""
+    return await webauthn_factor.registration_options(
+        runtime, principal.user_id, principal.email, principal.full_name
+    )
+
+
+async def finish_webauthn_registration(
+    runtime: Runtime, principal: Principal, client: ClientInfo, *, credential: str, name: str
+) -> RowMapping:
+    row = await webauthn_factor.register(runtime, principal.user_id, credential, name)
+    await record(
+        runtime,
+        principal.account_id,
+        "mfa.webauthn_added",
+        user_id=principal.user_id,
+        ip=client.ip,
+        target=ids.encode(ids.Kind.WEBAUTHN_CREDENTIAL, row["id"]),
+        name=row["name"],
+    )
+    return row
+
+
+async def remove_webauthn_credential(
+    runtime: Runtime, principal: Principal, client: ClientInfo, credential_id: uuid.UUID
+) -> None:
+    """Another user's credential id is simply not found."""
+    async with runtime.platform_engine.begin() as conn:
+        removed = await repository.delete_webauthn_credential(
+            conn, principal.user_id, credential_id
+        )
+    if removed is None:
+        raise not_found("passkey or security key")
+    await record(
+        runtime,
+        principal.account_id,
+        "mfa.webauthn_removed",
+        user_id=principal.user_id,
+        ip=client.ip,
+        target=ids.encode(ids.Kind.WEBAUTHN_CREDENTIAL, credential_id),
+        name=removed["name"],
+    )
 
 
 async def change_password(
