@@ -13,6 +13,7 @@ does: base64url strings in, ArrayBuffers to the authenticator, base64url JSON ba
 from __future__ import annotations
 
 import asyncio
+import os
 import shutil
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -84,6 +85,9 @@ async def _refuse(route: Route) -> None:
 
 def _skip_without_chromium() -> None:
     if not CHROMIUM.exists():
+        # CI installs Chromium and sets this: there, a missing browser is a failure.
+        if os.environ.get("AUDORA_REQUIRE_BROWSER"):
+            pytest.fail(f"no Chromium at {CHROMIUM}, and AUDORA_REQUIRE_BROWSER is set")
         pytest.skip(
             f"no Chromium at {CHROMIUM}: .ci/run installs Debian's as root "
             f"(apt-get install chromium){'' if shutil.which('apt-get') else '; no apt-get here'}"
