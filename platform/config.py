@@ -63,7 +63,10 @@ class Settings(BaseSettings):
     s3_iam_endpoint: str = ""
     s3_identity_files_url: str = ""
 
+    # Outgoing mail (security alerts, invitations): smtp://, smtp+starttls:// or smtps://
+    # (credentials in the URL only with TLS), and the sender's address.
     smtp_url: str = ""
+    mail_from: str = "Audora <security@audora.local>"
 
     # The key service: "local" (the embedded stack's process, at `kms_socket` with
     # `kms_token`) or "aws-kms" (production; `kms_region`, credentials from the usual
@@ -126,7 +129,9 @@ class Settings(BaseSettings):
     # Recording uploads: the largest accepted, and how long an upload URL stays valid.
     upload_max_bytes: int = 2 * 1024**3
     upload_ticket_minutes: int = 15
-    # The API's public base URL, for the upload URLs it hands out; empty: the request's.
+    # The API's public base URL, for the upload URLs it hands out and the links in the
+    # mail it sends; empty: the request's (in mail, where there is no request, this
+    # server's own https://localhost:<port>).
     public_url: str = ""
     # Scheduled KEK rotation: a tenant's KEK gets a new version after this many days.
     kek_rotation_days: int = 90
@@ -145,6 +150,16 @@ class Settings(BaseSettings):
             return list(self.webauthn_origins)
         port = "" if self.port == 443 else f":{self.port}"
         return [f"https://{self.webauthn_rp_id}{port}"]
+
+    @property
+    def mail_base_url(self) -> str:
+        """Where links in mail point: a job has no request to take its host from."""
+        if self.public_url:
+            return self.public_url.rstrip("/")
+        # The local certificate is issued for "localhost", whatever address is bound.
+        wildcard = ("0.0.0.0", "::")  # noqa: S104  (compared against, not bound to)
+        local = self.host in ("127.0.0.1", "::1", *wildcard)
+        return f"https://{'localhost' if local else self.host}:{self.port}"
 
     @property
     def is_production(self) -> bool:

@@ -20,6 +20,7 @@ from audora.platform.db.engines import app_engine, provisioner_engine
 from audora.platform.keys.aws_kms import AwsKmsKeyService
 from audora.platform.keys.local_client import LocalKeyService
 from audora.platform.keys.service import KeyService
+from audora.platform.mail.sender import MailSender
 from audora.platform.storage.admin import IdentityAdmin, TenantStorageAdmin
 from audora.platform.storage.iam_identities import IamIdentities
 from audora.platform.storage.s3_admin import S3TenantStorageAdmin
@@ -75,6 +76,7 @@ class Runtime:
     redis: Redis
     passwords: Passwords
     throttle: LoginThrottle
+    mail: MailSender
 
     @classmethod
     def open(cls, settings: Settings, *, clock: Clock | None = None) -> Runtime:
@@ -95,6 +97,7 @@ class Runtime:
             redis=redis,
             passwords=Passwords(settings),
             throttle=LoginThrottle(redis, settings),
+            mail=MailSender(settings.smtp_url, settings.mail_from),
         )
 
     async def close(self) -> None:

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
+import email
 import json
 import os
 import subprocess
 import sys
+import time
 import uuid
+from email.message import EmailMessage
+from email.policy import default as default_policy
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -199,3 +204,36 @@ def run_as(user: str, code: str, *, stdin: str = "", env: dict[str, str] | None 
     )
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout)
+
+
+def mail_to(folder: Path, address: str) -> list[EmailMessage]:
+    """Every message the SMTP catcher has written to `folder` with `address` among its
+    recipients, oldest first."""
+    found: list[EmailMessage] = []
+    for path in sorted(folder.glob("*.eml"), key=lambda p: p.stat().st_mtime_ns):
+        message = email.message_from_bytes(path.read_bytes(), policy=default_policy)
+        assert isinstance(message, EmailMessage)
+        recipients = ",".join(str(message.get(h, "")) for h in ("To", "Cc")).lower()
+        if address.lower() in recipients:
+            found.append(message)
+    return found
+
+
+async def read_mail(
+    folder: Path, address: str, *, count: int = 1, within: float = 10.0
+) -> list[EmailMessage]:
+    """Wait (bounded) until the catcher holds `count` messages for `address`."""
+    deadline = time.monotonic() + within
+    while True:
+        found = mail_to(folder, address)
+        if len(found) >= count or time.monotonic() > deadline:
+            assert len(found) == count, f"{len(found)} messages for {address}, wanted {count}"
+            return found
+        await asyncio.sleep(0.05)
+
+
+def mail_text(message: EmailMessage) -> str:
+    """A plain-text message's body, with the wire's CRLF line ends made \\n."""
+    content = message.get_content()
+    assert isinstance(content, str)
+    return content.replace("\r\n", "\n")
