@@ -206,26 +206,31 @@ def run_as(user: str, code: str, *, stdin: str = "", env: dict[str, str] | None 
     return json.loads(result.stdout)
 
 
-def mail_to(folder: Path, address: str) -> list[EmailMessage]:
+def mail_to(folder: Path, address: str, subject: str | None = None) -> list[EmailMessage]:
     """Every message the SMTP catcher has written to `folder` with `address` among its
-    recipients, oldest first."""
+    recipients (and `subject`, if given), oldest first."""
     found: list[EmailMessage] = []
     for path in sorted(folder.glob("*.eml"), key=lambda p: p.stat().st_mtime_ns):
         message = email.message_from_bytes(path.read_bytes(), policy=default_policy)
         assert isinstance(message, EmailMessage)
         recipients = ",".join(str(message.get(h, "")) for h in ("To", "Cc")).lower()
-        if address.lower() in recipients:
+        if address.lower() in recipients and subject in (None, message["Subject"]):
             found.append(message)
     return found
 
 
 async def read_mail(
-    folder: Path, address: str, *, count: int = 1, within: float = 10.0
+    folder: Path,
+    address: str,
+    subject: str | None = None,
+    *,
+    count: int = 1,
+    within: float = 10.0,
 ) -> list[EmailMessage]:
-    """Wait (bounded) until the catcher holds `count` messages for `address`."""
+    """Wait (bounded) until the catcher holds `count` such messages; exactly that many."""
     deadline = time.monotonic() + within
     while True:
-        found = mail_to(folder, address)
+        found = mail_to(folder, address, subject)
         if len(found) >= count or time.monotonic() > deadline:
             assert len(found) == count, f"{len(found)} messages for {address}, wanted {count}"
             return found

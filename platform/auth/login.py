@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import RowMapping
 
-from audora.platform.auth import repository, totp, webauthn_factor
+from audora.platform.auth import devices, repository, totp, webauthn_factor
 from audora.platform.auth.service import ClientInfo, IssuedSession, open_session
 from audora.platform.auth.validation import normalize_email
 from audora.platform.errors import AppError, ErrorCode, unauthenticated
@@ -93,6 +93,7 @@ async def log_in(runtime: Runtime, request: LogInRequest, client: ClientInfo) ->
             target=f"session:{evicted}",
             reason="concurrent session limit",
         )
+    await devices.after_login(runtime, issued, client)
     return issued
 
 

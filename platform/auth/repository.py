@@ -10,7 +10,13 @@ from sqlalchemy import RowMapping, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from audora.platform.auth.tables import memberships, sessions, users, webauthn_credentials
+from audora.platform.auth.tables import (
+    known_devices,
+    memberships,
+    sessions,
+    users,
+    webauthn_credentials,
+)
 from audora.tenants.registry.tables import accounts
 
 
@@ -181,3 +187,80 @@ async def live_sessions(
         .order_by(sessions.c.created_at.desc())
     )
     return list(result.mappings())
+
+
+async def remember_device(
+    conn: AsyncConnection, user_id: uuid.UUID, fingerprint: bytes, now: datetime
+) -> tuple[bool, bool]:
+    """Record that `user_id` used the device `fingerprint` now: (new, had_others), that
+    is whether the device was unknown, and whether the user had other devices."""
+    inserted = (
+        await conn.execute(
+            pg_insert(known_devices)
+            .values(
+                id=uuid.uuid4(),
+                user_id=user_id,
+                fingerprint=fingerprint,
+                first_seen_at=now,
+                last_seen_at=now,
+            )
+            .on_conflict_do_nothing(index_elements=["user_id", "fingerprint"])
+            .returning(known_devices.c.id)
+        )
+    ).first()
+    if inserted is None:
+        await conn.execute(
+            update(known_devices)
+            .where(known_devices.c.user_id == user_id, known_devices.c.fingerprint == fingerprint)
+            .values(last_seen_at=now)
+        )
+        return False, True
+    others = await conn.execute(
+        select(known_devices.c.id)
+        .where(known_devices.c.user_id == user_id, known_devices.c.fingerprint != fingerprint)
+        .limit(1)
+    )
+    return True, others.first() is not None
+
+
+async def set_revoke_token_hash(
+    conn: AsyncConnection, session_id: uuid.UUID, digest: bytes
+) -> bool:
+    """Give a session its revoke link, once: False if it has one (or is gone)."""
+    result = await conn.execute(
+        update(sessions)
+        .where(sessions.c.id == session_id, sessions.c.revoke_token_hash.is_(None))
+        .values(revoke_token_hash=digest)
+        .returning(sessions.c.id)
+    )
+    return result.first() is not None
+
+
+async def clear_revoke_token_hash(
+    conn: AsyncConnection, session_id: uuid.UUID, digest: bytes
+) -> None:
+    await conn.execute(
+        update(sessions)
+        .where(sessions.c.id == session_id, sessions.c.revoke_token_hash == digest)
+        .values(revoke_token_hash=None)
+    )
+
+
+async def revoke_by_link(conn: AsyncConnection, digest: bytes, now: datetime) -> RowMapping | None:
+    """End the live session a revoke link names; None if there is none to end."""
+    result = await conn.execute(
+        update(sessions)
+        .where(sessions.c.revoke_token_hash == digest, sessions.c.revoked_at.is_(None))
+        .values(revoked_at=now)
+        .returning(sessions.c.id, sessions.c.user_id, sessions.c.account_id)
+    )
+    return result.mappings().first()
+
+
+async def session_by_revoke_link(conn: AsyncConnection, digest: bytes) -> RowMapping | None:
+    result = await conn.execute(
+        select(sessions.c.id, sessions.c.created_at, sessions.c.revoked_at).where(
+            sessions.c.revoke_token_hash == digest
+        )
+    )
+    return result.mappings().first()

@@ -146,5 +146,8 @@ sessions = Table(
     Column("revoked_at", DateTime(timezone=True), nullable=True),
     Column("ip", INET, nullable=True),
     Column("user_agent", Text, nullable=True),
+    # The hash of the one-time link a new-device alert carries to end this session; set
+    # once, by the alert job (platform/auth/revoke_links.py).
+    Column("revoke_token_hash", LargeBinary(32), nullable=True, unique=True),
     Index(None, "user_id"),
 )

@@ -1,4 +1,6 @@
-"""Opaque session tokens: 256 random bits for the client, only their SHA-256 for us."""
+"""Opaque tokens (sessions, revoke links): 256 random bits for the client,
+only their SHA-256 for us. The prefix tells a reader, or a secret scanner, what a token
+is for; it adds no secrecy."""
 
 from __future__ import annotations
 
@@ -6,10 +8,11 @@ import hashlib
 import secrets
 
 TOKEN_PREFIX = "aud_"  # noqa: S105  (a public prefix that marks Audora tokens in scanners)
+REVOKE_LINK_PREFIX = "aur_"
 
 
-def new_token() -> tuple[str, bytes]:
-    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+def new_token(prefix: str = TOKEN_PREFIX) -> tuple[str, bytes]:
+    token = prefix + secrets.token_urlsafe(32)
     return token, token_hash(token)
 
 

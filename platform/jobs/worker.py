@@ -16,6 +16,7 @@ from audora.platform.config import get_settings
 from audora.platform.jobs.queue import QUEUE
 from audora.platform.logs import runtime_banner
 from audora.platform.runtime import Runtime
+from audora.tenants.identity.device_alerts import new_device_alert_job
 from audora.tenants.keys.jobs import reencrypt_tenant_job, rotate_due_keys_job
 from audora.tenants.provisioning.orphans import sweep_orphan_storage
 
@@ -43,10 +44,18 @@ async def sweep_orphan_storage_job(ctx: dict[str, Any]) -> list[str]:
     )
 
 
+FUNCTIONS = [
+    sweep_orphan_storage_job,
+    reencrypt_tenant_job,
+    rotate_due_keys_job,
+    new_device_alert_job,
+]
+
+
 def worker_settings() -> dict[str, Any]:
     settings = get_settings()
     return {
-        "functions": [sweep_orphan_storage_job, reencrypt_tenant_job, rotate_due_keys_job],
+        "functions": FUNCTIONS,
         # The orphan sweep has no cron: it deletes buckets of no account in *this*
         # database, so it runs only when an operator asks (`audora tenants gc`), never
         # on its own against a store another deployment might share.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from audora.platform.auth import devices
 from audora.platform.auth.passwords import check_policy
 from audora.platform.auth.repository import email_taken
 from audora.platform.auth.service import ClientInfo, IssuedSession, open_session
@@ -50,7 +51,7 @@ async def sign_up(runtime: Runtime, request: SignUpRequest, client: ClientInfo) 
         bucket_prefix=runtime.settings.bucket_prefix,
         tenant_head=head("tenant"),
     )
-    return await open_session(
+    issued = await open_session(
         runtime.platform_engine,
         runtime.clock,
         user_id=provisioned.owner_id,
@@ -59,3 +60,6 @@ async def sign_up(runtime: Runtime, request: SignUpRequest, client: ClientInfo) 
         limit=runtime.settings.session_limit,
         idle=runtime.settings.session_idle,
     )
+    # The first device: later logins from any other are alerted.
+    await devices.remember(runtime, issued.user_id, client)
+    return issued

@@ -44,6 +44,7 @@ async def test_logins_failures_mfa_and_password_changes_are_audited(
     assert _actions(superuser, owner) == [
         ("login.failed", "192.0.2.44"),
         ("login.succeeded", "192.0.2.44"),
+        ("login.new_device", "192.0.2.44"),  # not the device the owner signed up from
         ("mfa.totp_enrollment_started", "192.0.2.44"),
         ("password.changed", "192.0.2.44"),  # with the sign-up session it ended
     ]
