@@ -22,6 +22,7 @@ class Kind(StrEnum):
     CALL = "cal"
     RECORDING = "rec"
     DOCUMENT = "doc"
+    INVITATION = "inv"
 
 
 _SHAPE = re.compile(r"\A([a-z]{3})_([0-9a-f]{32})\Z")

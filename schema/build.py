@@ -18,11 +18,14 @@ from audora.schema.clients.queries import ClientsQuery
 from audora.schema.errors import ErrorPolicy
 from audora.schema.identity.mutations import IdentityMutation
 from audora.schema.identity.queries import IdentityQuery
+from audora.schema.members.mutations import MembersMutation
 from audora.schema.rules import StandaloneIdentityMutations
 from audora.schema.scalars import SCALARS
 
 Query = merge_types("Query", (IdentityQuery, ClientsQuery, CallsQuery))
-Mutation = merge_types("Mutation", (IdentityMutation, ClientsMutation, CallsMutation))
+Mutation = merge_types(
+    "Mutation", (IdentityMutation, MembersMutation, ClientsMutation, CallsMutation)
+)
 
 
 class AudoraSchema(strawberry.Schema):

@@ -21,6 +21,10 @@ STANDALONE_MUTATIONS = frozenset(
         "finishWebAuthnRegistration",
         "removeWebAuthnCredential",
         "changePassword",
+        # Both commit platform rows on their own, and inviteMember sends an email that
+        # no rollback could take back.
+        "inviteMember",
+        "acceptInvitation",
     }
 )
 
@@ -35,8 +39,7 @@ class StandaloneIdentityMutations(ValidationRule):
             self.report_error(
                 GraphQLError(
                     "identity mutations (signUp, logIn, logOut, sessions, TOTP, WebAuthn, "
-                    "password) "
-                    "must be the only field of their mutation",
+                    "password, invitations) must be the only field of their mutation",
                     node,
                 )
             )

@@ -6,6 +6,7 @@ import asyncio
 import email
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -242,3 +243,59 @@ def mail_text(message: EmailMessage) -> str:
     content = message.get_content()
     assert isinstance(content, str)
     return content.replace("\r\n", "\n")
+
+
+INVITE = """
+mutation Invite($input: InviteMemberInput!) {
+  inviteMember(input: $input) { id email role clientProfileIds expiresAt }
+}
+"""
+
+ACCEPT = """
+mutation Accept($input: AcceptInvitationInput!) {
+  acceptInvitation(input: $input) { token user { id email fullName role } account { id name } }
+}
+"""
+
+INVITATION_SUBJECT = "Your invitation to Audora"
+
+
+async def invitation_tokens(mail_dir: Path, address: str, *, count: int = 1) -> list[str]:
+    """The tokens in the invitations emailed to `address`, oldest first."""
+    tokens = []
+    for message in await read_mail(mail_dir, address, INVITATION_SUBJECT, count=count):
+        match = re.search(r"\baui_[A-Za-z0-9_-]{43}(?![A-Za-z0-9_-])", mail_text(message))
+        assert match is not None, mail_text(message)
+        tokens.append(match.group(0))
+    return tokens
+
+
+async def invitation_token(mail_dir: Path, address: str) -> str:
+    """The token in the one invitation emailed to `address`."""
+    (token,) = await invitation_tokens(mail_dir, address)
+    return token
+
+
+async def invite_and_accept(
+    gql: GraphQL,
+    mail_dir: Path,
+    owner_token: str,
+    role: str = "MEMBER",
+    client_profile_ids: list[str] | None = None,
+) -> dict[str, Any]:
+    """A new member, invited by the owner and accepted from `gql`'s client."""
+    address = f"member-{uuid.uuid4().hex[:12]}@example.com"
+    invited = await gql(
+        INVITE,
+        {"input": {"email": address, "role": role, "clientProfileIds": client_profile_ids}},
+        token=owner_token,
+    )
+    assert "errors" not in invited, invited
+    token = await invitation_token(mail_dir, address)
+    accepted = await gql(
+        ACCEPT, {"input": {"token": token, "password": PASSWORD, "fullName": "Mo Member"}}
+    )
+    assert "errors" not in accepted, accepted
+    payload: dict[str, Any] = accepted["data"]["acceptInvitation"]
+    payload["email"] = address
+    return payload

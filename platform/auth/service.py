@@ -73,22 +73,45 @@ async def open_session(
     limit: int,
     idle: timedelta,
 ) -> IssuedSession:
+    async with engine.begin() as conn:
+        return await open_session_in(
+            conn,
+            clock,
+            user_id=user_id,
+            account_id=account_id,
+            client=client,
+            limit=limit,
+            idle=idle,
+        )
+
+
+async def open_session_in(
+    conn: AsyncConnection,
+    clock: Clock,
+    *,
+    user_id: uuid.UUID,
+    account_id: uuid.UUID,
+    client: ClientInfo,
+    limit: int,
+    idle: timedelta,
+) -> IssuedSession:
+    """`open_session` within the caller's transaction (accepting an invitation makes
+    the seat and its first session together)."""
     token, digest = new_token()
     session_id = uuid.uuid4()
     now = clock.now()
-    async with engine.begin() as conn:
-        evicted = await _make_room(conn, user_id, account_id, now, limit=limit, idle=idle)
-        await repository.insert_session(
-            conn,
-            id=session_id,
-            token_hash=digest,
-            user_id=user_id,
-            account_id=account_id,
-            created_at=now,
-            last_seen_at=now,
-            ip=client.ip,
-            user_agent=client.agent,
-        )
+    evicted = await _make_room(conn, user_id, account_id, now, limit=limit, idle=idle)
+    await repository.insert_session(
+        conn,
+        id=session_id,
+        token_hash=digest,
+        user_id=user_id,
+        account_id=account_id,
+        created_at=now,
+        last_seen_at=now,
+        ip=client.ip,
+        user_agent=client.agent,
+    )
     return IssuedSession(token, session_id, user_id, account_id, evicted)
 
 

@@ -1,4 +1,4 @@
-"""Opaque tokens (sessions, revoke links): 256 random bits for the client,
+"""Opaque tokens (sessions, invitations, revoke links): 256 random bits for the client,
 only their SHA-256 for us. The prefix tells a reader, or a secret scanner, what a token
 is for; it adds no secrecy."""
 
@@ -8,6 +8,7 @@ import hashlib
 import secrets
 
 TOKEN_PREFIX = "aud_"  # noqa: S105  (a public prefix that marks Audora tokens in scanners)
+INVITATION_PREFIX = "aui_"
 REVOKE_LINK_PREFIX = "aur_"
 
 

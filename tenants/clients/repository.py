@@ -34,6 +34,18 @@ async def get(uow: TenantUnitOfWork, profile_id: uuid.UUID, scope: Scope) -> Row
     return result.mappings().first()
 
 
+async def existing_ids(
+    uow: TenantUnitOfWork, profile_ids: Sequence[uuid.UUID], scope: Scope
+) -> set[uuid.UUID]:
+    """Which of `profile_ids` name profiles the seat may see."""
+    result = await uow.execute(
+        select(client_profiles.c.id).where(
+            client_profiles.c.id.in_(list(profile_ids)), _in_scope(scope)
+        )
+    )
+    return set(result.scalars())
+
+
 async def list_all(uow: TenantUnitOfWork, scope: Scope, *, limit: int) -> list[RowMapping]:
     result = await uow.execute(
         select(client_profiles)

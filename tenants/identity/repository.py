@@ -1,14 +1,16 @@
-"""SQL for new-device alerts (platform schema, application role)."""
+"""SQL for invitations and new-device alerts (platform schema, application role)."""
 
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
+from typing import Any
 
-from sqlalchemy import RowMapping, select
+from sqlalchemy import RowMapping, Select, delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from audora.platform.auth.principal import Role
-from audora.platform.auth.tables import memberships, sessions, users
+from audora.platform.auth.tables import invitations, memberships, sessions, users
 from audora.tenants.registry.tables import accounts
 
 
@@ -44,3 +46,81 @@ async def owner_emails(conn: AsyncConnection, account_id: uuid.UUID) -> list[str
         .order_by(memberships.c.created_at)
     )
     return list(result.scalars())
+
+
+async def is_member(conn: AsyncConnection, account_id: uuid.UUID, email: str) -> bool:
+    result = await conn.execute(
+        select(memberships.c.user_id)
+        .join(users, users.c.id == memberships.c.user_id)
+        .where(memberships.c.account_id == account_id, users.c.email == email)
+    )
+    return result.first() is not None
+
+
+async def insert_invitation(conn: AsyncConnection, **values: Any) -> None:
+    await conn.execute(insert(invitations).values(**values))
+
+
+async def revoke_pending(
+    conn: AsyncConnection, account_id: uuid.UUID, email: str, now: datetime, *, keep: uuid.UUID
+) -> list[uuid.UUID]:
+    """Withdraw the account's open invitations to `email` but `keep`, the one that
+    replaces them."""
+    result = await conn.execute(
+        update(invitations)
+        .where(
+            invitations.c.account_id == account_id,
+            invitations.c.email == email,
+            invitations.c.accepted_at.is_(None),
+            invitations.c.revoked_at.is_(None),
+            invitations.c.id != keep,
+        )
+        .values(revoked_at=now)
+        .returning(invitations.c.id)
+    )
+    return list(result.scalars())
+
+
+async def delete_invitation(conn: AsyncConnection, invitation_id: uuid.UUID) -> None:
+    await conn.execute(delete(invitations).where(invitations.c.id == invitation_id))
+
+
+def _invitation_query(token_hash: bytes) -> Select[tuple[Any, ...]]:
+    return (
+        select(
+            invitations,
+            accounts.c.name.label("account_name"),
+            accounts.c.plan,
+            accounts.c.status.label("account_status"),
+        )
+        .join(accounts, accounts.c.id == invitations.c.account_id)
+        .where(invitations.c.token_hash == token_hash)
+    )
+
+
+async def invitation_by_token(conn: AsyncConnection, token_hash: bytes) -> RowMapping | None:
+    """An invitation by its token's hash, with its account's name, plan and status."""
+    result = await conn.execute(_invitation_query(token_hash))
+    row: RowMapping | None = result.mappings().first()
+    return row
+
+
+async def invitation_for_update(conn: AsyncConnection, token_hash: bytes) -> RowMapping | None:
+    """The same, locked: two acceptances of one token wait for each other."""
+    result = await conn.execute(_invitation_query(token_hash).with_for_update(of=invitations))
+    row: RowMapping | None = result.mappings().first()
+    return row
+
+
+async def mark_accepted(conn: AsyncConnection, invitation_id: uuid.UUID, now: datetime) -> None:
+    await conn.execute(
+        update(invitations).where(invitations.c.id == invitation_id).values(accepted_at=now)
+    )
+
+
+async def insert_user(conn: AsyncConnection, **values: Any) -> None:
+    await conn.execute(insert(users).values(**values))
+
+
+async def insert_membership(conn: AsyncConnection, **values: Any) -> None:
+    await conn.execute(insert(memberships).values(**values))

@@ -21,5 +21,7 @@ def test_the_contract_operations_are_in_the_sdl() -> None:
         "updateClientProfile(",
         "clientProfiles:",
         "clientProfile(",
+        "inviteMember(",
+        "acceptInvitation(",
     ):
         assert operation in sdl, operation

@@ -35,6 +35,7 @@ from audora_testing import (
     client_from,
     dead_url,
     error_codes,
+    invite_and_accept,
     mail_text,
     mail_to,
     read_mail,
@@ -102,11 +103,15 @@ async def test_a_login_from_a_new_device_emails_the_user_and_the_owners(
     clock: FrozenClock,
 ) -> None:
     owner = await sign_up(gql, "Alerted Studio")
+    member = await invite_and_accept(gql, mail_dir, owner["token"])
     async with client_from(app, "198.51.100.23", NEW_AGENT) as laptop:
-        session = await _log_in(laptop, owner["email"])
+        session = await _log_in(laptop, member["email"])
     await _run_jobs(runtime)
 
-    (alert,) = await read_mail(mail_dir, owner["email"], SUBJECT)
+    (alert,) = await read_mail(mail_dir, member["email"], SUBJECT)
+    # One message to both: the member who signed in and the owner.
+    (to_owner,) = mail_to(mail_dir, owner["email"], SUBJECT)
+    assert to_owner["Message-ID"] == alert["Message-ID"]
     assert alert["From"] == "Audora <security@audora.local>"
     assert alert["Auto-Submitted"] == "auto-generated"
     body = mail_text(alert)
