@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from graphql import GraphQLError, OperationDefinitionNode, OperationType, ValidationRule
+from graphql import (
+    FieldNode,
+    GraphQLError,
+    OperationDefinitionNode,
+    OperationType,
+    ValidationRule,
+)
 
 # These commit on their own, outside the request's tenant transaction: sharing an
 # operation with other fields would break "a failed mutation keeps nothing".
@@ -34,6 +40,13 @@ class StandaloneIdentityMutations(ValidationRule):
         if node.operation is not OperationType.MUTATION:
             return
         selections = node.selection_set.selections
+        if any(not isinstance(s, FieldNode) for s in selections):
+            # A fragment could hide a standalone mutation beside others: the mutation
+            # root takes fields only.
+            self.report_error(
+                GraphQLError("select mutation fields directly, not through fragments", node)
+            )
+            return
         names = {getattr(getattr(s, "name", None), "value", None) for s in selections}
         if len(selections) > 1 and names & STANDALONE_MUTATIONS:
             self.report_error(

@@ -78,10 +78,17 @@ async def after_login(runtime: Runtime, issued: IssuedSession, client: ClientInf
         alerted=alerting,
     )
     if alerting:
-        await enqueue(
-            runtime.settings.redis_url,
-            ALERT_JOB,
-            str(issued.user_id),
-            str(issued.account_id),
-            str(issued.session_id),
-        )
+        try:
+            await enqueue(
+                runtime.settings.redis_url,
+                ALERT_JOB,
+                str(issued.user_id),
+                str(issued.account_id),
+                str(issued.session_id),
+            )
+        except BaseException:
+            # The login fails closed; the session it opened must not outlive it (or
+            # count against the seat's limit).
+            async with runtime.platform_engine.begin() as conn:
+                await repository.revoke_session(conn, issued.session_id, runtime.clock.now())
+            raise

@@ -17,12 +17,15 @@ from sqlalchemy import RowMapping
 
 from audora.platform.auth import devices, repository, totp, webauthn_factor
 from audora.platform.auth.service import ClientInfo, IssuedSession, open_session
+from audora.platform.auth.throttle import Attempt
 from audora.platform.auth.validation import normalize_email
 from audora.platform.errors import AppError, ErrorCode, unauthenticated
 from audora.platform.runtime import Runtime
-from audora.tenants.audit.security_events import record
+from audora.tenants.audit.security_events import record, record_later
 
 BAD_CREDENTIALS = "email or password is incorrect"
+# Looked up in place of an unknown email's user, so both paths run the same queries.
+NOBODY = uuid.UUID(int=0)
 
 
 @dataclass(frozen=True)
@@ -38,32 +41,50 @@ async def log_in(runtime: Runtime, request: LogInRequest, client: ClientInfo) ->
     try:
         email = normalize_email(request.email)
     except AppError:
-        # A malformed address is answered like a wrong password, after the same work.
+        # A malformed address is answered like a wrong password, after the same work,
+        # and counts against the address like one.
+        await runtime.throttle.check_address(client.ip, now)
         await runtime.passwords.verify(None, request.password)
+        await runtime.throttle.failed_address(client.ip, now)
         raise unauthenticated(BAD_CREDENTIALS) from None
-    await runtime.throttle.check(email, client.ip, now)
+    # Counted as a failure from here until it succeeds: concurrent guesses are throttled.
+    attempt = await runtime.throttle.begin(email, client.ip, now)
     # No connection is held while argon2 runs: slow hashing must not drain the pool.
+    # The same two queries run whether or not the email exists.
     async with runtime.platform_engine.connect() as conn:
         user = await repository.find_user_by_email(conn, email)
-        membership = await repository.first_membership(conn, user["id"]) if user else None
+        membership = await repository.first_membership(conn, user["id"] if user else NOBODY)
     ok = await runtime.passwords.verify(user["password_hash"] if user else None, request.password)
     if user is None or membership is None or not ok:
-        await _failed(runtime, email, client, user["id"] if user else None, membership, "password")
+        await _failed(
+            runtime, attempt, client, user["id"] if user else None, membership, "password"
+        )
         raise unauthenticated(BAD_CREDENTIALS)
     user_id: uuid.UUID = user["id"]
     account_id: uuid.UUID = membership["account_id"]
 
-    # Raises MFA_REQUIRED when the user has a second factor and the login carried none.
-    factor = await _second_factor(runtime, user_id, user["totp_enabled_at"] is not None, request)
+    # Raises MFA_REQUIRED when the user has a second factor and the login carried none:
+    # the attempt is then withdrawn, neither a failure nor a success.
+    try:
+        factor = await _second_factor(
+            runtime, user_id, user["totp_enabled_at"] is not None, request
+        )
+    except AppError as needed:
+        if needed.code is ErrorCode.MFA_REQUIRED:
+            await runtime.throttle.withdraw(attempt)
+        raise
     if factor == "wrong":
-        await _failed(runtime, email, client, user_id, membership, "second factor")
+        await _failed(runtime, attempt, client, user_id, membership, "second factor")
         raise unauthenticated("the second factor is incorrect or was already used")
 
-    await runtime.throttle.succeeded(email)
+    await runtime.throttle.succeeded(attempt)
     if runtime.passwords.needs_rehash(user["password_hash"]):
         rehashed = await runtime.passwords.hash(request.password)
         async with runtime.platform_engine.begin() as conn:
-            await repository.set_password_hash(conn, user_id, rehashed, changed_at=None)
+            # Only over the hash that was verified: a password changed meanwhile stays.
+            await repository.set_password_hash(
+                conn, user_id, rehashed, changed_at=None, replacing=user["password_hash"]
+            )
     issued = await open_session(
         runtime.platform_engine,
         runtime.clock,
@@ -147,16 +168,18 @@ async def _mfa_required(
 
 async def _failed(
     runtime: Runtime,
-    email: str,
+    attempt: Attempt,
     client: ClientInfo,
     user_id: uuid.UUID | None,
     membership: object,
     what: str,
 ) -> None:
-    verdict = await runtime.throttle.failed(email, client.ip, runtime.clock.now())
+    verdict = await runtime.throttle.failed(attempt, runtime.clock.now())
     if user_id is not None and membership is not None:
         account_id: uuid.UUID = membership["account_id"]  # type: ignore[index]
-        await record(
+        # Written after the answer goes out: a known email's failure must not take
+        # longer to answer than an unknown one's.
+        record_later(
             runtime,
             account_id,
             "login.failed",
@@ -166,6 +189,6 @@ async def _failed(
             failures=verdict.failures,
         )
         if verdict.locked:
-            await record(runtime, account_id, "login.locked_out", user_id=user_id, ip=client.ip)
+            record_later(runtime, account_id, "login.locked_out", user_id=user_id, ip=client.ip)
     if verdict.locked:
         raise runtime.throttle.locked_out()

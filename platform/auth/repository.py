@@ -141,12 +141,21 @@ async def delete_webauthn_credential(
 
 
 async def set_password_hash(
-    conn: AsyncConnection, user_id: uuid.UUID, password_hash: str, *, changed_at: datetime | None
+    conn: AsyncConnection,
+    user_id: uuid.UUID,
+    password_hash: str,
+    *,
+    changed_at: datetime | None,
+    replacing: str | None = None,
 ) -> None:
+    """Store a new hash; with `replacing`, only if the stored hash is still that one."""
     values: dict[str, Any] = {"password_hash": password_hash}
     if changed_at is not None:
         values["password_changed_at"] = changed_at
-    await conn.execute(update(users).where(users.c.id == user_id).values(**values))
+    query = update(users).where(users.c.id == user_id)
+    if replacing is not None:
+        query = query.where(users.c.password_hash == replacing)
+    await conn.execute(query.values(**values))
 
 
 async def touch_session(conn: AsyncConnection, session_id: uuid.UUID, now: datetime) -> None:

@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from audora.platform.auth import repository
 from audora.platform.auth.principal import Principal, Role
-from audora.platform.auth.tables import sessions
+from audora.platform.auth.tables import memberships, sessions
 from audora.platform.auth.tokens import new_token, token_hash
 from audora.platform.clock import Clock
 from audora.platform.db.tenant_binding import TenantRef
@@ -124,8 +124,14 @@ async def _make_room(
     limit: int,
     idle: timedelta,
 ) -> tuple[uuid.UUID, ...]:
-    """Revoke the oldest live sessions of the seat so that one more fits. The rows are
-    locked: two logins at once cannot both squeeze in."""
+    """Revoke the oldest live sessions of the seat so that one more fits. The seat's
+    membership row is locked first: two logins at once (even the seat's first two) take
+    turns, and cannot both squeeze in."""
+    await conn.execute(
+        select(memberships.c.user_id)
+        .where(memberships.c.user_id == user_id, memberships.c.account_id == account_id)
+        .with_for_update()
+    )
     live = (
         (
             await conn.execute(
@@ -224,6 +230,25 @@ async def revoke(
         query = query.where(sessions.c.id != principal.session_id)
     async with engine.begin() as conn:
         return list((await conn.execute(query)).scalars())
+
+
+async def revoke_everywhere(
+    engine: AsyncEngine, clock: Clock, user_id: uuid.UUID, *, keep: uuid.UUID
+) -> list[tuple[uuid.UUID, uuid.UUID]]:
+    """End every live session of the user in every account but `keep`; (session,
+    account) of each one ended."""
+    async with engine.begin() as conn:
+        rows = await conn.execute(
+            update(sessions)
+            .where(
+                sessions.c.user_id == user_id,
+                sessions.c.revoked_at.is_(None),
+                sessions.c.id != keep,
+            )
+            .values(revoked_at=clock.now())
+            .returning(sessions.c.id, sessions.c.account_id)
+        )
+        return [(row.id, row.account_id) for row in rows]
 
 
 async def log_out(engine: AsyncEngine, clock: Clock, principal: Principal) -> None:

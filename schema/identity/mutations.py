@@ -79,9 +79,8 @@ class IdentityMutation:
 
     @strawberry.mutation(extensions=_SIGNED_IN)
     async def log_out(self, info: Info[RequestContext, None]) -> bool:
-        runtime = info.context.runtime
-        await service.log_out(
-            runtime.platform_engine, runtime.clock, await info.context.principal()
+        await account_security.log_out(
+            info.context.runtime, await info.context.principal(), info.context.client
         )
         return True
 

@@ -8,6 +8,7 @@ its audit entry stays.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import uuid
 from typing import Any
@@ -44,3 +45,33 @@ async def record(
     except Exception:
         # The event is logged even if the audit write failed; the caller's answer stands.
         log.exception("could not audit %s for account %s", action, account_id)
+
+
+# Audit writes deferred past the answer (see `record_later`), kept referenced until done.
+_pending: set[asyncio.Task[None]] = set()
+
+
+def record_later(
+    runtime: Runtime,
+    account_id: uuid.UUID,
+    action: str,
+    *,
+    user_id: uuid.UUID | None,
+    ip: str | None,
+    target: str | None = None,
+    **details: Any,
+) -> None:
+    """`record`, after the current request has answered: for events whose write would
+    otherwise make some answers measurably slower than others (a failed login of a
+    known email against an unknown one)."""
+    task = asyncio.get_running_loop().create_task(
+        record(runtime, account_id, action, user_id=user_id, ip=ip, target=target, **details)
+    )
+    _pending.add(task)
+    task.add_done_callback(_pending.discard)
+
+
+async def settled() -> None:
+    """Wait for deferred audit writes (shutdown, and tests that read the log)."""
+    while _pending:
+        await asyncio.gather(*list(_pending))

@@ -14,7 +14,7 @@ from audora.platform.auth.passwords import check_policy
 from audora.platform.auth.principal import Principal
 from audora.platform.auth.service import ClientInfo
 from audora.platform.auth.tables import users
-from audora.platform.errors import bad_input, not_found
+from audora.platform.errors import AppError, ErrorCode, bad_input, not_found
 from audora.platform.runtime import Runtime
 from audora.tenants.audit.security_events import record
 
@@ -52,6 +52,16 @@ async def revoke_sessions(
 async def enroll_totp(
     runtime: Runtime, principal: Principal, client: ClientInfo
 ) -> totp.Enrollment:
+    # A session alone must not replace an active second factor: a stolen token could
+    # otherwise take the account's TOTP over.
+    async with runtime.platform_engine.connect() as conn:
+        active = (
+            await conn.execute(
+                select(users.c.totp_enabled_at).where(users.c.id == principal.user_id)
+            )
+        ).scalar_one()
+    if active is not None:
+        raise AppError("TOTP is already active for this user", code=ErrorCode.CONFLICT)
     async with runtime.platform_engine.begin() as conn:
         made = await totp.enroll(
             conn, runtime.keys, principal.user_id, principal.email, runtime.settings.totp_issuer
@@ -138,16 +148,30 @@ async def change_password(
         stored = (
             await conn.execute(select(users.c.password_hash).where(users.c.id == principal.user_id))
         ).scalar_one()
+    # Guessing the current password through a stolen session is throttled like a login.
+    attempt = await runtime.throttle.begin(principal.email, client.ip, runtime.clock.now())
     if not await runtime.passwords.verify(stored, current):
-        await runtime.throttle.failed(principal.email, client.ip, runtime.clock.now())
+        verdict = await runtime.throttle.failed(attempt, runtime.clock.now())
+        await record(
+            runtime,
+            principal.account_id,
+            "password.change_failed",
+            user_id=principal.user_id,
+            ip=client.ip,
+            failures=verdict.failures,
+        )
+        if verdict.locked:
+            raise runtime.throttle.locked_out()
         raise bad_input("the current password is incorrect", field="currentPassword")
+    await runtime.throttle.succeeded(attempt)
     hashed = await runtime.passwords.hash(new)
     async with runtime.platform_engine.begin() as conn:
         await repository.set_password_hash(
             conn, principal.user_id, hashed, changed_at=runtime.clock.now()
         )
-    ended = await service.revoke(
-        runtime.platform_engine, runtime.clock, principal, all_but_current=True
+    # Every other session of the user ends, in every account they belong to.
+    ended = await service.revoke_everywhere(
+        runtime.platform_engine, runtime.clock, principal.user_id, keep=principal.session_id
     )
     await record(
         runtime,
@@ -156,4 +180,27 @@ async def change_password(
         user_id=principal.user_id,
         ip=client.ip,
         sessionsEnded=len(ended),
+    )
+    for session_id, account_id in ended:
+        await record(
+            runtime,
+            account_id,
+            "session.revoked",
+            user_id=principal.user_id,
+            ip=client.ip,
+            target=f"session:{session_id}",
+            reason="password changed",
+        )
+
+
+async def log_out(runtime: Runtime, principal: Principal, client: ClientInfo) -> None:
+    await service.log_out(runtime.platform_engine, runtime.clock, principal)
+    await record(
+        runtime,
+        principal.account_id,
+        "session.revoked",
+        user_id=principal.user_id,
+        ip=client.ip,
+        target=f"session:{principal.session_id}",
+        reason="logged out",
     )

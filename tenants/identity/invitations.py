@@ -46,7 +46,7 @@ from audora.platform.errors import (
 )
 from audora.platform.mail.sender import Mail
 from audora.platform.runtime import Runtime
-from audora.tenants.audit.security_events import record
+from audora.tenants.audit.security_events import record, record_later
 from audora.tenants.clients import repository as clients
 from audora.tenants.identity import repository
 
@@ -194,7 +194,9 @@ async def accept_invitation(
         user = await auth_repository.find_user_by_email(conn, invitation["email"])
     if user is None:
         return await _accept_as_new_user(runtime, client, request, digest, invitation)
-    return await _accept_as_existing_user(runtime, client, request, digest, user, signed_in)
+    return await _accept_as_existing_user(
+        runtime, client, request, digest, user, signed_in, invitation["account_id"]
+    )
 
 
 async def _accept_as_new_user(
@@ -235,11 +237,22 @@ async def _accept_as_existing_user(
     digest: bytes,
     user: RowMapping,
     signed_in: Principal | None,
+    account_id: uuid.UUID,
 ) -> IssuedSession:
     email: str = user["email"]
-    await runtime.throttle.check(email, client.ip, runtime.clock.now())
+    # Throttled and audited as a login: the password is the user's own.
+    attempt = await runtime.throttle.begin(email, client.ip, runtime.clock.now())
     if not await runtime.passwords.verify(user["password_hash"], request.password):
-        verdict = await runtime.throttle.failed(email, client.ip, runtime.clock.now())
+        verdict = await runtime.throttle.failed(attempt, runtime.clock.now())
+        record_later(
+            runtime,
+            account_id,
+            "login.failed",
+            user_id=user["id"],
+            ip=client.ip,
+            reason="wrong password accepting an invitation",
+            failures=verdict.failures,
+        )
         if verdict.locked:
             raise runtime.throttle.locked_out()
         raise unauthenticated(
@@ -250,12 +263,13 @@ async def _accept_as_existing_user(
             conn, user["id"]
         )
     if second_factor and (signed_in is None or signed_in.user_id != user["id"]):
+        await runtime.throttle.withdraw(attempt)
         raise AppError(
             "this user has a second factor: sign in first, then accept the invitation "
             "with that session's token",
             code=ErrorCode.MFA_REQUIRED,
         )
-    await runtime.throttle.succeeded(email)
+    await runtime.throttle.succeeded(attempt)
     async with runtime.platform_engine.begin() as conn:
         locked = await _lock_usable(conn, runtime, digest)
         if await repository.is_member(conn, locked["account_id"], email):

@@ -11,6 +11,7 @@ from audora.platform.auth.service import ClientInfo, IssuedSession, open_session
 from audora.platform.auth.validation import clean_name, normalize_email
 from audora.platform.errors import AppError, ErrorCode
 from audora.platform.runtime import Runtime
+from audora.tenants.audit.security_events import record
 from audora.tenants.migrate.streams import head
 from audora.tenants.provisioning.service import NewAccount, provision_account
 
@@ -62,4 +63,13 @@ async def sign_up(runtime: Runtime, request: SignUpRequest, client: ClientInfo) 
     )
     # The first device: later logins from any other are alerted.
     await devices.remember(runtime, issued.user_id, client)
+    await record(
+        runtime,
+        provisioned.account_id,
+        "account.created",
+        user_id=provisioned.owner_id,
+        ip=client.ip,
+        session=str(issued.session_id),
+        userAgent=client.agent,
+    )
     return issued

@@ -10,6 +10,8 @@ import pytest
 from sqlalchemy import Engine, text
 from starlette.applications import Starlette
 
+from audora.tenants.audit.security_events import settled
+
 from audora_testing import PASSWORD, SIGN_UP, GraphQL, client_from, error_codes, schema_of, sign_up
 
 LOG_IN = "mutation($input: LogInInput!) { logIn(input: $input) { token } }"
@@ -41,12 +43,15 @@ async def test_logins_failures_mfa_and_password_changes_are_audited(
             {"i": {"currentPassword": PASSWORD, "newPassword": "another long passphrase"}},
             token=token,
         )
+    await settled()  # failed logins are audited just after their answer
     assert _actions(superuser, owner) == [
+        ("account.created", "203.0.113.7"),
         ("login.failed", "192.0.2.44"),
         ("login.succeeded", "192.0.2.44"),
         ("login.new_device", "192.0.2.44"),  # not the device the owner signed up from
         ("mfa.totp_enrollment_started", "192.0.2.44"),
-        ("password.changed", "192.0.2.44"),  # with the sign-up session it ended
+        ("password.changed", "192.0.2.44"),
+        ("session.revoked", "192.0.2.44"),  # the sign-up session, ended by the change
     ]
     with superuser.connect() as conn:
         details = (
