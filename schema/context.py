@@ -43,6 +43,10 @@ class RequestContext:
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     _loaders: dict[str, DataLoader[Any, Any]] = field(default_factory=dict)
 
+    def known_principal(self) -> Principal | None:
+        """The caller if already authenticated in this request, without I/O."""
+        return self._principal
+
     async def principal(self) -> Principal:
         async with self._lock:
             return await self._authenticate()

@@ -1,15 +1,34 @@
-"""Permission classes attached to fields with `PermissionExtension`."""
+"""Who may resolve a field: signed in (`IsAuthenticated`), and holding a permission of
+the matrix (`requires`). `requires` both marks the field with `@requires(permission:
+...)` in the SDL (strawberry's schema directives are metadata only) and enforces it
+with a field extension: without the permission the field answers null with a FORBIDDEN
+error whose path names it, and the rest of the query answers."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
-from strawberry.permission import BasePermission
+import strawberry
+from strawberry.extensions.field_extension import FieldExtension
+from strawberry.permission import BasePermission, PermissionExtension
+from strawberry.schema_directive import Location
 from strawberry.types import Info
 
-from audora.platform.auth.principal import Role
-from audora.platform.errors import forbidden
+from audora.platform.auth.permissions import Permission, allows
+from audora.platform.errors import forbidden, unauthenticated
 from audora.schema.context import RequestContext
+
+strawberry.enum(Permission, name="Permission")
+
+
+@strawberry.schema_directive(
+    locations=[Location.FIELD_DEFINITION],
+    name="requires",
+    description="Only roles holding this permission see the field (docs/permissions.md).",
+)
+class Requires:
+    permission: Permission
 
 
 class IsAuthenticated(BasePermission):
@@ -22,16 +41,55 @@ class IsAuthenticated(BasePermission):
         return True
 
 
-class CanWriteClients(BasePermission):
-    """Until the permission matrix arrives, viewers read and everyone else writes."""
+def _refusal(permission: Permission) -> Exception:
+    return forbidden(f"your role does not have {permission.value}")
 
-    message = "your role does not allow changing client profiles"
 
-    async def has_permission(
-        self, source: Any, info: Info[RequestContext, None], **kwargs: Any
-    ) -> bool:
+class RequiresPermission(FieldExtension):
+    def __init__(self, permission: Permission) -> None:
+        super().__init__()
+        self.permission = permission
+
+    def resolve(
+        self,
+        next_: Callable[..., Any],
+        source: Any,
+        info: Info[RequestContext, None],
+        **kwargs: Any,
+    ) -> Any:
+        # A plain attribute's field resolves synchronously: its parent object was
+        # reached through an authenticated resolver, so the caller is already known.
+        principal = info.context.known_principal()
+        if principal is None:
+            raise unauthenticated()
+        if not allows(principal.role, self.permission):
+            raise _refusal(self.permission)
+        return next_(source, info, **kwargs)
+
+    async def resolve_async(
+        self,
+        next_: Callable[..., Awaitable[Any]],
+        source: Any,
+        info: Info[RequestContext, None],
+        **kwargs: Any,
+    ) -> Any:
         principal = await info.context.principal()
-        return principal.role is not Role.VIEWER
+        if not allows(principal.role, self.permission):
+            raise _refusal(self.permission)
+        return await next_(source, info, **kwargs)
 
-    def on_unauthorized(self) -> None:
-        raise forbidden(self.message)
+
+def requires(permission: Permission) -> dict[str, Any]:
+    """Keyword arguments for `strawberry.field`/`mutation`: sign-in, then `permission`."""
+    return {
+        "directives": [Requires(permission=permission)],
+        "extensions": [PermissionExtension([IsAuthenticated()]), RequiresPermission(permission)],
+    }
+
+
+def requires_on_attribute(permission: Permission) -> dict[str, Any]:
+    """The same for a plain attribute of a type whose parent resolver signed in."""
+    return {
+        "directives": [Requires(permission=permission)],
+        "extensions": [RequiresPermission(permission)],
+    }

@@ -1,28 +1,27 @@
 from __future__ import annotations
 
 import strawberry
-from strawberry.extensions.field_extension import FieldExtension
-from strawberry.permission import PermissionExtension
 from strawberry.types import Info
 
 from audora.platform import ids
+from audora.platform.auth.permissions import Permission
 from audora.platform.errors import AppError, ErrorCode
 from audora.schema.calls.inputs import CreateCallInput
 from audora.schema.calls.types import Call, RecordingUpload
 from audora.schema.context import RequestContext
-from audora.schema.permissions import CanWriteClients, IsAuthenticated
+from audora.schema.permissions import requires
 from audora.schema.scalars import ByteCount
 from audora.tenants.calls import service
 from audora.tenants.calls.service import CallStatus, Consent
 from audora.tenants.recordings import tickets
 from audora.tenants.recordings.ingest import ticket_lifetime
 
-_WRITE: list[FieldExtension] = [PermissionExtension([IsAuthenticated(), CanWriteClients()])]
+_WRITE = requires(Permission.CALLS_WRITE)
 
 
 @strawberry.type
 class CallsMutation:
-    @strawberry.mutation(extensions=_WRITE)
+    @strawberry.mutation(**_WRITE)
     async def create_call(self, info: Info[RequestContext, None], input: CreateCallInput) -> Call:
         record = await service.create_call(
             await info.context.tenant_uow(),
@@ -38,7 +37,7 @@ class CallsMutation:
         return Call.from_record(record)
 
     @strawberry.mutation(
-        extensions=_WRITE,
+        **_WRITE,
         description="A one-time URL to PUT the call's audio to; it expires in minutes.",
     )
     async def create_recording_upload(

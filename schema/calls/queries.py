@@ -1,19 +1,19 @@
 from __future__ import annotations
 
 import strawberry
-from strawberry.permission import PermissionExtension
 from strawberry.types import Info
 
 from audora.platform import ids
+from audora.platform.auth.permissions import Permission
 from audora.schema.calls.types import Call
 from audora.schema.context import RequestContext
-from audora.schema.permissions import IsAuthenticated
+from audora.schema.permissions import requires
 from audora.tenants.calls import service
 
 
 @strawberry.type
 class CallsQuery:
-    @strawberry.field(extensions=[PermissionExtension([IsAuthenticated()])])
+    @strawberry.field(**requires(Permission.CALLS_READ))
     async def call(self, info: Info[RequestContext, None], id: strawberry.ID) -> Call:
         record = await service.get_call(
             await info.context.tenant_uow(),
@@ -22,7 +22,7 @@ class CallsQuery:
         )
         return Call.from_record(record)
 
-    @strawberry.field(extensions=[PermissionExtension([IsAuthenticated()])])
+    @strawberry.field(**requires(Permission.CALLS_READ))
     async def calls(
         self, info: Info[RequestContext, None], client_profile_id: strawberry.ID
     ) -> list[Call]:

@@ -8,7 +8,9 @@ import strawberry
 from strawberry.types import Info
 
 from audora.platform import ids
+from audora.platform.auth.permissions import Permission
 from audora.schema.context import RequestContext
+from audora.schema.permissions import requires_on_attribute
 from audora.schema.scalars import ByteCount
 from audora.tenants.calls import content
 from audora.tenants.calls import repository as calls_repository
@@ -91,7 +93,7 @@ class Call:
             deleted_at=row["deleted_at"],
         )
 
-    @strawberry.field
+    @strawberry.field(**requires_on_attribute(Permission.TRANSCRIPTS_READ))
     async def transcript(self, info: Info[RequestContext, None]) -> Transcript | None:
         principal = await info.context.principal()
         found = await content.read_transcript(
@@ -115,8 +117,8 @@ class Call:
             ],
         )
 
-    @strawberry.field
-    async def documents(self, info: Info[RequestContext, None]) -> list[Document]:
+    @strawberry.field(**requires_on_attribute(Permission.DOCUMENTS_READ))
+    async def documents(self, info: Info[RequestContext, None]) -> list[Document] | None:
         principal = await info.context.principal()
         found = await content.read_documents(
             await info.context.tenant_uow(),

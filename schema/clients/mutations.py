@@ -1,19 +1,18 @@
 from __future__ import annotations
 
 import strawberry
-from strawberry.extensions.field_extension import FieldExtension
-from strawberry.permission import PermissionExtension
 from strawberry.types import Info
 
 from audora.platform import ids
+from audora.platform.auth.permissions import Permission
 from audora.schema.clients.inputs import CreateClientProfileInput, UpdateClientProfileInput
 from audora.schema.clients.types import ClientProfile
 from audora.schema.context import RequestContext
-from audora.schema.permissions import CanWriteClients, IsAuthenticated
+from audora.schema.permissions import requires
 from audora.tenants.clients import service
 from audora.tenants.clients.service import ClientProfileChanges
 
-_WRITE: list[FieldExtension] = [PermissionExtension([IsAuthenticated(), CanWriteClients()])]
+_WRITE = requires(Permission.CLIENTS_WRITE)
 
 
 def _changes(input: CreateClientProfileInput | UpdateClientProfileInput) -> ClientProfileChanges:
@@ -27,7 +26,7 @@ def _changes(input: CreateClientProfileInput | UpdateClientProfileInput) -> Clie
 
 @strawberry.type
 class ClientsMutation:
-    @strawberry.mutation(extensions=_WRITE)
+    @strawberry.mutation(**_WRITE)
     async def create_client_profile(
         self, info: Info[RequestContext, None], input: CreateClientProfileInput
     ) -> ClientProfile:
@@ -39,7 +38,7 @@ class ClientsMutation:
         )
         return ClientProfile.from_record(row)
 
-    @strawberry.mutation(extensions=_WRITE)
+    @strawberry.mutation(**_WRITE)
     async def update_client_profile(
         self, info: Info[RequestContext, None], input: UpdateClientProfileInput
     ) -> ClientProfile:

@@ -1,19 +1,19 @@
 from __future__ import annotations
 
 import strawberry
-from strawberry.permission import PermissionExtension
 from strawberry.types import Info
 
 from audora.platform import ids
+from audora.platform.auth.permissions import Permission
 from audora.schema.clients.types import ClientProfile
 from audora.schema.context import RequestContext
-from audora.schema.permissions import IsAuthenticated
+from audora.schema.permissions import requires
 from audora.tenants.clients import service
 
 
 @strawberry.type
 class ClientsQuery:
-    @strawberry.field(extensions=[PermissionExtension([IsAuthenticated()])])
+    @strawberry.field(**requires(Permission.CLIENTS_READ))
     async def client_profiles(self, info: Info[RequestContext, None]) -> list[ClientProfile]:
         rows = await service.list_profiles(
             await info.context.tenant_uow(),
@@ -22,7 +22,7 @@ class ClientsQuery:
         )
         return [ClientProfile.from_record(row) for row in rows]
 
-    @strawberry.field(extensions=[PermissionExtension([IsAuthenticated()])])
+    @strawberry.field(**requires(Permission.CLIENTS_READ))
     async def client_profile(
         self, info: Info[RequestContext, None], id: strawberry.ID
     ) -> ClientProfile:

@@ -7,8 +7,10 @@ import strawberry
 from strawberry.types import Info
 
 from audora.platform import ids
+from audora.platform.auth.permissions import Permission
 from audora.schema.context import RequestContext
 from audora.schema.identity.types import User
+from audora.schema.permissions import Requires, RequiresPermission
 from audora.tenants.clients.service import ClientProfileRecord
 
 
@@ -18,7 +20,10 @@ class ClientProfile:
     name: str
     contact_email: str | None
     notes: str | None
-    budget: str | None
+    budget: str | None = strawberry.field(
+        directives=[Requires(permission=Permission.FINANCIALS_READ)],
+        extensions=[RequiresPermission(Permission.FINANCIALS_READ)],
+    )
     created_at: datetime
     updated_at: datetime
     _created_by: strawberry.Private[uuid.UUID]

@@ -1,27 +1,24 @@
 from __future__ import annotations
 
 import strawberry
-from strawberry.extensions.field_extension import FieldExtension
-from strawberry.permission import PermissionExtension
 from strawberry.types import Info
 
 from audora.platform import ids
 from audora.platform.auth import service
+from audora.platform.auth.permissions import Permission
 from audora.platform.auth.principal import Role
 from audora.schema.context import RequestContext
 from audora.schema.identity.types import Account, AuthPayload, User
 from audora.schema.members.inputs import AcceptInvitationInput, InviteMemberInput
 from audora.schema.members.types import Invitation
-from audora.schema.permissions import IsAuthenticated
+from audora.schema.permissions import requires
 from audora.tenants.identity import invitations
-
-_SIGNED_IN: list[FieldExtension] = [PermissionExtension([IsAuthenticated()])]
 
 
 @strawberry.type
 class MembersMutation:
     @strawberry.mutation(
-        extensions=_SIGNED_IN,
+        **requires(Permission.MEMBERS_MANAGE),
         description="Owners and admins: offer a seat to an email. The token is emailed, "
         "never answered; inviting the same email again withdraws the earlier invitation.",
     )

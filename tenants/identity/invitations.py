@@ -31,6 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from audora.platform.auth import devices
 from audora.platform.auth import repository as auth_repository
 from audora.platform.auth.passwords import check_policy
+from audora.platform.auth.permissions import Permission, allows
 from audora.platform.auth.principal import Principal, Role
 from audora.platform.auth.service import ClientInfo, IssuedSession, open_session_in
 from audora.platform.auth.tokens import INVITATION_PREFIX, new_token, token_hash
@@ -50,7 +51,6 @@ from audora.tenants.audit.security_events import record, record_later
 from audora.tenants.clients import repository as clients
 from audora.tenants.identity import repository
 
-INVITERS = frozenset({Role.OWNER, Role.ADMIN})
 MAX_PROFILES = 500
 _MAX_TOKEN = 128
 
@@ -74,7 +74,7 @@ async def invite_member(
     role: Role,
     client_profile_ids: list[uuid.UUID] | None,
 ) -> InvitationRecord:
-    if principal.role not in INVITERS:
+    if not allows(principal.role, Permission.MEMBERS_MANAGE):
         raise forbidden("only owners and admins invite members")
     if role is Role.OWNER:
         raise bad_input("an invitation cannot make an owner", field="role")

@@ -3,11 +3,26 @@ schema the code serves. Regenerate with `make schema`."""
 
 from __future__ import annotations
 
-from audora.schema.export import SDL_PATH, current_sdl
+from audora.platform.auth.permissions import render_markdown
+from audora.schema.export import PERMISSIONS_PATH, SDL_PATH, current_sdl
 
 
 def test_the_committed_sdl_is_current() -> None:
     assert SDL_PATH.read_text() == current_sdl(), "run `make schema` and commit the result"
+
+
+def test_the_permission_matrix_in_the_docs_is_the_codes() -> None:
+    assert PERMISSIONS_PATH.read_text() == render_markdown(), "run `make schema`"
+
+
+def test_protected_fields_carry_the_requires_directive_in_the_sdl() -> None:
+    sdl = current_sdl()
+    for field in (
+        "budget: String @requires(permission: FINANCIALS_READ)",
+        "transcript: Transcript @requires(permission: TRANSCRIPTS_READ)",
+        "documents: [Document!] @requires(permission: DOCUMENTS_READ)",
+    ):
+        assert field in sdl, field
 
 
 def test_the_contract_operations_are_in_the_sdl() -> None:
