@@ -19,10 +19,11 @@ from audora.schema.errors import ErrorPolicy
 from audora.schema.identity.mutations import IdentityMutation
 from audora.schema.identity.queries import IdentityQuery
 from audora.schema.members.mutations import MembersMutation
+from audora.schema.members.queries import MembersQuery
 from audora.schema.rules import StandaloneIdentityMutations
 from audora.schema.scalars import SCALARS
 
-Query = merge_types("Query", (IdentityQuery, ClientsQuery, CallsQuery))
+Query = merge_types("Query", (IdentityQuery, MembersQuery, ClientsQuery, CallsQuery))
 Mutation = merge_types(
     "Mutation", (IdentityMutation, MembersMutation, ClientsMutation, CallsMutation)
 )

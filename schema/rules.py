@@ -31,6 +31,9 @@ STANDALONE_MUTATIONS = frozenset(
         # no rollback could take back.
         "inviteMember",
         "acceptInvitation",
+        # A seat's change commits with its audit entry, each on its own (members.py).
+        "updateMember",
+        "removeMember",
     }
 )
 
@@ -52,7 +55,7 @@ class StandaloneIdentityMutations(ValidationRule):
             self.report_error(
                 GraphQLError(
                     "identity mutations (signUp, logIn, logOut, sessions, TOTP, WebAuthn, "
-                    "password, invitations) must be the only field of their mutation",
+                    "password, invitations, members) must be the only field of their mutation",
                     node,
                 )
             )

@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 import uuid
+from dataclasses import dataclass
 from email.message import EmailMessage
 from email.policy import default as default_policy
 from pathlib import Path
@@ -19,8 +20,10 @@ from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 import pytest
+from sqlalchemy import Engine, text
 
 from audora.platform.config import Settings
+from audora.platform.runtime import Runtime
 from audora.platform.storage.s3_admin import s3_client
 
 REPO = Path(__file__).resolve().parent.parent
@@ -79,6 +82,59 @@ async def sign_up(gql: GraphQL, name: str = "Acme Studio") -> dict[str, Any]:
     payload: dict[str, Any] = result["data"]["signUp"]
     payload["email"] = email
     return payload
+
+
+LOG_IN = "mutation($input: LogInInput!) { logIn(input: $input) { token } }"
+
+
+@dataclass(frozen=True)
+class Seat:
+    token: str
+    user_id: str  # the public id, `usr_<hex>`
+    email: str
+
+
+async def seat(
+    gql: GraphQL,
+    runtime: Runtime,
+    superuser: Engine,
+    owner: dict[str, Any],
+    role: str,
+    client_profile_ids: list[str] | None = None,
+) -> Seat:
+    """A new member of the owner's account with `role` (and, given public ids, scoped to
+    those client profiles), made directly in the database, and signed in from `gql`'s
+    client. Quicker than an emailed invitation, for tests about what a seat may do."""
+    email = f"{role.lower()}-{uuid.uuid4().hex[:10]}@example.com"
+    user_id = uuid.uuid4()
+    scope = (
+        [uuid.UUID(hex=i.split("_", 1)[1]) for i in client_profile_ids]
+        if client_profile_ids is not None
+        else None
+    )
+    with superuser.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO platform.users (id, email, password_hash, full_name) "
+                "VALUES (:id, :e, :h, 'Seat Holder')"
+            ),
+            {"id": user_id, "e": email, "h": await runtime.passwords.hash(PASSWORD)},
+        )
+        conn.execute(
+            text(
+                "INSERT INTO platform.memberships (account_id, user_id, role, client_profile_ids) "
+                "VALUES (:a, :u, :r, :s)"
+            ),
+            {
+                "a": uuid.UUID(hex=owner["account"]["id"][4:]),
+                "u": user_id,
+                "r": role,
+                "s": scope,
+            },
+        )
+    result = await gql(LOG_IN, {"input": {"email": email, "password": PASSWORD}})
+    assert "errors" not in result, result
+    return Seat(result["data"]["logIn"]["token"], f"usr_{user_id.hex}", email)
 
 
 def error_codes(result: dict[str, Any]) -> list[str]:

@@ -79,7 +79,7 @@ async def invite_member(
     if role is Role.OWNER:
         raise bad_input("an invitation cannot make an owner", field="role")
     email = normalize_email(email)
-    scope = await _checked_scope(uow, principal, client_profile_ids)
+    scope = await checked_scope(uow, principal, client_profile_ids)
     now = runtime.clock.now()
     token, digest = new_token(INVITATION_PREFIX)
     made = InvitationRecord(
@@ -127,9 +127,11 @@ async def invite_member(
     return made
 
 
-async def _checked_scope(
+async def checked_scope(
     uow: TenantUnitOfWork, principal: Principal, requested: list[uuid.UUID] | None
 ) -> tuple[uuid.UUID, ...] | None:
+    """The client profiles a seat is to see, each one checked in the request's tenant
+    and within the granting seat's own scope (NOT_FOUND otherwise); None: all of them."""
     if requested is None:
         if principal.client_profile_ids is not None:
             raise forbidden("a seat limited to some client profiles invites only into those")

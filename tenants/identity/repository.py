@@ -1,4 +1,4 @@
-"""SQL for invitations and new-device alerts (platform schema, application role)."""
+"""SQL for invitations, seats and new-device alerts (platform schema, application role)."""
 
 from __future__ import annotations
 
@@ -124,3 +124,99 @@ async def insert_user(conn: AsyncConnection, **values: Any) -> None:
 
 async def insert_membership(conn: AsyncConnection, **values: Any) -> None:
     await conn.execute(insert(memberships).values(**values))
+
+
+def _member_columns() -> tuple[Any, ...]:
+    return (
+        users.c.id.label("user_id"),
+        users.c.email,
+        users.c.full_name,
+        memberships.c.role,
+        memberships.c.client_profile_ids,
+        memberships.c.created_at.label("joined_at"),
+    )
+
+
+async def members_of(conn: AsyncConnection, account_id: uuid.UUID) -> list[RowMapping]:
+    """The account's seats with their users, oldest first."""
+    result = await conn.execute(
+        select(*_member_columns())
+        .join(users, users.c.id == memberships.c.user_id)
+        .where(memberships.c.account_id == account_id)
+        .order_by(memberships.c.created_at, memberships.c.user_id)
+    )
+    return list(result.mappings())
+
+
+async def lock_members(conn: AsyncConnection, account_id: uuid.UUID) -> list[RowMapping]:
+    """The same, every seat locked (in one order, so two changes take turns rather than
+    deadlock): rules that count owners see the rows as they are when the lock is held."""
+    result = await conn.execute(
+        select(*_member_columns())
+        .join(users, users.c.id == memberships.c.user_id)
+        .where(memberships.c.account_id == account_id)
+        .order_by(memberships.c.user_id)
+        .with_for_update(of=memberships)
+    )
+    return list(result.mappings())
+
+
+async def update_membership(
+    conn: AsyncConnection,
+    account_id: uuid.UUID,
+    user_id: uuid.UUID,
+    *,
+    role: str,
+    client_profile_ids: list[uuid.UUID] | None,
+) -> None:
+    await conn.execute(
+        update(memberships)
+        .where(memberships.c.account_id == account_id, memberships.c.user_id == user_id)
+        .values(role=role, client_profile_ids=client_profile_ids)
+    )
+
+
+async def delete_membership(
+    conn: AsyncConnection, account_id: uuid.UUID, user_id: uuid.UUID
+) -> None:
+    await conn.execute(
+        delete(memberships).where(
+            memberships.c.account_id == account_id, memberships.c.user_id == user_id
+        )
+    )
+
+
+async def revoke_seat_sessions(
+    conn: AsyncConnection, account_id: uuid.UUID, user_id: uuid.UUID, now: datetime
+) -> list[uuid.UUID]:
+    """End every live session of the user in this account (their other accounts keep
+    theirs)."""
+    result = await conn.execute(
+        update(sessions)
+        .where(
+            sessions.c.account_id == account_id,
+            sessions.c.user_id == user_id,
+            sessions.c.revoked_at.is_(None),
+        )
+        .values(revoked_at=now)
+        .returning(sessions.c.id)
+    )
+    return list(result.scalars())
+
+
+async def revoke_sent_by(
+    conn: AsyncConnection, account_id: uuid.UUID, user_id: uuid.UUID, now: datetime
+) -> list[uuid.UUID]:
+    """Withdraw the open invitations a member sent in this account."""
+    result = await conn.execute(
+        update(invitations)
+        .where(
+            invitations.c.account_id == account_id,
+            invitations.c.invited_by == user_id,
+            invitations.c.accepted_at.is_(None),
+            invitations.c.revoked_at.is_(None),
+        )
+        .values(revoked_at=now)
+        .returning(invitations.c.id)
+    )
+    return list(result.scalars())

@@ -18,6 +18,8 @@ from datetime import timedelta
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError as UniqueViolation
 
+from audora.platform.auth.permissions import Permission, allows
+from audora.platform.auth.principal import Role
 from audora.platform.auth.tables import memberships
 from audora.platform.db.tenant_binding import TenantRef, tenant_transaction
 from audora.platform.db.tenant_names import tenant_schema
@@ -26,6 +28,7 @@ from audora.platform.runtime import Runtime
 from audora.tenants.audit.log import AuditEntry, append
 from audora.tenants.calls import repository as calls
 from audora.tenants.calls.service import CallStatus
+from audora.tenants.clients.repository import Scope
 from audora.tenants.recordings import tickets
 from audora.tenants.recordings.audio import discard_audio, store_audio
 from audora.tenants.recordings.audio_format import (
@@ -129,10 +132,10 @@ async def receive_recording(
     claimed = await tickets.claim(runtime.platform_engine, token, runtime.clock.now())
     if isinstance(claimed, tickets.Refusal):
         raise _REFUSALS[claimed]
-    await _check_uploader(runtime, claimed)
+    scope = await _check_uploader(runtime, claimed)
     tenant = TenantRef(tenant_schema(claimed.account_id))
     async with tenant_transaction(runtime.tenant_engine, tenant) as uow:
-        call = await calls.get(uow, claimed.call_id, None)
+        call = await calls.get(uow, claimed.call_id, scope)
         if call is None:
             raise _REFUSALS[tickets.Refusal.UNKNOWN]
         if call["status"] != CallStatus.AWAITING_RECORDING:
@@ -149,7 +152,7 @@ async def receive_recording(
     )
     try:
         async with tenant_transaction(runtime.tenant_engine, tenant) as uow:
-            call = await calls.get(uow, claimed.call_id, None, for_update=True)
+            call = await calls.get(uow, claimed.call_id, scope, for_update=True)
             if call is None or call["status"] != CallStatus.AWAITING_RECORDING:
                 raise UploadRefused(409, "this call already has a recording", ErrorCode.CONFLICT)
             await calls.add_recording(
@@ -189,12 +192,14 @@ async def receive_recording(
     return ReceivedRecording(recording_id, claimed.call_id, counted[0])
 
 
-async def _check_uploader(runtime: Runtime, claimed: tickets.ClaimedTicket) -> None:
-    """The account still writable, the member who asked for the URL still in it."""
+async def _check_uploader(runtime: Runtime, claimed: tickets.ClaimedTicket) -> Scope:
+    """The account still writable, and the member who asked for the URL still in it and
+    still allowed to upload: their seat is judged as it is now, not as it was when the
+    URL was handed out. Returns the seat's scope, within which the call must be."""
     async with runtime.platform_engine.connect() as conn:
         row = (
             await conn.execute(
-                select(accounts.c.status)
+                select(accounts.c.status, memberships.c.role, memberships.c.client_profile_ids)
                 .join(memberships, memberships.c.account_id == accounts.c.id)
                 .where(
                     accounts.c.id == claimed.account_id, memberships.c.user_id == claimed.created_by
@@ -205,6 +210,9 @@ async def _check_uploader(runtime: Runtime, claimed: tickets.ClaimedTicket) -> N
         raise _REFUSALS[tickets.Refusal.UNKNOWN]
     if row.status != "ACTIVE":
         raise UploadRefused(403, "this account is read-only", ErrorCode.FORBIDDEN)
+    if not allows(Role(row.role), Permission.CALLS_WRITE):
+        raise UploadRefused(403, "your role does not have calls:write", ErrorCode.FORBIDDEN)
+    return tuple(row.client_profile_ids) if row.client_profile_ids is not None else None
 
 
 def ticket_lifetime(runtime: Runtime) -> timedelta:

@@ -4,49 +4,18 @@ mutation the role may not run keeps nothing."""
 
 from __future__ import annotations
 
-import uuid
-from typing import Any
-
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
 
 from audora.platform.runtime import Runtime
 
 from audora_testing import (
-    PASSWORD,
     GraphQL,
     create_call,
     create_profile,
     error_codes,
+    seat,
     sign_up,
 )
-
-LOG_IN = "mutation($input: LogInInput!) { logIn(input: $input) { token } }"
-
-
-async def seat(
-    gql: GraphQL, runtime: Runtime, superuser: Engine, owner: dict[str, Any], role: str
-) -> str:
-    """A second member of the owner's account with `role`; their session token."""
-    email = f"{role.lower()}-{uuid.uuid4().hex[:10]}@example.com"
-    user_id = uuid.uuid4()
-    with superuser.begin() as conn:
-        conn.execute(
-            text(
-                "INSERT INTO platform.users (id, email, password_hash, full_name) "
-                "VALUES (:id, :e, :h, 'Seat Holder')"
-            ),
-            {"id": user_id, "e": email, "h": await runtime.passwords.hash(PASSWORD)},
-        )
-        conn.execute(
-            text(
-                "INSERT INTO platform.memberships (account_id, user_id, role) VALUES (:a, :u, :r)"
-            ),
-            {"a": uuid.UUID(hex=owner["account"]["id"][4:]), "u": user_id, "r": role},
-        )
-    result = await gql(LOG_IN, {"input": {"email": email, "password": PASSWORD}})
-    assert "errors" not in result, result
-    token: str = result["data"]["logIn"]["token"]
-    return token
 
 
 async def test_a_viewer_gets_null_and_forbidden_on_a_budget_while_the_rest_answers(
@@ -54,7 +23,7 @@ async def test_a_viewer_gets_null_and_forbidden_on_a_budget_while_the_rest_answe
 ) -> None:
     owner = await sign_up(gql, "Field Rules")
     profile = await create_profile(gql, owner["token"], "Client", notes="n", budget="40k EUR")
-    viewer = await seat(gql, runtime, superuser, owner, "VIEWER")
+    viewer = (await seat(gql, runtime, superuser, owner, "VIEWER")).token
     result = await gql(
         "query($id: ID!) { clientProfile(id: $id) { name notes budget } }",
         {"id": profile["id"]},
@@ -64,7 +33,7 @@ async def test_a_viewer_gets_null_and_forbidden_on_a_budget_while_the_rest_answe
     assert error_codes(result) == ["FORBIDDEN"]
     assert result["errors"][0]["path"] == ["clientProfile", "budget"]
     assert "40k" not in str(result)
-    member = await seat(gql, runtime, superuser, owner, "MEMBER")
+    member = (await seat(gql, runtime, superuser, owner, "MEMBER")).token
     seen = await gql(
         "query($id: ID!) { clientProfile(id: $id) { budget } }", {"id": profile["id"]}, token=member
     )
@@ -77,7 +46,7 @@ async def test_a_viewer_gets_no_transcript_but_the_call(
     owner = await sign_up(gql, "Transcript Rules")
     profile = await create_profile(gql, owner["token"], "Client")
     call_id = await create_call(gql, owner["token"], profile["id"], "Kickoff")
-    viewer = await seat(gql, runtime, superuser, owner, "VIEWER")
+    viewer = (await seat(gql, runtime, superuser, owner, "VIEWER")).token
     result = await gql(
         "query($id: ID!) { call(id: $id) { title transcript { text } documents { kind } } }",
         {"id": call_id},
@@ -92,7 +61,7 @@ async def test_a_viewer_cannot_write_and_nothing_is_kept(
     gql: GraphQL, runtime: Runtime, superuser: Engine
 ) -> None:
     owner = await sign_up(gql, "Write Rules")
-    viewer = await seat(gql, runtime, superuser, owner, "VIEWER")
+    viewer = (await seat(gql, runtime, superuser, owner, "VIEWER")).token
     result = await gql(
         'mutation { createClientProfile(input: {name: "Sneaky"}) { id } }', token=viewer
     )

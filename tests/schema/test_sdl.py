@@ -21,6 +21,9 @@ def test_protected_fields_carry_the_requires_directive_in_the_sdl() -> None:
         "budget: String @requires(permission: FINANCIALS_READ)",
         "transcript: Transcript @requires(permission: TRANSCRIPTS_READ)",
         "documents: [Document!] @requires(permission: DOCUMENTS_READ)",
+        "members: [Member!]! @requires(permission: MEMBERS_READ)",
+        "updateMember(input: UpdateMemberInput!): Member! @requires(permission: MEMBERS_MANAGE)",
+        "removeMember(userId: ID!): Boolean! @requires(permission: MEMBERS_MANAGE)",
     ):
         assert field in sdl, field
 
@@ -38,5 +41,8 @@ def test_the_contract_operations_are_in_the_sdl() -> None:
         "clientProfile(",
         "inviteMember(",
         "acceptInvitation(",
+        "members:",
+        "updateMember(",
+        "removeMember(",
     ):
         assert operation in sdl, operation
