@@ -23,6 +23,7 @@ class Kind(StrEnum):
     RECORDING = "rec"
     DOCUMENT = "doc"
     INVITATION = "inv"
+    AUDIT_EVENT = "aud"
 
 
 _SHAPE = re.compile(r"\A([a-z]{3})_([0-9a-f]{32})\Z")

@@ -11,6 +11,7 @@ from strawberry.extensions import AddValidationRules
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 
+from audora.schema.audit.queries import AuditQuery
 from audora.schema.calls.mutations import CallsMutation
 from audora.schema.calls.queries import CallsQuery
 from audora.schema.clients.mutations import ClientsMutation
@@ -23,7 +24,7 @@ from audora.schema.members.queries import MembersQuery
 from audora.schema.rules import StandaloneIdentityMutations
 from audora.schema.scalars import SCALARS
 
-Query = merge_types("Query", (IdentityQuery, MembersQuery, ClientsQuery, CallsQuery))
+Query = merge_types("Query", (IdentityQuery, MembersQuery, ClientsQuery, CallsQuery, AuditQuery))
 Mutation = merge_types(
     "Mutation", (IdentityMutation, MembersMutation, ClientsMutation, CallsMutation)
 )
