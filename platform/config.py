@@ -135,6 +135,9 @@ class Settings(BaseSettings):
     public_url: str = ""
     # Scheduled KEK rotation: a tenant's KEK gets a new version after this many days.
     kek_rotation_days: int = 90
+    # The access log keeps each request this many months; the worker's daily job drops
+    # a month's partition once its newest row is older.
+    access_log_months: int = Field(default=12, ge=1)
 
     @property
     def session_idle(self) -> timedelta:

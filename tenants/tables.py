@@ -5,6 +5,7 @@ the set is complete whichever entry point runs first."""
 from __future__ import annotations
 
 from audora.platform.db.metadata import tenant_metadata
+from audora.tenants.access_log.tables import access_log
 from audora.tenants.audit.tables import audit_chain, audit_events
 from audora.tenants.calls.tables import calls, documents, recordings, transcripts
 from audora.tenants.clients.tables import client_profiles
@@ -20,6 +21,7 @@ TENANT_TABLES = (
     audit_events,
     audit_chain,
     reencryptions,
+    access_log,
 )
 
 __all__ = ["TENANT_TABLES", "tenant_metadata"]

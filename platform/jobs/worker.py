@@ -16,6 +16,7 @@ from audora.platform.config import get_settings
 from audora.platform.jobs.queue import QUEUE
 from audora.platform.logs import runtime_banner
 from audora.platform.runtime import Runtime
+from audora.tenants.access_log.jobs import access_log_partitions_job, ensure_access_log_partitions
 from audora.tenants.identity.device_alerts import new_device_alert_job
 from audora.tenants.keys.jobs import reencrypt_tenant_job, rotate_due_keys_job
 from audora.tenants.provisioning.orphans import sweep_orphan_storage
@@ -49,6 +50,7 @@ FUNCTIONS = [
     reencrypt_tenant_job,
     rotate_due_keys_job,
     new_device_alert_job,
+    access_log_partitions_job,
 ]
 
 
@@ -59,7 +61,11 @@ def worker_settings() -> dict[str, Any]:
         # The orphan sweep has no cron: it deletes buckets of no account in *this*
         # database, so it runs only when an operator asks (`audora tenants gc`), never
         # on its own against a store another deployment might share.
-        "cron_jobs": [cron(rotate_due_keys_job, hour={3}, minute={17}, unique=True)],
+        "cron_jobs": [
+            cron(rotate_due_keys_job, hour={3}, minute={17}, unique=True),
+            # Next month's access-log partition exists weeks ahead; expired ones go.
+            cron(ensure_access_log_partitions, hour={2}, minute={41}, unique=True),
+        ],
         "on_startup": startup,
         "on_shutdown": shutdown,
         "redis_settings": RedisSettings.from_dsn(settings.redis_url),

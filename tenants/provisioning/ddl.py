@@ -8,6 +8,7 @@ this gives exactly the schema that running every tenant migration gives.
 from __future__ import annotations
 
 import re
+from datetime import datetime
 from functools import cache
 
 from sqlalchemy.dialects import postgresql
@@ -15,6 +16,7 @@ from sqlalchemy.schema import CreateIndex, CreateTable
 
 from audora.platform.db.roles import GATEWAY_ROLE, PROVISIONER_ROLE
 from audora.platform.db.tenant_names import TenantSchema, tenant_role
+from audora.tenants.access_log.partitions import initial_partitions_ddl
 from audora.tenants.audit.tables import APPEND_ONLY_DDL
 from audora.tenants.tables import tenant_metadata
 
@@ -74,13 +76,21 @@ def version_table(schema: TenantSchema, head: str) -> list[str]:
 
 
 def tenant_safeguards(schema: TenantSchema) -> list[str]:
-    """What the tables alone do not say: the audit log is append-only for the tenant."""
+    """What the tables alone do not say: the audit log is append-only for the tenant,
+    and the access log is only ever added to by it (the retention job, as the schema
+    owner, drops expired months)."""
     role = tenant_role(schema)
     return [
         *APPEND_ONLY_DDL,
         f"REVOKE UPDATE, DELETE, TRUNCATE ON audit_events FROM {role}",
         f"REVOKE DELETE, TRUNCATE ON audit_chain FROM {role}",
+        f"REVOKE UPDATE, DELETE, TRUNCATE ON access_log FROM {role}",
     ]
+
+
+def tenant_partitions(schema: TenantSchema, now: datetime) -> list[str]:
+    """Partitions that depend on the date: the access log's current and next month."""
+    return initial_partitions_ddl(schema, now)
 
 
 def close_version_table(schema: TenantSchema) -> list[str]:

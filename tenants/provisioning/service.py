@@ -13,6 +13,7 @@ import asyncio
 import logging
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import insert
 from sqlalchemy.exc import IntegrityError
@@ -27,6 +28,7 @@ from audora.platform.keys.service import KeyService
 from audora.platform.storage.admin import StorageCredentials, TenantStorageAdmin
 from audora.tenants.provisioning.ddl import (
     create_schema_and_role,
+    tenant_partitions,
     tenant_safeguards,
     tenant_tables_ddl,
     version_table,
@@ -61,7 +63,10 @@ async def provision_account(
     *,
     bucket_prefix: str,
     tenant_head: str,
+    now: datetime,
 ) -> ProvisionedAccount:
+    """Everything a new account needs, or nothing. `now` (the application clock) picks
+    the access log's first monthly partitions."""
     account_id = uuid.uuid4()
     owner_id = uuid.uuid4()
     schema = tenant_schema(account_id)
@@ -82,6 +87,7 @@ async def provision_account(
                     [
                         *tenant_tables_ddl(),
                         *tenant_safeguards(schema),
+                        *tenant_partitions(schema, now),
                         *version_table(schema, tenant_head),
                     ]
                 )

@@ -13,6 +13,7 @@ import signal
 import subprocess
 import sys
 import uuid
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -73,6 +74,15 @@ def catalog(superuser: Engine, schema: str) -> dict[str, Any]:
             ),
             {"s": schema},
         ).all()
+        relations = conn.execute(
+            text(
+                "SELECT c.relname, c.relkind, pg_get_expr(c.relpartbound, c.oid), "
+                "CASE WHEN c.relkind = 'p' THEN pg_get_partkeydef(c.oid) END "
+                "FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+                "WHERE n.nspname = :s ORDER BY 1"
+            ),
+            {"s": schema},
+        ).all()
         defaults = conn.execute(
             text(
                 "SELECT pg_get_userbyid(d.defaclrole), d.defaclobjtype, d.defaclacl::text "
@@ -89,6 +99,7 @@ def catalog(superuser: Engine, schema: str) -> dict[str, Any]:
             "indexes": indexes,
             "grants": grants,
             "triggers": triggers,
+            "relations": relations,
             "default_privileges": defaults,
         }.items()
     }
@@ -102,6 +113,8 @@ async def _provision(runtime: Runtime, label: str) -> TenantSchema:
         NewAccount(label, f"{label}-{uuid.uuid4().hex[:10]}@example.com", SOME_HASH, "Test"),
         bucket_prefix=runtime.settings.bucket_prefix,
         tenant_head=head("tenant"),
+        # The migrations' clock: both paths must pick the same access-log months.
+        now=datetime.now(UTC),
     )
     return made.schema
 

@@ -1,0 +1,63 @@
+"""Writing one access-log row: who asked, when, from where, for which operation, and how
+it ended. Never what was asked: no variables, no query text, no answer."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from audora.platform.db.tenant_binding import TenantRef, tenant_transaction
+from audora.tenants.access_log.tables import (
+    OPERATION_NAME_CHARS,
+    OUTCOME_CHARS,
+    USER_AGENT_CHARS,
+    access_log,
+)
+
+OK = "ok"
+
+
+@dataclass(frozen=True)
+class AccessEntry:
+    at: datetime
+    account_id: uuid.UUID
+    user_id: uuid.UUID
+    session_id: uuid.UUID
+    ip: str | None
+    user_agent: str | None
+    operation_type: str | None
+    operation_name: str | None
+    outcome: str
+
+
+def outcome_of(error_codes: Iterable[str]) -> str:
+    """`ok` for an answer without errors, else its distinct error codes."""
+    codes = sorted(set(error_codes))
+    return " ".join(codes)[:OUTCOME_CHARS] if codes else OK
+
+
+def _cut(value: str | None, chars: int) -> str | None:
+    return value[:chars] if value is not None else None
+
+
+async def write(engine: AsyncEngine, tenant: TenantRef, entry: AccessEntry) -> None:
+    """Insert `entry` in a short transaction of its own, bound to `tenant`."""
+    async with tenant_transaction(engine, tenant) as uow:
+        await uow.execute(
+            access_log.insert().values(
+                at=entry.at,
+                account_id=entry.account_id,
+                user_id=entry.user_id,
+                session_id=entry.session_id,
+                ip=_cut(entry.ip, 64),
+                user_agent=_cut(entry.user_agent, USER_AGENT_CHARS),
+                operation_type=entry.operation_type,
+                operation_name=_cut(entry.operation_name, OPERATION_NAME_CHARS),
+                outcome=entry.outcome,
+            )
+        )
+        await uow.commit()
