@@ -3,7 +3,8 @@
 The endpoint does the HTTP half itself so that every failure, malformed JSON and
 oversized bodies included, is a GraphQL-shaped error with its code, and so that the
 request boundary is here: the operation's tenant transaction commits only if the
-operation had no error at all.
+operation had no error at all. Once the answer is decided, an authenticated request's
+access-log row is written after it has been sent (`schema/access_log.py`).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import uuid
 from typing import Any
 
 from graphql import GraphQLError
+from starlette.background import BackgroundTask
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from strawberry.http.ides import get_graphql_ide_html
@@ -24,6 +26,7 @@ from audora.platform.auth.service import ClientInfo
 from audora.platform.errors import ErrorCode
 from audora.platform.http.client_ip import client_ip
 from audora.platform.runtime import Runtime
+from audora.schema.access_log import AnsweredRequest, record_request
 from audora.schema.build import build_schema
 from audora.schema.context import RequestContext
 
@@ -139,6 +142,26 @@ async def graphql_post(request: Request) -> Response:
         token=_bearer(request),
         base_url=runtime.settings.public_url or str(request.base_url),
     )
+    started = runtime.clock.now()
+    response, error_codes = await _answer(context, query, variables, operation)
+    principal = context.known_principal()
+    if principal is not None:
+        response.background = BackgroundTask(
+            record_request,
+            runtime,
+            AnsweredRequest(started, principal, context.client, query, operation, error_codes),
+        )
+    return response
+
+
+async def _answer(
+    context: RequestContext,
+    query: str,
+    variables: dict[str, Any] | None,
+    operation: str | None,
+) -> tuple[Response, tuple[str, ...]]:
+    """Run the operation and settle its transaction: the response, and its error codes
+    for the access log."""
     success = False
     try:
         result = await build_schema().execute(
@@ -155,27 +178,33 @@ async def graphql_post(request: Request) -> Response:
         await context.finish(success=False)
         return error_response(
             400, "operationName names no operation in the document", ErrorCode.BAD_USER_INPUT
-        )
+        ), (ErrorCode.BAD_USER_INPUT,)
     except Exception:
         correlation = uuid.uuid4().hex
         log.exception("graphql execution failed %s", correlation)
         await context.finish(success=False)
-        return error_response(500, "internal error", ErrorCode.INTERNAL, correlationId=correlation)
+        return _internal(correlation), (ErrorCode.INTERNAL,)
     try:
         await context.finish(success=success)
     except Exception:
         correlation = uuid.uuid4().hex
         log.exception("commit failed %s", correlation)
-        return error_response(500, "internal error", ErrorCode.INTERNAL, correlationId=correlation)
+        return _internal(correlation), (ErrorCode.INTERNAL,)
     try:
         await context.audit_integrity_failures()
     except Exception:
         log.exception("could not audit an integrity failure")
 
+    errors = result.errors or []
     response: dict[str, Any] = {"data": result.data}
-    if result.errors:
-        response["errors"] = [_formatted(e) for e in result.errors]
-    return JSONResponse(response)
+    if errors:
+        response["errors"] = [_formatted(e) for e in errors]
+    codes = tuple(str((e.extensions or {}).get("code", ErrorCode.INTERNAL)) for e in errors)
+    return JSONResponse(response), codes
+
+
+def _internal(correlation: str) -> JSONResponse:
+    return error_response(500, "internal error", ErrorCode.INTERNAL, correlationId=correlation)
 
 
 def _formatted(error: GraphQLError) -> dict[str, Any]:

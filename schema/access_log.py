@@ -1,0 +1,76 @@
+"""The access-log row of a GraphQL request, written after the answer has been sent.
+
+Recorded: requests during which the caller was authenticated (some field needed the
+session and it was valid), in the caller's own tenant. Not recorded: requests that never
+got that far (no token, an invalid or expired one, a document that did not parse or
+validate, a body refused at the door), since they reached no account and there is no
+tenant to write them to; failed logins and replayed tokens are in the audit log instead.
+
+The endpoint hands `record_request` to Starlette as the response's background task: the
+client has its answer before the insert starts, so logging adds nothing to its latency,
+and the ASGI server still waits for the write before the request counts as finished
+(graceful shutdown included). The operation's name and type are read from the document
+here, off the answer's path; the variables never reach this module.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+
+from graphql import GraphQLError, OperationDefinitionNode, get_operation_ast, parse
+
+from audora.platform.auth.principal import Principal
+from audora.platform.auth.service import ClientInfo
+from audora.platform.runtime import Runtime
+from audora.tenants.access_log.log import AccessEntry, outcome_of, write
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class AnsweredRequest:
+    """What the endpoint knows once it has answered."""
+
+    at: datetime
+    principal: Principal
+    client: ClientInfo
+    query: str
+    operation_name: str | None
+    error_codes: tuple[str, ...]
+
+
+def operation_of(query: str, operation_name: str | None) -> OperationDefinitionNode | None:
+    """The operation of `query` that ran (or would have), if there is exactly one."""
+    try:
+        document = parse(query, no_location=True)
+    except GraphQLError:
+        return None
+    return get_operation_ast(document, operation_name)
+
+
+async def record_request(runtime: Runtime, answered: AnsweredRequest) -> None:
+    """Write the request's access-log row; a failure is logged, never raised (the
+    answer is already gone)."""
+    principal = answered.principal
+    try:
+        operation = operation_of(answered.query, answered.operation_name)
+        await write(
+            runtime.tenant_engine,
+            principal.tenant,
+            AccessEntry(
+                at=answered.at,
+                account_id=principal.account_id,
+                user_id=principal.user_id,
+                session_id=principal.session_id,
+                ip=answered.client.ip,
+                user_agent=answered.client.user_agent,
+                operation_type=operation.operation.value if operation else None,
+                # From the parsed document only: a GraphQL name, never free text.
+                operation_name=operation.name.value if operation and operation.name else None,
+                outcome=outcome_of(answered.error_codes),
+            ),
+        )
+    except Exception:
+        log.exception("could not write the access log of account %s", principal.account_id)

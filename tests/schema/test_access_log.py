@@ -1,0 +1,89 @@
+"""The request boundary's access-log row: every request whose caller was authenticated
+leaves one in its tenant's access log (who, when, from where, which operation, how it
+ended), and never what it asked: no variables, no query text, no answer."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from sqlalchemy import Engine, text
+
+from audora_testing import TEST_AGENT, TEST_IP, GraphQL, error_codes, schema_of, sign_up
+
+MARKER = "marker-0f4e2c-should-never-be-logged"
+
+CREATE = """
+mutation CreateProbe($input: CreateClientProfileInput!) {
+  createClientProfile(input: $input) { id }
+}
+"""
+
+
+def _rows(superuser: Engine, owner: dict[str, Any]) -> list[dict[str, Any]]:
+    with superuser.connect() as conn:
+        rows = conn.execute(
+            text(f"SELECT * FROM {schema_of(owner['account']['id'])}.access_log ORDER BY at")
+        ).mappings()
+        return [dict(r) for r in rows]
+
+
+def _whole_table(superuser: Engine, owner: dict[str, Any]) -> str:
+    with superuser.connect() as conn:
+        rows = conn.execute(
+            text(f"SELECT t::text FROM {schema_of(owner['account']['id'])}.access_log t")
+        ).scalars()
+        return "\n".join(rows)
+
+
+def _uuid(public_id: str) -> uuid.UUID:
+    return uuid.UUID(hex=public_id.split("_", 1)[1])
+
+
+async def test_an_authenticated_request_leaves_one_row_and_none_of_its_variables(
+    gql: GraphQL, superuser: Engine
+) -> None:
+    owner = await sign_up(gql, "Logged Requests")
+    before = len(_rows(superuser, owner))
+    result = await gql(
+        CREATE, {"input": {"name": MARKER, "notes": MARKER, "budget": MARKER}}, token=owner["token"]
+    )
+    assert "errors" not in result, result
+    rows = _rows(superuser, owner)
+    assert len(rows) == before + 1
+    row = rows[-1]
+    session_id = row["session_id"]
+    assert row["account_id"] == _uuid(owner["account"]["id"])
+    assert row["user_id"] == _uuid(owner["user"]["id"])
+    assert (row["ip"], row["user_agent"]) == (TEST_IP, TEST_AGENT)
+    assert (row["operation_type"], row["operation_name"], row["outcome"]) == (
+        "mutation",
+        "CreateProbe",
+        "ok",
+    )
+    # A refused field is logged with its code; an anonymous operation has no name.
+    refused = await gql(
+        "{ clientProfiles { name } auditLog(first: 500) { edges { cursor } } }",
+        token=owner["token"],
+    )
+    assert error_codes(refused) == ["BAD_USER_INPUT"]
+    last = _rows(superuser, owner)[-1]
+    assert (last["operation_type"], last["operation_name"], last["outcome"]) == (
+        "query",
+        None,
+        "BAD_USER_INPUT",
+    )
+    assert last["session_id"] == session_id
+    # Neither the variables nor the answer are anywhere in the table.
+    assert MARKER not in _whole_table(superuser, owner)
+
+
+async def test_requests_without_a_valid_session_are_not_logged(
+    gql: GraphQL, superuser: Engine
+) -> None:
+    owner = await sign_up(gql, "Anonymous Requests")
+    before = _rows(superuser, owner)
+    for token in (None, "aus_" + "x" * 43):
+        result = await gql("{ me { user { id } } }", token=token)
+        assert error_codes(result) == ["UNAUTHENTICATED"]
+    assert _rows(superuser, owner) == before
