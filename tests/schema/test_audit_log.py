@@ -17,7 +17,7 @@ from audora.platform.db.tenant_names import validate_tenant_schema
 from audora.platform.runtime import Runtime
 from audora.tenants.audit.log import AuditEntry, append
 
-from audora_testing import PASSWORD, TEST_IP, GraphQL, error_codes, schema_of, sign_up
+from audora_testing import TEST_IP, GraphQL, error_codes, schema_of, seat, sign_up
 
 AUDIT_LOG = """
 query Audit($first: Int, $after: String, $action: String) {
@@ -29,35 +29,6 @@ query Audit($first: Int, $after: String, $action: String) {
 """
 
 VERIFY = "{ verifyAuditChain { valid events firstInvalidEventId } }"
-
-LOG_IN = "mutation($input: LogInInput!) { logIn(input: $input) { token } }"
-
-
-async def seat(
-    gql: GraphQL, runtime: Runtime, superuser: Engine, owner: dict[str, Any], role: str
-) -> str:
-    """A second member of the owner's account with `role`; their session token (as
-    tests/schema/test_field_permissions.py makes them)."""
-    email = f"{role.lower()}-{uuid.uuid4().hex[:10]}@example.com"
-    user_id = uuid.uuid4()
-    with superuser.begin() as conn:
-        conn.execute(
-            text(
-                "INSERT INTO platform.users (id, email, password_hash, full_name) "
-                "VALUES (:id, :e, :h, 'Seat Holder')"
-            ),
-            {"id": user_id, "e": email, "h": await runtime.passwords.hash(PASSWORD)},
-        )
-        conn.execute(
-            text(
-                "INSERT INTO platform.memberships (account_id, user_id, role) VALUES (:a, :u, :r)"
-            ),
-            {"a": uuid.UUID(hex=owner["account"]["id"][4:]), "u": user_id, "r": role},
-        )
-    result = await gql(LOG_IN, {"input": {"email": email, "password": PASSWORD}})
-    assert "errors" not in result, result
-    token: str = result["data"]["logIn"]["token"]
-    return token
 
 
 def _tenant(owner: dict[str, Any]) -> TenantRef:
@@ -205,7 +176,7 @@ async def test_a_viewer_or_member_gets_null_and_forbidden_on_the_audit_log(
     gql: GraphQL, runtime: Runtime, superuser: Engine, role: str
 ) -> None:
     owner = await sign_up(gql, f"Audit Rules {role}")
-    token = await seat(gql, runtime, superuser, owner, role)
+    token = (await seat(gql, runtime, superuser, owner, role)).token
     result = await gql(
         "{ me { user { role } } auditLog { edges { node { id action } } }"
         " verifyAuditChain { valid } }",
@@ -226,7 +197,11 @@ async def test_owners_and_admins_read_the_audit_log_and_verify_it(
     gql: GraphQL, runtime: Runtime, superuser: Engine, role: str
 ) -> None:
     owner = await sign_up(gql, f"Audit Readers {role}")
-    token = owner["token"] if role == "OWNER" else await seat(gql, runtime, superuser, owner, role)
+    token = (
+        owner["token"]
+        if role == "OWNER"
+        else (await seat(gql, runtime, superuser, owner, role)).token
+    )
     result = await gql(
         '{ auditLog(action: "account.created") { edges { node { action } } } '
         "verifyAuditChain { valid events firstInvalidEventId } }",
