@@ -11,6 +11,7 @@ from typing import Any
 
 from arq.connections import RedisSettings
 from arq.cron import cron
+from arq.worker import func
 
 from audora.platform.config import get_settings
 from audora.platform.jobs.queue import QUEUE
@@ -20,6 +21,11 @@ from audora.tenants.access_log.jobs import access_log_partitions_job, ensure_acc
 from audora.tenants.identity.device_alerts import new_device_alert_job
 from audora.tenants.keys.jobs import reencrypt_tenant_job, rotate_due_keys_job
 from audora.tenants.provisioning.orphans import sweep_orphan_storage
+from audora.tenants.transcription.jobs import (
+    JOB_TIMEOUT_SECONDS,
+    MAX_TRIES,
+    transcribe_call_job,
+)
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +57,8 @@ FUNCTIONS = [
     rotate_due_keys_job,
     new_device_alert_job,
     access_log_partitions_job,
+    # The job counts its own tries against MAX_TRIES to mark the call FAILED on the last.
+    func(transcribe_call_job, max_tries=MAX_TRIES, timeout=JOB_TIMEOUT_SECONDS),
 ]
 
 

@@ -7,6 +7,7 @@ joins the profile and filters by the scope, so lookups by id and lists agree.
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, RowMapping, func, insert, select, true, update
@@ -78,3 +79,13 @@ async def documents_of(uow: TenantUnitOfWork, call_id: uuid.UUID) -> list[RowMap
         select(documents).where(documents.c.call_id == call_id).order_by(documents.c.kind)
     )
     return list(result.mappings())
+
+
+async def mark_transcribed(
+    uow: TenantUnitOfWork, recording_id: uuid.UUID, at: datetime, delete_after: datetime
+) -> None:
+    await uow.execute(
+        update(recordings)
+        .where(recordings.c.id == recording_id)
+        .values(transcribed_at=at, delete_after=delete_after)
+    )

@@ -24,6 +24,7 @@ from audora.platform.auth.tables import memberships
 from audora.platform.db.tenant_binding import TenantRef, tenant_transaction
 from audora.platform.db.tenant_names import tenant_schema
 from audora.platform.errors import AppError, ErrorCode
+from audora.platform.jobs.queue import enqueue
 from audora.platform.runtime import Runtime
 from audora.tenants.audit.log import AuditEntry, append
 from audora.tenants.calls import repository as calls
@@ -37,6 +38,7 @@ from audora.tenants.recordings.audio_format import (
     looks_like_audio,
 )
 from audora.tenants.registry.tables import accounts
+from audora.tenants.transcription.jobs import JOB as TRANSCRIBE_JOB
 
 log = logging.getLogger(__name__)
 
@@ -189,7 +191,19 @@ async def receive_recording(
                 409, "this call already has a recording", ErrorCode.CONFLICT
             ) from None
         raise
+    await _queue_transcription(runtime, claimed.account_id, claimed.call_id)
     return ReceivedRecording(recording_id, claimed.call_id, counted[0])
+
+
+async def _queue_transcription(runtime: Runtime, tenant_id: uuid.UUID, call_id: uuid.UUID) -> None:
+    """Queue the call's transcription, after the recording committed. The upload has
+    succeeded whatever happens here: if Redis cannot take the job, the call stays
+    TRANSCRIBING with its audio stored, and the failure is logged. (A sweep that
+    re-queues such calls is not built yet.)"""
+    try:
+        await enqueue(runtime.settings.redis_url, TRANSCRIBE_JOB, str(tenant_id), str(call_id))
+    except Exception:
+        log.exception("could not queue the transcription of call %s", call_id)
 
 
 async def _check_uploader(runtime: Runtime, claimed: tickets.ClaimedTicket) -> Scope:

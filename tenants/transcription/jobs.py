@@ -1,0 +1,128 @@
+"""`transcribe_call_job`: a call's recording, decrypted in memory, turned into its
+transcript; the call moves from TRANSCRIBING to GENERATING.
+
+arq delivers at least once, so the job is idempotent: it acts only on a call that is
+still TRANSCRIBING, and checks again, under a row lock, before it writes. Nothing is
+held open while the model runs (minutes, for a long call): one short transaction reads
+what the job needs, another writes the result.
+
+Failures: a recording that fails its integrity check will fail every time, so the call
+is marked FAILED at once (and the tenant's audit log says so). Anything else is retried
+with a growing delay (`Retry(defer=...)`) until the job's tries are used up; the last
+try marks the call FAILED. Failure reasons never quote customer content.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from datetime import timedelta
+from typing import Any
+
+from arq.worker import Retry
+
+from audora.platform.crypto.envelope import IntegrityError
+from audora.platform.db.tenant_binding import TenantRef, tenant_transaction
+from audora.platform.db.tenant_names import tenant_schema
+from audora.platform.runtime import Runtime
+from audora.tenants.audit.log import AuditEntry, append
+from audora.tenants.calls import repository as calls
+from audora.tenants.calls.content import store_transcript
+from audora.tenants.calls.service import CallStatus
+from audora.tenants.recordings.audio import read_audio
+from audora.tenants.transcription.provider import Transcriber
+from audora.tenants.transcription.whisper import WhisperTranscriber
+
+log = logging.getLogger(__name__)
+
+JOB = "transcribe_call_job"
+MAX_TRIES = 3
+# Try n waits n times this long before the next: 20 s, then 40 s.
+RETRY_BACKOFF_SECONDS = 20
+# An hour of audio takes a few minutes on two cores; the upload limit allows hours.
+JOB_TIMEOUT_SECONDS = 3600
+# The audio is kept this long after its transcript exists (the retention promise).
+AUDIO_RETENTION = timedelta(hours=72)
+ACTOR = "system:transcribe"
+
+
+async def transcribe_call_job(ctx: dict[str, Any], tenant_id: str, call_id: str) -> str:
+    """Transcribe the call's recording. Returns what it did, for arq's result log."""
+    runtime: Runtime = ctx["runtime"]
+    transcriber: Transcriber = ctx.get("transcriber") or WhisperTranscriber()
+    tenant, call = uuid.UUID(tenant_id), uuid.UUID(call_id)
+    ref = TenantRef(tenant_schema(tenant))
+    async with tenant_transaction(runtime.tenant_engine, ref) as uow:
+        row = await calls.get(uow, call, None)
+        recording = await calls.recording_of(uow, call)
+    if row is None or row["status"] != CallStatus.TRANSCRIBING or recording is None:
+        return "nothing to do"
+    try:
+        audio = bytearray()
+        async for chunk in read_audio(
+            runtime.keys, runtime.buckets, tenant, recording["id"], recording["wrapped_key"]
+        ):
+            audio += chunk
+        transcript = await asyncio.to_thread(transcriber.transcribe, bytes(audio))
+        del audio
+    except IntegrityError:
+        await _fail(runtime, ref, call, "the recording failed its integrity check", integrity=True)
+        return "failed: integrity"
+    except Exception:
+        job_try: int = ctx.get("job_try", 1)
+        if job_try < MAX_TRIES:
+            log.exception("transcription of call %s failed (try %s); retrying", call, job_try)
+            backoff = ctx.get("retry_backoff_seconds", RETRY_BACKOFF_SECONDS)
+            raise Retry(defer=job_try * backoff) from None
+        log.exception("transcription of call %s failed on its last try", call)
+        await _fail(runtime, ref, call, f"transcription failed after {job_try} tries")
+        return "failed"
+
+    now = runtime.clock.now()
+    async with tenant_transaction(runtime.tenant_engine, ref) as uow:
+        row = await calls.get(uow, call, None, for_update=True)
+        if row is None or row["status"] != CallStatus.TRANSCRIBING:
+            return "nothing to do"  # another delivery of this job got there first
+        await store_transcript(uow, runtime.keys, tenant, call, transcript)
+        await calls.mark_transcribed(uow, recording["id"], now, now + AUDIO_RETENTION)
+        await calls.set_status(uow, call, CallStatus.GENERATING)
+        await append(
+            uow,
+            now,
+            AuditEntry(
+                actor=ACTOR,
+                action="call.transcribed",
+                target=f"call:{call}",
+                details={"recording": str(recording["id"]), "segments": len(transcript.segments)},
+            ),
+        )
+        await uow.commit()
+    return f"transcribed: {len(transcript.segments)} segments"
+
+
+async def _fail(
+    runtime: Runtime, ref: TenantRef, call: uuid.UUID, reason: str, *, integrity: bool = False
+) -> None:
+    """Mark the call FAILED with `reason` (no customer content in it) and raise the
+    alert: an error in the worker's log and an entry in the tenant's audit log."""
+    log.error("call %s FAILED: %s", call, reason)
+    now = runtime.clock.now()
+    async with tenant_transaction(runtime.tenant_engine, ref) as uow:
+        row = await calls.get(uow, call, None, for_update=True)
+        if row is None or row["status"] != CallStatus.TRANSCRIBING:
+            return
+        await calls.set_status(uow, call, CallStatus.FAILED, reason)
+        entries = [AuditEntry(ACTOR, "call.failed", f"call:{call}", details={"reason": reason})]
+        if integrity:
+            entries.append(
+                AuditEntry(
+                    ACTOR,
+                    "security.integrity_failure",
+                    f"call:{call}",
+                    details={"object": "recording"},
+                )
+            )
+        for entry in entries:
+            await append(uow, now, entry)
+        await uow.commit()
