@@ -125,6 +125,9 @@ class Settings(BaseSettings):
 
     # Invitations stay valid this long; new-device alerts can be switched off.
     invitation_hours: int = 72
+    # A call still TRANSCRIBING this long after its upload has its job queued again
+    # (Redis refused it, or arq dropped it after a killed worker's last try).
+    transcription_requeue_minutes: int = 30
     new_device_alerts: bool = True
     # Recording uploads: the largest accepted, and how long an upload URL stays valid.
     upload_max_bytes: int = 2 * 1024**3

@@ -26,6 +26,7 @@ from audora.tenants.transcription.jobs import (
     MAX_TRIES,
     transcribe_call_job,
 )
+from audora.tenants.transcription.sweep import requeue_stuck_transcriptions_job
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +60,7 @@ FUNCTIONS = [
     access_log_partitions_job,
     # The job counts its own tries against MAX_TRIES to mark the call FAILED on the last.
     func(transcribe_call_job, max_tries=MAX_TRIES, timeout=JOB_TIMEOUT_SECONDS),
+    requeue_stuck_transcriptions_job,
 ]
 
 
@@ -73,6 +75,7 @@ def worker_settings() -> dict[str, Any]:
             cron(rotate_due_keys_job, hour={3}, minute={17}, unique=True),
             # Next month's access-log partition exists weeks ahead; expired ones go.
             cron(ensure_access_log_partitions, hour={2}, minute={41}, unique=True),
+            cron(requeue_stuck_transcriptions_job, minute=set(range(3, 60, 10)), unique=True),
         ],
         "on_startup": startup,
         "on_shutdown": shutdown,

@@ -38,7 +38,7 @@ from audora.tenants.recordings.audio_format import (
     looks_like_audio,
 )
 from audora.tenants.registry.tables import accounts
-from audora.tenants.transcription.jobs import JOB as TRANSCRIBE_JOB
+from audora.tenants.transcription.sweep import TRANSCRIBE_JOB, transcription_job_id
 
 log = logging.getLogger(__name__)
 
@@ -198,10 +198,16 @@ async def receive_recording(
 async def _queue_transcription(runtime: Runtime, tenant_id: uuid.UUID, call_id: uuid.UUID) -> None:
     """Queue the call's transcription, after the recording committed. The upload has
     succeeded whatever happens here: if Redis cannot take the job, the call stays
-    TRANSCRIBING with its audio stored, and the failure is logged. (A sweep that
-    re-queues such calls is not built yet.)"""
+    TRANSCRIBING with its audio stored, the failure is logged, and the worker's sweep
+    (`requeue_stuck_transcriptions_job`) queues it again later."""
     try:
-        await enqueue(runtime.settings.redis_url, TRANSCRIBE_JOB, str(tenant_id), str(call_id))
+        await enqueue(
+            runtime.settings.redis_url,
+            TRANSCRIBE_JOB,
+            str(tenant_id),
+            str(call_id),
+            job_id=transcription_job_id(call_id),
+        )
     except Exception:
         log.exception("could not queue the transcription of call %s", call_id)
 

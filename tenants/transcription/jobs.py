@@ -32,11 +32,12 @@ from audora.tenants.calls.content import store_transcript
 from audora.tenants.calls.service import CallStatus
 from audora.tenants.recordings.audio import read_audio
 from audora.tenants.transcription.provider import Transcriber
+from audora.tenants.transcription.sweep import TRANSCRIBE_JOB
 from audora.tenants.transcription.whisper import WhisperTranscriber
 
 log = logging.getLogger(__name__)
 
-JOB = "transcribe_call_job"
+JOB = TRANSCRIBE_JOB
 MAX_TRIES = 3
 # Try n waits n times this long before the next: 20 s, then 40 s.
 RETRY_BACKOFF_SECONDS = 20

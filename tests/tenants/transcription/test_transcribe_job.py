@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 from arq.connections import RedisSettings
 from arq.worker import Worker, func
 
@@ -24,7 +25,9 @@ from audora.platform.runtime import Runtime
 from audora.platform.stack.embedded import EmbeddedStack
 from audora.platform.storage.s3_admin import s3_client
 from audora.tenants.calls.content import Transcript
+from audora.tenants.recordings import ingest
 from audora.tenants.transcription.jobs import MAX_TRIES, transcribe_call_job
+from audora.tenants.transcription.sweep import requeue_stuck_transcriptions_job
 
 from audora_testing import GraphQL, create_call, create_profile, sign_up, upload_path
 
@@ -197,3 +200,32 @@ async def test_transcription_leaves_no_plaintext_audio_on_disk(
         if FIXTURES not in p.parents and p.stat().st_mtime >= started
     ]
     assert tmp == []
+
+
+async def test_a_call_whose_job_went_missing_is_queued_again_and_finishes(
+    gql: GraphQL,
+    api: httpx.AsyncClient,
+    runtime: Runtime,
+    clock: FrozenClock,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Redis refused the job at upload time: the upload still succeeded, the call sat
+    in TRANSCRIBING, and the worker's sweep queued it again later; never stuck."""
+
+    async def refused(*_: Any, **__: Any) -> bool:
+        raise ConnectionError("redis is down")
+
+    monkeypatch.setattr(ingest, "enqueue", refused)
+    owner = await _uploaded_call(gql, api, runtime)
+    monkeypatch.undo()
+    assert (await _read(gql, owner))["status"] == "TRANSCRIBING"
+    assert await requeue_stuck_transcriptions_job({"runtime": runtime}) == 0  # too soon
+    clock.advance(timedelta(minutes=runtime.settings.transcription_requeue_minutes + 1))
+    try:
+        assert await requeue_stuck_transcriptions_job({"runtime": runtime}) >= 1
+        # Queued once: a second sweep finds the job already waiting.
+        assert await requeue_stuck_transcriptions_job({"runtime": runtime}) == 0
+        await _run_worker(runtime)
+    finally:
+        clock.advance(-timedelta(minutes=runtime.settings.transcription_requeue_minutes + 1))
+    assert (await _read(gql, owner))["status"] == "GENERATING"
