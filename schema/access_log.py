@@ -9,17 +9,19 @@ tenant to write them to; failed logins and replayed tokens are in the audit log 
 The endpoint hands `record_request` to Starlette as the response's background task: the
 client has its answer before the insert starts, so logging adds nothing to its latency,
 and the ASGI server still waits for the write before the request counts as finished
-(graceful shutdown included). The operation's name and type are read from the document
-here, off the answer's path; the variables never reach this module.
+(graceful shutdown included). The operation's name and type come from the document
+the execution already parsed (`NoteOperation`); the variables never reach this module.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 
-from graphql import GraphQLError, OperationDefinitionNode, get_operation_ast, parse
+from graphql import DocumentNode, OperationDefinitionNode, get_operation_ast
+from strawberry.extensions import SchemaExtension
 
 from audora.platform.auth.principal import Principal
 from audora.platform.auth.service import ClientInfo
@@ -36,18 +38,26 @@ class AnsweredRequest:
     at: datetime
     principal: Principal
     client: ClientInfo
-    query: str
-    operation_name: str | None
+    operation: OperationDefinitionNode | None
     error_codes: tuple[str, ...]
 
 
-def operation_of(query: str, operation_name: str | None) -> OperationDefinitionNode | None:
-    """The operation of `query` that ran (or would have), if there is exactly one."""
-    try:
-        document = parse(query, no_location=True)
-    except GraphQLError:
-        return None
-    return get_operation_ast(document, operation_name)
+class NoteDocument(SchemaExtension):
+    """Keeps, on the request context, the document the execution parsed (none if it
+    did not parse), so the access log need not parse the query again."""
+
+    def on_operation(self) -> Iterator[None]:
+        yield
+        context = self.execution_context.context
+        if hasattr(context, "document"):
+            context.document = self.execution_context.graphql_document
+
+
+def operation_of(
+    document: DocumentNode | None, operation_name: str | None
+) -> OperationDefinitionNode | None:
+    """The operation of the parsed document that ran, if there is exactly one."""
+    return get_operation_ast(document, operation_name) if document is not None else None
 
 
 async def record_request(runtime: Runtime, answered: AnsweredRequest) -> None:
@@ -55,7 +65,7 @@ async def record_request(runtime: Runtime, answered: AnsweredRequest) -> None:
     answer is already gone)."""
     principal = answered.principal
     try:
-        operation = operation_of(answered.query, answered.operation_name)
+        operation = answered.operation
         await write(
             runtime.tenant_engine,
             principal.tenant,

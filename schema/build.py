@@ -11,6 +11,7 @@ from strawberry.extensions import AddValidationRules
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 
+from audora.schema.access_log import NoteDocument
 from audora.schema.audit.queries import AuditQuery
 from audora.schema.calls.mutations import CallsMutation
 from audora.schema.calls.queries import CallsQuery
@@ -41,6 +42,10 @@ def build_schema() -> strawberry.Schema:
     return AudoraSchema(
         query=Query,
         mutation=Mutation,
-        extensions=[ErrorPolicy, lambda: AddValidationRules([StandaloneIdentityMutations])],
+        extensions=[
+            ErrorPolicy,
+            NoteDocument,
+            lambda: AddValidationRules([StandaloneIdentityMutations]),
+        ],
         config=StrawberryConfig(scalar_map=SCALARS),
     )

@@ -13,6 +13,7 @@ from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from graphql import DocumentNode
 from strawberry.dataloader import DataLoader
 
 from audora.platform.auth import repository as auth_repository
@@ -35,6 +36,8 @@ class RequestContext:
     token: str | None
     # Where this API is reached, for the URLs it hands out (upload URLs).
     base_url: str = ""
+    # The document the execution parsed (for the access log's operation name).
+    document: DocumentNode | None = None
     # Objects that failed their integrity check during the request: each is audited.
     integrity_failures: list[str] = field(default_factory=list)
     _principal: Principal | None = None

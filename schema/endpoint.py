@@ -26,7 +26,7 @@ from audora.platform.auth.service import ClientInfo
 from audora.platform.errors import ErrorCode
 from audora.platform.http.client_ip import client_ip
 from audora.platform.runtime import Runtime
-from audora.schema.access_log import AnsweredRequest, record_request
+from audora.schema.access_log import AnsweredRequest, operation_of, record_request
 from audora.schema.build import build_schema
 from audora.schema.context import RequestContext
 
@@ -149,7 +149,13 @@ async def graphql_post(request: Request) -> Response:
         response.background = BackgroundTask(
             record_request,
             runtime,
-            AnsweredRequest(started, principal, context.client, query, operation, error_codes),
+            AnsweredRequest(
+                started,
+                principal,
+                context.client,
+                operation_of(context.document, operation),
+                error_codes,
+            ),
         )
     return response
 
