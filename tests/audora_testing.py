@@ -355,3 +355,43 @@ async def invite_and_accept(
     payload: dict[str, Any] = accepted["data"]["acceptInvitation"]
     payload["email"] = address
     return payload
+
+
+def raw_id(public_id: str) -> uuid.UUID:
+    """The row's UUID behind a public id (`cli_<hex>` -> UUID)."""
+    return uuid.UUID(hex=public_id.split("_", 1)[1])
+
+
+def run_audora(env: dict[str, str], *args: str) -> str:
+    """Run the operator CLI as a subprocess; its standard output."""
+    result = subprocess.run(
+        [sys.executable, "-m", "audora.platform.cli.main", *args],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    return result.stdout
+
+
+async def run_jobs(runtime: Any, functions: list[Any], **ctx: Any) -> None:
+    """Run every queued job among `functions` now, in an in-process arq worker."""
+    from arq.connections import RedisSettings
+    from arq.worker import Worker
+
+    from audora.platform.jobs.queue import QUEUE
+
+    worker = Worker(
+        functions=functions,
+        redis_settings=RedisSettings.from_dsn(runtime.settings.redis_url),
+        queue_name=QUEUE,
+        burst=True,
+        poll_delay=0.05,
+        ctx={"runtime": runtime, **ctx},
+    )
+    try:
+        await worker.async_run()
+    finally:
+        await worker.close()

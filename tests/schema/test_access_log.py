@@ -4,12 +4,11 @@ ended), and never what it asked: no variables, no query text, no answer."""
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 from sqlalchemy import Engine, text
 
-from audora_testing import TEST_AGENT, TEST_IP, GraphQL, error_codes, schema_of, sign_up
+from audora_testing import TEST_AGENT, TEST_IP, GraphQL, error_codes, raw_id, schema_of, sign_up
 
 MARKER = "marker-0f4e2c-should-never-be-logged"
 
@@ -36,10 +35,6 @@ def _whole_table(superuser: Engine, owner: dict[str, Any]) -> str:
         return "\n".join(rows)
 
 
-def _uuid(public_id: str) -> uuid.UUID:
-    return uuid.UUID(hex=public_id.split("_", 1)[1])
-
-
 async def test_an_authenticated_request_leaves_one_row_and_none_of_its_variables(
     gql: GraphQL, superuser: Engine
 ) -> None:
@@ -53,8 +48,8 @@ async def test_an_authenticated_request_leaves_one_row_and_none_of_its_variables
     assert len(rows) == before + 1
     row = rows[-1]
     session_id = row["session_id"]
-    assert row["account_id"] == _uuid(owner["account"]["id"])
-    assert row["user_id"] == _uuid(owner["user"]["id"])
+    assert row["account_id"] == raw_id(owner["account"]["id"])
+    assert row["user_id"] == raw_id(owner["user"]["id"])
     assert (row["ip"], row["user_agent"]) == (TEST_IP, TEST_AGENT)
     assert (row["operation_type"], row["operation_name"], row["outcome"]) == (
         "mutation",

@@ -30,6 +30,7 @@ from audora_testing import (
     create_call,
     create_profile,
     error_codes,
+    raw_id,
     schema_of,
     seat,
     sign_up,
@@ -57,10 +58,6 @@ REMOVE_MEMBER = "mutation($id: ID!) { removeMember(userId: $id) }"
 BUDGET = "query($id: ID!) { clientProfile(id: $id) { name budget } }"
 
 
-def _uuid(public_id: str) -> uuid.UUID:
-    return uuid.UUID(hex=public_id.split("_", 1)[1])
-
-
 def _missing(kind: str) -> str:
     return f"{kind}_{uuid.uuid4().hex}"
 
@@ -71,15 +68,15 @@ async def _with_content(runtime: Runtime, account_id: str, call_id: str, marker:
         await store_transcript(
             uow,
             runtime.keys,
-            _uuid(account_id),
-            _uuid(call_id),
+            raw_id(account_id),
+            raw_id(call_id),
             Transcript(f"transcript {marker}", (Segment(0.0, 1.0, "Client", marker),)),
         )
         await store_document(
             uow,
             runtime.keys,
-            _uuid(account_id),
-            _uuid(call_id),
+            raw_id(account_id),
+            raw_id(call_id),
             DocumentKind.SOW,
             "SOW",
             f"# SOW {marker}",

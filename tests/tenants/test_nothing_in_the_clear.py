@@ -30,6 +30,7 @@ from audora_testing import (
     GraphQL,
     create_call,
     create_profile,
+    raw_id,
     schema_of,
     sign_up,
     upload_path,
@@ -41,10 +42,6 @@ query($id: ID!) {
   call(id: $id) { transcript { text segments { speaker text } } documents { kind markdown } }
 }
 """
-
-
-def _uuid(public_id: str) -> uuid.UUID:
-    return uuid.UUID(hex=public_id.split("_", 1)[1])
 
 
 def _files_holding(root: Path, needle: bytes) -> list[Path]:
@@ -73,21 +70,21 @@ async def test_a_marker_is_nowhere_in_the_clear_at_rest(
     )
     assert upload.status_code == 201
 
-    tenant_id = _uuid(owner["account"]["id"])
+    tenant_id = raw_id(owner["account"]["id"])
     tenant = TenantRef(validate_tenant_schema(schema_of(owner["account"]["id"])))
     async with tenant_transaction(runtime.tenant_engine, tenant) as uow:
         await store_transcript(
             uow,
             runtime.keys,
             tenant_id,
-            _uuid(call_id),
+            raw_id(call_id),
             Transcript(f"We agreed on {marker}.", (Segment(0.0, 2.5, "Client", marker),)),
         )
         await store_document(
             uow,
             runtime.keys,
             tenant_id,
-            _uuid(call_id),
+            raw_id(call_id),
             DocumentKind.PRD,
             "PRD",
             f"# PRD\n\n- must: {marker}",

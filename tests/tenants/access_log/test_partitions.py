@@ -35,7 +35,7 @@ from audora.tenants.access_log.partitions import (
 from audora.tenants.audit.log import verify_chain
 from audora.tenants.registry.repository import live_account_ids
 
-from audora_testing import TEST_AGENT, TEST_IP, GraphQL, schema_of, sign_up
+from audora_testing import TEST_AGENT, TEST_IP, GraphQL, raw_id, schema_of, sign_up
 
 
 def _partitions(superuser: Engine, schema: str) -> dict[str, str]:
@@ -66,8 +66,8 @@ async def _log_a_request(runtime: Runtime, owner: dict[str, Any]) -> None:
         _tenant(owner),
         AccessEntry(
             at=runtime.clock.now(),
-            account_id=_uuid(owner["account"]["id"]),
-            user_id=_uuid(owner["user"]["id"]),
+            account_id=raw_id(owner["account"]["id"]),
+            user_id=raw_id(owner["user"]["id"]),
             session_id=uuid.uuid4(),
             ip=TEST_IP,
             user_agent=TEST_AGENT,
@@ -76,10 +76,6 @@ async def _log_a_request(runtime: Runtime, owner: dict[str, Any]) -> None:
             outcome="ok",
         ),
     )
-
-
-def _uuid(public_id: str) -> uuid.UUID:
-    return uuid.UUID(hex=public_id.split("_", 1)[1])
 
 
 def _tenant(owner: dict[str, Any]) -> TenantRef:
@@ -148,7 +144,7 @@ async def test_access_logs_are_kept_12_months_then_their_partition_is_dropped_an
 ) -> None:
     owner = await sign_up(gql, "Expiring Log")
     schema = schema_of(owner["account"]["id"])
-    tenant_hex = _uuid(owner["account"]["id"]).hex
+    tenant_hex = raw_id(owner["account"]["id"]).hex
     ctx = {"runtime": runtime}
     await _log_a_request(runtime, owner)
     start = month_of(clock.now())
@@ -213,7 +209,7 @@ async def test_the_daily_cron_queues_one_partition_job_per_tenant_once_a_day(
         assert await ensure_access_log_partitions(ctx) == 0  # the same day: already queued
         day = runtime.clock.now().date().isoformat()
         mine = Job(
-            f"access-log-partitions:{_uuid(owner['account']['id']).hex}:{day}",
+            f"access-log-partitions:{raw_id(owner['account']['id']).hex}:{day}",
             pool,
             _queue_name=queue,
         )
@@ -222,7 +218,7 @@ async def test_the_daily_cron_queues_one_partition_job_per_tenant_once_a_day(
         assert info is not None
         assert (info.function, info.args) == (
             "access_log_partitions_job",
-            (_uuid(owner["account"]["id"]).hex,),
+            (raw_id(owner["account"]["id"]).hex,),
         )
     finally:
         job_ids = await pool.zrange(queue, 0, -1)
@@ -253,4 +249,4 @@ async def test_one_tenant_cannot_read_anothers_access_log(
     # Unqualified, the name means the caller's own log: none of the other tenant's rows.
     async with tenant_transaction(runtime.tenant_engine, _tenant(mine)) as uow:
         accounts = (await uow.execute(text("SELECT DISTINCT account_id FROM access_log"))).all()
-    assert _uuid(theirs["account"]["id"]) not in {a for (a,) in accounts}
+    assert raw_id(theirs["account"]["id"]) not in {a for (a,) in accounts}

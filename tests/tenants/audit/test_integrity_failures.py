@@ -6,7 +6,6 @@ hash chain finds an event altered behind the platform's back."""
 from __future__ import annotations
 
 import os
-import uuid
 from typing import Any
 
 import httpx
@@ -28,6 +27,7 @@ from audora_testing import (
     create_call,
     create_profile,
     error_codes,
+    raw_id,
     schema_of,
     sign_up,
     upload_path,
@@ -35,10 +35,6 @@ from audora_testing import (
 )
 
 TRANSCRIPT = "query($id: ID!) { call(id: $id) { title transcript { text } } }"
-
-
-def _uuid(public_id: str) -> uuid.UUID:
-    return uuid.UUID(hex=public_id.split("_", 1)[1])
 
 
 def _tenant(owner: dict[str, Any]) -> TenantRef:
@@ -56,8 +52,8 @@ async def _two_transcribed_calls(
             await store_transcript(
                 uow,
                 runtime.keys,
-                _uuid(owner["account"]["id"]),
-                _uuid(call_id),
+                raw_id(owner["account"]["id"]),
+                raw_id(call_id),
                 Transcript(f"secret words of call {n}", (Segment(0, 1, None, "x"),)),
             )
         await uow.commit()
@@ -87,10 +83,10 @@ async def test_a_transcript_moved_to_another_call_fails_and_is_audited(
                 f"UPDATE {schema}.transcripts SET text = "
                 f"(SELECT text FROM {schema}.transcripts WHERE call_id = :a) WHERE call_id = :b"
             ),
-            {"a": _uuid(first), "b": _uuid(second)},
+            {"a": raw_id(first), "b": raw_id(second)},
         )
         moved_row = conn.execute(
-            text(f"SELECT id FROM {schema}.transcripts WHERE call_id = :b"), {"b": _uuid(second)}
+            text(f"SELECT id FROM {schema}.transcripts WHERE call_id = :b"), {"b": raw_id(second)}
         ).scalar_one()
     result = await gql(TRANSCRIPT, {"id": second}, token=owner["token"])
     assert error_codes(result) == ["INTERNAL"]
@@ -100,7 +96,7 @@ async def test_a_transcript_moved_to_another_call_fails_and_is_audited(
     assert "secret words" not in str(result)
     events = _audit(superuser, owner, "security.integrity_failure")
     assert [(e["actor"], e["target"]) for e in events] == [
-        (f"user:{_uuid(owner['user']['id'])}", f"transcripts/{moved_row}/text")
+        (f"user:{raw_id(owner['user']['id'])}", f"transcripts/{moved_row}/text")
     ]
     # The untouched transcript still opens.
     fine = await gql(TRANSCRIPT, {"id": first}, token=owner["token"])
@@ -124,7 +120,7 @@ async def test_tampered_values_are_integrity_errors_never_plaintext(
     with superuser.begin() as conn:
         conn.execute(
             text(f"UPDATE {schema}.transcripts SET text = {mangle} WHERE call_id = :a"),
-            {"a": _uuid(first)},
+            {"a": raw_id(first)},
         )
     result = await gql(TRANSCRIPT, {"id": first}, token=owner["token"])
     assert error_codes(result) == ["INTERNAL"], label
@@ -144,9 +140,9 @@ async def test_truncated_or_swapped_audio_does_not_decrypt(
         path = await upload_path(gql, owner["token"], call_id)
         response = await api.put(path, content=audio, headers={"content-type": "audio/wav"})
         assert response.status_code == 201
-    tenant_id = _uuid(owner["account"]["id"])
+    tenant_id = raw_id(owner["account"]["id"])
     async with tenant_transaction(runtime.tenant_engine, _tenant(owner)) as uow:
-        first, second = [await calls.recording_of(uow, _uuid(c)) for c in call_ids]
+        first, second = [await calls.recording_of(uow, raw_id(c)) for c in call_ids]
     assert first is not None
     assert second is not None
     bucket = await runtime.buckets.of(tenant_id)
@@ -235,7 +231,7 @@ async def test_another_tenants_ciphertext_does_not_open_here(
                 f"(SELECT text FROM {schema_of(theirs['account']['id'])}.transcripts "
                 "WHERE call_id = :theirs) WHERE call_id = :mine"
             ),
-            {"theirs": _uuid(their_call), "mine": _uuid(my_call)},
+            {"theirs": raw_id(their_call), "mine": raw_id(my_call)},
         )
     result = await gql(TRANSCRIPT, {"id": my_call}, token=mine["token"])
     assert error_codes(result) == ["INTERNAL"]

@@ -14,15 +14,12 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 from arq import Retry
-from arq.connections import RedisSettings
-from arq.worker import Worker
 from sqlalchemy import Engine, text
 from starlette.applications import Starlette
 
 from audora.platform.auth.devices import fingerprint, network
 from audora.platform.auth.service import ClientInfo
 from audora.platform.clock import FrozenClock
-from audora.platform.jobs.queue import QUEUE
 from audora.platform.jobs.worker import FUNCTIONS
 from audora.platform.mail.sender import MailSender
 from audora.platform.runtime import Runtime
@@ -39,6 +36,7 @@ from audora_testing import (
     mail_text,
     mail_to,
     read_mail,
+    run_jobs,
     schema_of,
     sign_up,
 )
@@ -55,18 +53,7 @@ def mail_dir(stack: EmbeddedStack) -> Path:
 
 async def _run_jobs(runtime: Runtime) -> None:
     """Everything queued, run now by an in-process worker."""
-    worker = Worker(
-        functions=FUNCTIONS,
-        redis_settings=RedisSettings.from_dsn(runtime.settings.redis_url),
-        queue_name=QUEUE,
-        burst=True,
-        poll_delay=0.05,
-        ctx={"runtime": runtime},
-    )
-    try:
-        await worker.async_run()
-    finally:
-        await worker.close()
+    await run_jobs(runtime, FUNCTIONS)
 
 
 async def _log_in(client: httpx.AsyncClient, email: str) -> str:

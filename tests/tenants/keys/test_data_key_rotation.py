@@ -5,17 +5,12 @@ pass is done. KEKs rotate on schedule, rewrapping every key the tenant has."""
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
-import uuid
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from arq.connections import RedisSettings
-from arq.worker import Worker
 from sqlalchemy import Engine, text
 
 from audora.platform.clock import FrozenClock
@@ -23,7 +18,6 @@ from audora.platform.config import Settings
 from audora.platform.crypto.envelope import IntegrityError
 from audora.platform.db.tenant_binding import TenantRef, tenant_transaction
 from audora.platform.db.tenant_names import validate_tenant_schema
-from audora.platform.jobs.queue import QUEUE
 from audora.platform.runtime import Runtime
 from audora.tenants.calls import repository as calls
 from audora.tenants.calls.content import Segment, Transcript, store_transcript
@@ -35,6 +29,9 @@ from audora_testing import (
     GraphQL,
     create_call,
     create_profile,
+    raw_id,
+    run_audora,
+    run_jobs,
     schema_of,
     sign_up,
     upload_path,
@@ -43,10 +40,6 @@ from audora_testing import (
 
 REPO = Path(__file__).resolve().parents[3]
 PROFILES = "{ clientProfiles { name notes budget } }"
-
-
-def _uuid(public_id: str) -> uuid.UUID:
-    return uuid.UUID(hex=public_id.split("_", 1)[1])
 
 
 def _versions(superuser: Engine, schema: str) -> list[int]:
@@ -72,7 +65,7 @@ async def test_a_data_key_rotation_reencrypts_everything_and_resumes_after_a_kil
     gql: GraphQL, runtime: Runtime, superuser: Engine, clock: FrozenClock
 ) -> None:
     owner = await _tenant_with_profiles(gql, "Rotating Data Keys", 5)
-    tenant_id = _uuid(owner["account"]["id"])
+    tenant_id = raw_id(owner["account"]["id"])
     schema = schema_of(owner["account"]["id"])
     expected = (await gql(PROFILES, token=owner["token"]))["data"]
     assert _versions(superuser, schema) == [1] * 10
@@ -115,29 +108,18 @@ async def test_audora_keys_rotate_data_keys_queues_a_job_the_worker_finishes(
         await store_transcript(
             uow,
             runtime.keys,
-            _uuid(owner["account"]["id"]),
-            _uuid(call_owner),
+            raw_id(owner["account"]["id"]),
+            raw_id(call_owner),
             Transcript("the words", (Segment(0, 1, "A", "the words"),)),
         )
         await uow.commit()
-    out = _audora(stack_env, "keys", "rotate", "--tenant", owner["account"]["id"], "--data-keys")
-    tenant_id = _uuid(owner["account"]["id"])
+    out = run_audora(stack_env, "keys", "rotate", "--tenant", owner["account"]["id"], "--data-keys")
+    tenant_id = raw_id(owner["account"]["id"])
     assert f"{tenant_id} clients data key v2: 6 values" in out
     assert f"{tenant_id} transcripts data key v2: 2 values" in out
 
-    worker = Worker(
-        functions=[reencrypt_tenant_job],
-        redis_settings=RedisSettings.from_dsn(runtime.settings.redis_url),
-        queue_name=QUEUE,
-        burst=True,
-        poll_delay=0.05,
-        ctx={"runtime": runtime},
-    )
-    try:
-        await worker.async_run()
-    finally:
-        await worker.close()
-    status = _audora(stack_env, "keys", "status", "--tenant", owner["account"]["id"])
+    await run_jobs(runtime, [reencrypt_tenant_job])
+    status = run_audora(stack_env, "keys", "status", "--tenant", owner["account"]["id"])
     assert f"{tenant_id} re-encryption clients -> v2: DONE 6/6 examined, 6 rewritten" in status
     assert f"{tenant_id} re-encryption transcripts -> v2: DONE 2/2 examined, 2 rewritten" in status
     assert _versions(superuser, schema_of(owner["account"]["id"])) == [2] * 6
@@ -149,19 +131,6 @@ async def _first_profile(gql: GraphQL, owner: dict[str, Any]) -> dict[str, Any]:
     return profile
 
 
-def _audora(env: dict[str, str], *args: str) -> str:
-    result = subprocess.run(
-        [sys.executable, "-m", "audora.platform.cli.main", *args],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=True,
-    )
-    return result.stdout
-
-
 async def test_a_tenant_kek_is_rotated_on_schedule_with_every_key_it_wraps(
     gql: GraphQL,
     api: httpx.AsyncClient,
@@ -170,7 +139,7 @@ async def test_a_tenant_kek_is_rotated_on_schedule_with_every_key_it_wraps(
     settings: Settings,
 ) -> None:
     owner = await _tenant_with_profiles(gql, "Scheduled Rotation", 1)
-    tenant_id = _uuid(owner["account"]["id"])
+    tenant_id = raw_id(owner["account"]["id"])
     call_id = await create_call(gql, owner["token"], (await _first_profile(gql, owner))["id"])
     audio = wav_bytes(os.urandom(70_000))
     response = await api.put(
@@ -216,7 +185,7 @@ async def test_a_tenant_kek_is_rotated_on_schedule_with_every_key_it_wraps(
     async with tenant_transaction(
         runtime.tenant_engine, TenantRef(validate_tenant_schema(schema))
     ) as uow:
-        recording = await calls.recording_of(uow, _uuid(call_id))
+        recording = await calls.recording_of(uow, raw_id(call_id))
     assert recording is not None
     chunks = read_audio(
         runtime.keys, runtime.buckets, tenant_id, recording["id"], recording["wrapped_key"]
@@ -228,7 +197,7 @@ async def test_a_value_that_fails_its_check_stops_the_pass_and_is_audited(
     gql: GraphQL, runtime: Runtime, superuser: Engine, clock: FrozenClock
 ) -> None:
     owner = await _tenant_with_profiles(gql, "Broken Value", 2)
-    tenant_id = _uuid(owner["account"]["id"])
+    tenant_id = raw_id(owner["account"]["id"])
     schema = schema_of(owner["account"]["id"])
     with superuser.begin() as conn:
         conn.exec_driver_sql(

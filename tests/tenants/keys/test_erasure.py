@@ -7,7 +7,6 @@ from __future__ import annotations
 import base64
 import logging
 import os
-import uuid
 from typing import Any
 
 import httpx
@@ -33,15 +32,12 @@ from audora_testing import (
     create_call,
     create_profile,
     error_codes,
+    raw_id,
     schema_of,
     sign_up,
     upload_path,
     wav_bytes,
 )
-
-
-def _uuid(public_id: str) -> uuid.UUID:
-    return uuid.UUID(hex=public_id.split("_", 1)[1])
 
 
 async def _recorded(
@@ -59,9 +55,9 @@ async def _recorded(
     assert response.status_code == 201
     tenant = TenantRef(validate_tenant_schema(schema_of(owner["account"]["id"])))
     async with tenant_transaction(runtime.tenant_engine, tenant) as uow:
-        recording = await calls.recording_of(uow, _uuid(call_id))
+        recording = await calls.recording_of(uow, raw_id(call_id))
     assert recording is not None
-    tenant_id = _uuid(owner["account"]["id"])
+    tenant_id = raw_id(owner["account"]["id"])
     bucket = await runtime.buckets.of(tenant_id)
     backup = {
         # What a backup taken now would hold: the rows and the object, byte for byte.
@@ -174,7 +170,7 @@ async def test_plaintext_data_keys_never_reach_redis_or_a_log(
     caplog.set_level(logging.DEBUG)
     owner = await sign_up(gql, "Keys In Memory")
     await create_profile(gql, owner["token"], "Client", notes="n", budget="b")
-    tenant_id = _uuid(owner["account"]["id"])
+    tenant_id = raw_id(owner["account"]["id"])
     await rotate_data_keys(runtime.tenant_engine, runtime.keys, tenant_id, runtime.clock.now())
     await reencrypt(runtime.tenant_engine, runtime.keys, tenant_id, runtime.clock.now())
     tenant = TenantRef(validate_tenant_schema(schema_of(owner["account"]["id"])))

@@ -3,30 +3,15 @@ stays readable, and `audora keys status` shows every data key under the new vers
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import uuid
 from pathlib import Path
 
 from sqlalchemy import Engine, text
 
-from audora_testing import GraphQL, create_profile, schema_of, sign_up
+from audora_testing import GraphQL, create_profile, run_audora, schema_of, sign_up
 
 REPO = Path(__file__).resolve().parents[3]
 PROFILE = "query($id: ID!) { clientProfile(id: $id) { notes budget } }"
-
-
-def _audora(env: dict[str, str], *args: str) -> str:
-    result = subprocess.run(
-        [sys.executable, "-m", "audora.platform.cli.main", *args],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=True,
-    )
-    return result.stdout
 
 
 async def test_rotating_a_tenant_kek_rewraps_its_data_keys_and_keeps_data_readable(
@@ -44,12 +29,12 @@ async def test_rotating_a_tenant_kek_rewraps_its_data_keys_and_keeps_data_readab
         return bytes(wrapped), bytes(notes)
 
     wrapped_before, notes_before = sealed_state()
-    assert f"{tenant} clients/v1 under KEK v1" in _audora(stack_env, "keys", "status")
-    out = _audora(stack_env, "keys", "rotate", "--tenant", owner["account"]["id"])
+    assert f"{tenant} clients/v1 under KEK v1" in run_audora(stack_env, "keys", "status")
+    out = run_audora(stack_env, "keys", "rotate", "--tenant", owner["account"]["id"])
     assert f"{tenant} KEK v2, 2 keys rewrapped" in out  # its data key and storage key
     wrapped_after, notes_after = sealed_state()
     assert wrapped_after != wrapped_before
     assert notes_after == notes_before  # the data itself was not re-encrypted
-    assert f"{tenant} clients/v1 under KEK v2" in _audora(stack_env, "keys", "status")
+    assert f"{tenant} clients/v1 under KEK v2" in run_audora(stack_env, "keys", "status")
     read = await gql(PROFILE, {"id": made["id"]}, token=owner["token"])
     assert read["data"]["clientProfile"] == {"notes": "kept", "budget": "90k"}

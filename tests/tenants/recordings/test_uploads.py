@@ -26,6 +26,7 @@ from audora_testing import (
     create_call,
     create_profile,
     error_codes,
+    raw_id,
     raw_objects,
     schema_of,
     sign_up,
@@ -36,10 +37,6 @@ from audora_testing import (
 CALL = """
 query($id: ID!) { call(id: $id) { status recording { status sizeBytes deletedAt } } }
 """
-
-
-def _uuid(public_id: str) -> uuid.UUID:
-    return uuid.UUID(hex=public_id.split("_", 1)[1])
 
 
 async def _tenant_with_call(gql: GraphQL, name: str) -> dict[str, Any]:
@@ -72,10 +69,10 @@ async def test_uploaded_audio_is_stored_encrypted_and_reads_back_whole(
     assert audio[:64] not in ciphertext
     assert len(ciphertext) > len(audio)  # a header and a tag per chunk
 
-    account_id = _uuid(tenant["account"]["id"])
+    account_id = raw_id(tenant["account"]["id"])
     tenant_ref = TenantRef(validate_tenant_schema(schema_of(tenant["account"]["id"])))
     async with tenant_transaction(runtime.tenant_engine, tenant_ref) as uow:
-        row = await calls.recording_of(uow, _uuid(tenant["call_id"]))
+        row = await calls.recording_of(uow, raw_id(tenant["call_id"]))
     assert row is not None
     plaintext = b"".join(
         [

@@ -8,15 +8,13 @@ from __future__ import annotations
 import json
 import tempfile
 import time
-import uuid
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from arq.connections import RedisSettings
-from arq.worker import Worker, func
+from arq.worker import func
 
 from audora.platform.clock import FrozenClock
 from audora.platform.config import Settings
@@ -29,7 +27,15 @@ from audora.tenants.recordings import ingest
 from audora.tenants.transcription.jobs import MAX_TRIES, transcribe_call_job
 from audora.tenants.transcription.sweep import requeue_stuck_transcriptions_job
 
-from audora_testing import GraphQL, create_call, create_profile, sign_up, upload_path
+from audora_testing import (
+    GraphQL,
+    create_call,
+    create_profile,
+    raw_id,
+    run_jobs,
+    sign_up,
+    upload_path,
+)
 
 # The project's copy of the shared synthetic calls: CI clones the repository alone.
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "calls"
@@ -66,18 +72,7 @@ async def _uploaded_call(gql: GraphQL, api: httpx.AsyncClient, runtime: Runtime)
 
 
 async def _run_worker(runtime: Runtime, **ctx: Any) -> None:
-    worker = Worker(
-        functions=[func(transcribe_call_job, max_tries=MAX_TRIES)],
-        redis_settings=RedisSettings.from_dsn(runtime.settings.redis_url),
-        queue_name=QUEUE,
-        burst=True,
-        poll_delay=0.05,
-        ctx={"runtime": runtime, **ctx},
-    )
-    try:
-        await worker.async_run()
-    finally:
-        await worker.close()
+    await run_jobs(runtime, [func(transcribe_call_job, max_tries=MAX_TRIES)], **ctx)
 
 
 async def _read(gql: GraphQL, owner: dict[str, Any]) -> dict[str, Any]:
@@ -85,10 +80,6 @@ async def _read(gql: GraphQL, owner: dict[str, Any]) -> dict[str, Any]:
     assert "errors" not in result, result
     call: dict[str, Any] = result["data"]["call"]
     return call
-
-
-def _uuid(public_id: str) -> uuid.UUID:
-    return uuid.UUID(hex=public_id.split("_", 1)[1])
 
 
 async def test_an_uploaded_call_is_transcribed_and_its_audio_due_72_hours_later(
@@ -115,7 +106,7 @@ async def test_an_uploaded_call_is_transcribed_and_its_audio_due_72_hours_later(
     assert elapsed < 20, f"transcription took {elapsed:.1f}s"
 
     # A second delivery of the job (arq is at-least-once) finds nothing to do.
-    tenant_id, call_id = str(_uuid(owner["account"]["id"])), str(_uuid(owner["call_id"]))
+    tenant_id, call_id = str(raw_id(owner["account"]["id"])), str(raw_id(owner["call_id"]))
     clock.advance(timedelta(hours=1))
     try:
         done = await transcribe_call_job({"runtime": runtime}, tenant_id, call_id)
