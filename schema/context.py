@@ -23,7 +23,7 @@ from audora.platform.db.tenant_binding import TenantUnitOfWork, tenant_transacti
 from audora.platform.errors import unauthenticated
 from audora.platform.runtime import Runtime
 from audora.tenants.audit.log import AuditEntry, append_alone
-from audora.tenants.audit.security_events import record
+from audora.tenants.audit.security_events import session_revoked
 
 if TYPE_CHECKING:
     from sqlalchemy import RowMapping
@@ -67,13 +67,12 @@ class RequestContext:
                     client=self.client,
                 )
             except Revoked as replayed:
-                await record(
+                await session_revoked(
                     self.runtime,
                     replayed.account_id,
-                    "session.revoked",
+                    replayed.session_id,
                     user_id=replayed.user_id,
                     ip=self.client.ip,
-                    target=f"session:{replayed.session_id}",
                     reason="token replayed from another address or user agent",
                     userAgent=self.client.agent,
                 )

@@ -21,7 +21,7 @@ from audora.platform.auth.throttle import Attempt
 from audora.platform.auth.validation import normalize_email
 from audora.platform.errors import AppError, ErrorCode, unauthenticated
 from audora.platform.runtime import Runtime
-from audora.tenants.audit.security_events import record, record_later
+from audora.tenants.audit.security_events import record, record_later, session_revoked
 
 BAD_CREDENTIALS = "email or password is incorrect"
 # Looked up in place of an unknown email's user, so both paths run the same queries.
@@ -105,13 +105,12 @@ async def log_in(runtime: Runtime, request: LogInRequest, client: ClientInfo) ->
         secondFactor=factor,
     )
     for evicted in issued.evicted:
-        await record(
+        await session_revoked(
             runtime,
             account_id,
-            "session.revoked",
+            evicted,
             user_id=user_id,
             ip=client.ip,
-            target=f"session:{evicted}",
             reason="concurrent session limit",
         )
     await devices.after_login(runtime, issued, client)

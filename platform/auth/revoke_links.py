@@ -24,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from audora.platform.auth import repository
 from audora.platform.auth.tokens import REVOKE_LINK_PREFIX, new_token, token_hash
 from audora.platform.runtime import Runtime
-from audora.tenants.audit.security_events import record
+from audora.tenants.audit.security_events import session_revoked
 
 PATH = "/sessions/revoke/"
 _MAX_TOKEN = 128
@@ -86,13 +86,12 @@ async def use(runtime: Runtime, token: str, *, ip: str | None) -> Link:
     if ended is None:
         # Unknown, or ended before (by this link, the user, or the session limit).
         return await inspect(runtime.platform_engine, token)
-    await record(
+    await session_revoked(
         runtime,
         ended["account_id"],
-        "session.revoked",
+        ended["id"],
         user_id=ended["user_id"],
         ip=ip,
-        target=f"session:{ended['id']}",
         reason="ended from the link in a new-device alert",
     )
     return Link(LinkState.ENDED)

@@ -47,6 +47,29 @@ async def record(
         log.exception("could not audit %s for account %s", action, account_id)
 
 
+async def session_revoked(
+    runtime: Runtime,
+    account_id: uuid.UUID,
+    session_id: uuid.UUID,
+    *,
+    user_id: uuid.UUID,
+    ip: str | None,
+    reason: str,
+    **details: Any,
+) -> None:
+    """The one shape of a `session.revoked` event, whoever ended the session."""
+    await record(
+        runtime,
+        account_id,
+        "session.revoked",
+        user_id=user_id,
+        ip=ip,
+        target=f"session:{session_id}",
+        reason=reason,
+        **details,
+    )
+
+
 # Audit writes deferred past the answer (see `record_later`), kept referenced until done.
 _pending: set[asyncio.Task[None]] = set()
 

@@ -16,7 +16,7 @@ from audora.platform.auth.service import ClientInfo
 from audora.platform.auth.tables import users
 from audora.platform.errors import AppError, ErrorCode, bad_input, not_found
 from audora.platform.runtime import Runtime
-from audora.tenants.audit.security_events import record
+from audora.tenants.audit.security_events import record, session_revoked
 
 
 async def revoke_sessions(
@@ -37,13 +37,12 @@ async def revoke_sessions(
     if session_id is not None and not ended:
         raise not_found("session")
     for ended_id in ended:
-        await record(
+        await session_revoked(
             runtime,
             principal.account_id,
-            "session.revoked",
+            ended_id,
             user_id=principal.user_id,
             ip=client.ip,
-            target=f"session:{ended_id}",
             reason="revoked by the user",
         )
     return len(ended)
@@ -182,25 +181,23 @@ async def change_password(
         sessionsEnded=len(ended),
     )
     for session_id, account_id in ended:
-        await record(
+        await session_revoked(
             runtime,
             account_id,
-            "session.revoked",
+            session_id,
             user_id=principal.user_id,
             ip=client.ip,
-            target=f"session:{session_id}",
             reason="password changed",
         )
 
 
 async def log_out(runtime: Runtime, principal: Principal, client: ClientInfo) -> None:
     await service.log_out(runtime.platform_engine, runtime.clock, principal)
-    await record(
+    await session_revoked(
         runtime,
         principal.account_id,
-        "session.revoked",
+        principal.session_id,
         user_id=principal.user_id,
         ip=client.ip,
-        target=f"session:{principal.session_id}",
         reason="logged out",
     )
