@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterable
+from functools import cached_property
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -59,9 +60,13 @@ class Passwords:
             memory_cost=settings.argon2_memory_kib,
             parallelism=settings.argon2_parallelism,
         )
-        # A real hash of a random password, verified against when there is no user, so
-        # an unknown email costs the same work as a wrong password.
-        self._dummy = self.hasher.hash("audora-dummy-password-for-timing")
+
+    @cached_property
+    def _dummy(self) -> str:
+        """A real hash of a random password, verified against when there is no user, so
+        an unknown email costs the same work as a wrong password. Made on first need:
+        every process opens a runtime (CLI commands too), few of them check passwords."""
+        return self.hasher.hash("audora-dummy-password-for-timing")
 
     async def hash(self, password: str) -> str:
         return await asyncio.to_thread(self.hasher.hash, password)
@@ -77,7 +82,9 @@ class Passwords:
         """Verify, doing the same work whether or not there is a stored hash."""
         candidate = password[:MAX_LENGTH]
         if stored is None:
-            await asyncio.to_thread(self.verify_sync, self._dummy, candidate)
+            # The dummy hash is read in the thread too: made there the first time, it
+            # stalls no other request.
+            await asyncio.to_thread(lambda: self.verify_sync(self._dummy, candidate))
             return False
         ok = await asyncio.to_thread(self.verify_sync, stored, candidate)
         return ok and len(password) <= MAX_LENGTH
