@@ -64,18 +64,28 @@ class TenantBuckets:
         self.endpoint = endpoint
         self.region = region
         self._open: dict[uuid.UUID, tuple[float, TenantBucket]] = {}
-        self._lock = asyncio.Lock()
+        # One lock per tenant: concurrent first requests of a tenant open its bucket
+        # once, and different tenants never wait on each other.
+        self._locks: dict[uuid.UUID, asyncio.Lock] = {}
 
     def forget(self, account_id: uuid.UUID) -> None:
         self._open.pop(account_id, None)
 
-    async def of(self, account_id: uuid.UUID) -> TenantBucket:
+    def _cached(self, account_id: uuid.UUID) -> TenantBucket | None:
         hit = self._open.get(account_id)
         if hit is not None and time.monotonic() - hit[0] < CACHE_SECONDS:
             return hit[1]
-        async with self._lock:
-            bucket = await self._load(account_id)
-        self._open[account_id] = (time.monotonic(), bucket)
+        return None
+
+    async def of(self, account_id: uuid.UUID) -> TenantBucket:
+        bucket = self._cached(account_id)
+        if bucket is not None:
+            return bucket
+        async with self._locks.setdefault(account_id, asyncio.Lock()):
+            bucket = self._cached(account_id)  # opened while this request waited
+            if bucket is None:
+                bucket = await self._load(account_id)
+                self._open[account_id] = (time.monotonic(), bucket)
         return bucket
 
     async def _load(self, account_id: uuid.UUID) -> TenantBucket:
