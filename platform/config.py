@@ -141,6 +141,13 @@ class Settings(BaseSettings):
     # The access log keeps each request this many months; the worker's daily job drops
     # a month's partition once its newest row is older.
     access_log_months: int = Field(default=12, ge=1)
+    # Audio is erased this many hours after its transcript is stored: 72 at most (the
+    # promise), shorter if an operator wants.
+    audio_retention_hours: int = Field(default=72, ge=1, le=72)
+
+    @property
+    def audio_retention(self) -> timedelta:
+        return timedelta(hours=self.audio_retention_hours)
 
     @property
     def session_idle(self) -> timedelta:

@@ -7,6 +7,8 @@ audora stack up | env      only the embedded stack | its URLs as shell exports
 audora tenants list | gc   the tenant registry | remove storage of no account
 audora keys rotate | status  rotate tenant KEKs (and data keys) | versions and progress
 audora schema export       write schema/schema.graphql
+audora retention run | schedule   due retention actions now | the schedule
+audora dev clock advance 73h | reset | show   (dev and test only)
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import asyncio
 import sys
 from collections.abc import Callable, Sequence
 
-from audora.platform.cli import commands
+from audora.platform.cli import commands, dev, retention
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -60,6 +62,8 @@ def _parser() -> argparse.ArgumentParser:
     schema = sub.add_parser("schema", help="the GraphQL schema")
     schema_sub = schema.add_subparsers(dest="schema_command", required=True)
     schema_sub.add_parser("export", help="write schema/schema.graphql")
+    dev.add_parser(sub)
+    retention.add_parser(sub)
     return parser
 
 
@@ -74,6 +78,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         "tenants": lambda a: asyncio.run(commands.tenants(a)),
         "schema": commands.schema,
         "keys": lambda a: asyncio.run(commands.keys(a)),
+        "dev": dev.dev,
+        "retention": lambda a: asyncio.run(retention.retention(a)),
     }
     return handlers[args.command](args)
 

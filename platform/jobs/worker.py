@@ -20,6 +20,7 @@ from audora.platform.runtime import Runtime
 from audora.tenants.access_log.jobs import access_log_partitions_job, ensure_access_log_partitions
 from audora.tenants.identity.device_alerts import new_device_alert_job
 from audora.tenants.keys.jobs import reencrypt_tenant_job, rotate_due_keys_job
+from audora.tenants.lifecycle.jobs import retention_sweep_job
 from audora.tenants.provisioning.orphans import sweep_orphan_storage
 from audora.tenants.transcription.jobs import (
     JOB_TIMEOUT_SECONDS,
@@ -61,6 +62,7 @@ FUNCTIONS = [
     # The job counts its own tries against MAX_TRIES to mark the call FAILED on the last.
     func(transcribe_call_job, max_tries=MAX_TRIES, timeout=JOB_TIMEOUT_SECONDS),
     requeue_stuck_transcriptions_job,
+    retention_sweep_job,
 ]
 
 
@@ -76,6 +78,8 @@ def worker_settings() -> dict[str, Any]:
             # Next month's access-log partition exists weeks ahead; expired ones go.
             cron(ensure_access_log_partitions, hour={2}, minute={41}, unique=True),
             cron(requeue_stuck_transcriptions_job, minute=set(range(3, 60, 10)), unique=True),
+            # Audio is erased within ten minutes of its deadline (72 h after transcription).
+            cron(retention_sweep_job, minute=set(range(7, 60, 10)), unique=True),
         ],
         "on_startup": startup,
         "on_shutdown": shutdown,

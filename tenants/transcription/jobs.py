@@ -17,7 +17,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from datetime import timedelta
 from typing import Any
 
 from arq.worker import Retry
@@ -43,8 +42,6 @@ MAX_TRIES = 3
 RETRY_BACKOFF_SECONDS = 20
 # An hour of audio takes a few minutes on two cores; the upload limit allows hours.
 JOB_TIMEOUT_SECONDS = 3600
-# The audio is kept this long after its transcript exists (the retention promise).
-AUDIO_RETENTION = timedelta(hours=72)
 ACTOR = "system:transcribe"
 
 
@@ -86,7 +83,9 @@ async def transcribe_call_job(ctx: dict[str, Any], tenant_id: str, call_id: str)
         if row is None or row["status"] != CallStatus.TRANSCRIBING:
             return "nothing to do"  # another delivery of this job got there first
         await store_transcript(uow, runtime.keys, tenant, call, transcript)
-        await calls.mark_transcribed(uow, recording["id"], now, now + AUDIO_RETENTION)
+        await calls.mark_transcribed(
+            uow, recording["id"], now, now + runtime.settings.audio_retention
+        )
         await calls.set_status(uow, call, CallStatus.GENERATING)
         await append(
             uow,
