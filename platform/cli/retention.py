@@ -28,6 +28,7 @@ async def retention(args: argparse.Namespace) -> int:
         "objects_deleted": run.objects_deleted,
         "objects_left": run.objects_left,
         "overdue": run.overdue,
+        "expired_credentials": run.expired_credentials,
         "failed_tenants": run.failed_tenants,
     }
     sys.stdout.write(json.dumps(summary) + "\n")

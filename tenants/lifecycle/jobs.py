@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from audora.platform.runtime import Runtime
+from audora.tenants.lifecycle.credentials import delete_expired_credentials
 from audora.tenants.recordings.retention import AudioSweep, delete_due_recordings
 from audora.tenants.registry.repository import live_account_ids
 
@@ -29,6 +30,7 @@ class RetentionRun:
     objects_deleted: int = 0
     objects_left: int = 0
     overdue: int = 0
+    expired_credentials: dict[str, int] = field(default_factory=dict)
     failed_tenants: list[str] = field(default_factory=list)
 
     def add(self, sweep: AudioSweep) -> None:
@@ -53,6 +55,14 @@ async def run_due_retention(runtime: Runtime) -> RetentionRun:
                 run.failed_tenants.append(str(tenant))
 
     await asyncio.gather(*(one(t) for t in tenants))
+    expired = await delete_expired_credentials(
+        runtime.platform_engine, runtime.clock.now(), runtime.settings.session_idle
+    )
+    run.expired_credentials = {
+        "sessions": expired.sessions,
+        "upload_tickets": expired.upload_tickets,
+        "invitations": expired.invitations,
+    }
     if run.failed_tenants or run.overdue or run.objects_left:
         log.error("retention run incomplete: %s", run)
     return run
@@ -66,5 +76,6 @@ async def retention_sweep_job(ctx: dict[str, Any]) -> dict[str, Any]:
         "erased": run.recordings_erased,
         "objects_deleted": run.objects_deleted,
         "overdue": run.overdue,
+        "expired_credentials": run.expired_credentials,
         "failed": len(run.failed_tenants),
     }
