@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import io
 import json
+import shutil
 import subprocess
 import wave
 from pathlib import Path
@@ -33,13 +34,17 @@ WORDS_PER_MINUTE = 165
 
 def _speak(text: str, voice: str) -> np.ndarray:
     """One turn as 16-bit mono samples at espeak-ng's own rate (22050 Hz)."""
-    wav = subprocess.run(
-        ["espeak-ng", "-v", voice, "-s", str(WORDS_PER_MINUTE), "--stdout", text],
+    espeak = shutil.which("espeak-ng")
+    if espeak is None:
+        raise SystemExit("espeak-ng is not installed (apt-get install -y espeak-ng)")
+    wav = subprocess.run(  # noqa: S603 (our own script's lines, as arguments, no shell)
+        [espeak, "-v", voice, "-s", str(WORDS_PER_MINUTE), "--stdout", text],
         capture_output=True,
         check=True,
     ).stdout
     with wave.open(io.BytesIO(wav)) as reader:
-        assert reader.getnchannels() == 1 and reader.getsampwidth() == 2
+        if reader.getnchannels() != 1 or reader.getsampwidth() != 2:
+            raise SystemExit("espeak-ng did not speak 16-bit mono")
         rate = reader.getframerate()
         samples = np.frombuffer(reader.readframes(reader.getnframes()), dtype=np.int16)
     # Linear interpolation to 16 kHz is plenty for synthetic speech.
