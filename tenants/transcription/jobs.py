@@ -25,6 +25,7 @@ from arq.worker import Retry
 from audora.platform.crypto.envelope import IntegrityError
 from audora.platform.db.tenant_binding import TenantRef, tenant_transaction
 from audora.platform.db.tenant_names import tenant_schema
+from audora.platform.jobs.lease import job_lease
 from audora.platform.runtime import Runtime
 from audora.tenants.audit.log import AuditEntry, append
 from audora.tenants.calls import repository as calls
@@ -32,9 +33,9 @@ from audora.tenants.calls.content import store_transcript
 from audora.tenants.calls.service import CallStatus
 from audora.tenants.recordings.audio import read_audio
 from audora.tenants.registry.suspension import account_is_writable
+from audora.tenants.transcription.choice import transcriber_from_settings
 from audora.tenants.transcription.provider import Transcriber
 from audora.tenants.transcription.sweep import TRANSCRIBE_JOB
-from audora.tenants.transcription.whisper import WhisperTranscriber
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +53,6 @@ ACTOR = "system:transcribe"
 async def transcribe_call_job(ctx: dict[str, Any], tenant_id: str, call_id: str) -> str:
     """Transcribe the call's recording. Returns what it did, for arq's result log."""
     runtime: Runtime = ctx["runtime"]
-    transcriber: Transcriber = ctx.get("transcriber") or WhisperTranscriber()
     tenant, call = uuid.UUID(tenant_id), uuid.UUID(call_id)
     if not await account_is_writable(runtime.platform_engine, tenant):
         # Suspended or closed: no new processing. The call stays TRANSCRIBING and the
@@ -65,13 +65,18 @@ async def transcribe_call_job(ctx: dict[str, Any], tenant_id: str, call_id: str)
     if row is None or row["status"] != CallStatus.TRANSCRIBING or recording is None:
         return "nothing to do"
     try:
-        audio = bytearray()
-        async for chunk in read_audio(
-            runtime.keys, runtime.buckets, tenant, recording["id"], recording["wrapped_key"]
-        ):
-            audio += chunk
-        transcript = await asyncio.to_thread(transcriber.transcribe, bytes(audio))
-        del audio
+        transcriber: Transcriber = ctx.get("transcriber") or transcriber_from_settings(
+            runtime.settings
+        )
+        # A killed worker must not keep the job claimed for its whole timeout.
+        async with job_lease(ctx, runtime.settings.job_lease_seconds):
+            audio = bytearray()
+            async for chunk in read_audio(
+                runtime.keys, runtime.buckets, tenant, recording["id"], recording["wrapped_key"]
+            ):
+                audio += chunk
+            transcript = await asyncio.to_thread(transcriber.transcribe, bytes(audio))
+            del audio
     except IntegrityError:
         await _fail(runtime, ref, call, "the recording failed its integrity check", integrity=True)
         return "failed: integrity"
