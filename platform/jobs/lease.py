@@ -15,14 +15,18 @@ recreates a mark that arq has already cleared.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager, suppress
-from typing import Any
+from typing import Any, TypeVar
 
 from arq.constants import in_progress_key_prefix
+from arq.typing import WorkerCoroutine
 
 log = logging.getLogger(__name__)
+
+R = TypeVar("R")
 
 
 @asynccontextmanager
@@ -51,3 +55,16 @@ async def job_lease(ctx: dict[str, Any], lease_seconds: float) -> AsyncIterator[
         renewing.cancel()
         with suppress(asyncio.CancelledError):
             await renewing
+
+
+def leased(job: Callable[..., Awaitable[R]]) -> WorkerCoroutine:
+    """`job` holding a lease on itself for its whole run, from its first instruction
+    (`AUDORA_JOB_LEASE_SECONDS` at a time; the runtime in ctx gives the setting). arq
+    knows the job by the wrapped function's name, which `functools.wraps` keeps."""
+
+    @functools.wraps(job)
+    async def run(ctx: dict[str, Any], *args: Any, **kwargs: Any) -> R:
+        async with job_lease(ctx, ctx["runtime"].settings.job_lease_seconds):
+            return await job(ctx, *args, **kwargs)
+
+    return run

@@ -25,7 +25,6 @@ from arq.worker import Retry
 from audora.platform.crypto.envelope import IntegrityError
 from audora.platform.db.tenant_binding import TenantRef, tenant_transaction
 from audora.platform.db.tenant_names import tenant_schema
-from audora.platform.jobs.lease import job_lease
 from audora.platform.runtime import Runtime
 from audora.tenants.audit.log import AuditEntry, append
 from audora.tenants.calls import repository as calls
@@ -68,15 +67,13 @@ async def transcribe_call_job(ctx: dict[str, Any], tenant_id: str, call_id: str)
         transcriber: Transcriber = ctx.get("transcriber") or transcriber_from_settings(
             runtime.settings
         )
-        # A killed worker must not keep the job claimed for its whole timeout.
-        async with job_lease(ctx, runtime.settings.job_lease_seconds):
-            audio = bytearray()
-            async for chunk in read_audio(
-                runtime.keys, runtime.buckets, tenant, recording["id"], recording["wrapped_key"]
-            ):
-                audio += chunk
-            transcript = await asyncio.to_thread(transcriber.transcribe, bytes(audio))
-            del audio
+        audio = bytearray()
+        async for chunk in read_audio(
+            runtime.keys, runtime.buckets, tenant, recording["id"], recording["wrapped_key"]
+        ):
+            audio += chunk
+        transcript = await asyncio.to_thread(transcriber.transcribe, bytes(audio))
+        del audio
     except IntegrityError:
         await _fail(runtime, ref, call, "the recording failed its integrity check", integrity=True)
         return "failed: integrity"
