@@ -14,6 +14,7 @@ from arq.cron import cron
 from arq.worker import func
 
 from audora.platform.config import get_settings
+from audora.platform.jobs.lease import leased
 from audora.platform.jobs.queue import QUEUE
 from audora.platform.logs import runtime_banner
 from audora.platform.runtime import Runtime
@@ -60,7 +61,17 @@ FUNCTIONS = [
     new_device_alert_job,
     access_log_partitions_job,
     # The job counts its own tries against MAX_TRIES to mark the call FAILED on the last.
-    func(transcribe_call_job, max_tries=MAX_TRIES, timeout=JOB_TIMEOUT_SECONDS),
+    # No result kept: the per-call job id is free again once the job ends, so the sweep
+    # can queue a call again (one left TRANSCRIBING while its account was suspended);
+    # while the job is queued or running its id still keeps it from being doubled.
+    # Leased: a worker killed mid-transcription gives the call up within the lease, not
+    # after the hour-long timeout (platform/jobs/lease.py).
+    func(
+        leased(transcribe_call_job),
+        max_tries=MAX_TRIES,
+        timeout=JOB_TIMEOUT_SECONDS,
+        keep_result=0,
+    ),
     requeue_stuck_transcriptions_job,
     retention_sweep_job,
 ]
