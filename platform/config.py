@@ -13,7 +13,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 Environment = Literal["dev", "test", "production"]
@@ -141,6 +141,24 @@ class Settings(BaseSettings):
     # The access log keeps each request this many months; the worker's daily job drops
     # a month's partition once its newest row is older.
     access_log_months: int = Field(default=12, ge=1)
+
+    # Outbound calls to destinations customers name (integrations, webhooks): a CA
+    # bundle trusted besides the system store (CA certificates only; tests name their
+    # own test CA), and hosts exempt from the SSRF guard's address check, so tests can
+    # run stand-ins on loopback. Refused in production: there every host is checked.
+    outbound_ca_file: Path | None = None
+    outbound_allow_private_hosts: list[str] = []
+    # Where pushes to Linear and Notion go unless an integration names its own endpoint.
+    linear_api_url: str = "https://api.linear.app/graphql"
+    notion_api_url: str = "https://api.notion.com"
+    # A push is tried this many times on timeouts, 429 and 5xx answers before FAILED.
+    push_max_tries: int = Field(default=5, ge=1)
+
+    @model_validator(mode="after")
+    def _no_private_destinations_in_production(self) -> Settings:
+        if self.env == "production" and self.outbound_allow_private_hosts:
+            raise ValueError("AUDORA_OUTBOUND_ALLOW_PRIVATE_HOSTS is refused in production")
+        return self
 
     @property
     def session_idle(self) -> timedelta:
