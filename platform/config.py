@@ -151,8 +151,6 @@ class Settings(BaseSettings):
     # Where pushes to Linear and Notion go unless an integration names its own endpoint.
     linear_api_url: str = "https://api.linear.app/graphql"
     notion_api_url: str = "https://api.notion.com"
-    # A push is tried this many times on timeouts, 429 and 5xx answers before FAILED.
-    push_max_tries: int = Field(default=5, ge=1)
 
     @model_validator(mode="after")
     def _no_private_destinations_in_production(self) -> Settings:

@@ -525,6 +525,29 @@ async def test_a_viewer_cannot_push_and_a_member_cannot_connect(
     assert confirmed["confirmedBy"]["email"] == member.email
 
 
+async def test_a_seat_scoped_to_another_client_does_not_find_the_task_list(
+    gql: GraphQL, runtime: Runtime, superuser: Engine, receiver: StandIn
+) -> None:
+    owner = await _account_with_task_list(gql, runtime)
+    elsewhere = await create_profile(gql, owner["token"], "Another Client")
+    integration = (await _connect(gql, owner["token"], kind="WEBHOOK", url=receiver.url))[
+        "integration"
+    ]
+    prepared = await _prepare(gql, owner, integration["id"])
+    scoped = await seat(gql, runtime, superuser, owner, "MEMBER", [elsewhere["id"]])
+    attempts = [
+        (
+            PREPARE,
+            {"input": {"documentId": owner["document_id"], "integrationId": integration["id"]}},
+        ),
+        (CONFIRM, {"id": prepared["id"]}),
+        (READ_PUSH, {"id": prepared["id"]}),
+    ]
+    for query, variables in attempts:
+        result = await gql(query, variables, token=scoped.token)
+        assert error_codes(result) == ["NOT_FOUND"], (query, result)
+
+
 async def test_only_a_task_list_can_be_pushed(
     gql: GraphQL, runtime: Runtime, receiver: StandIn
 ) -> None:
