@@ -1,10 +1,15 @@
 """What integrations and pushes are, apart from how they are stored or sent.
 
-A task list document carries its items as structured JSON, `{"items": [{"id", "title",
-"owner", "due", "due_date", "priority", "source_seconds"}, ...]}`; `task_items` reads
-them defensively (the document may have been edited), keeping only what a destination
-can use. An item's `id` is stable across versions of the document: it is what a second
-push matches to update what the first one created.
+A task list document carries its items as structured JSON, `{"items": [{"title",
+"owner", "due_said" (or "due"), "due_date", "priority", "source_seconds", "id"?}, ...]}`
+(tenants/documents/models.py's `TaskItem`); `task_items` reads them defensively (the
+document may have been edited), keeping only what a destination can use.
+
+An item's id is what a second push matches to update what the first one created. The
+generator's items carry no id of their own, so an item without one is known by its
+place in the list ("item-3"): editing an item's words updates the same issue or page,
+and items added at the end are created; an item inserted or removed in the middle
+shifts the ones after it onto their neighbours' issues (still no duplicates).
 """
 
 from __future__ import annotations
@@ -167,7 +172,7 @@ def task_items(structured: dict[str, Any] | None) -> tuple[TaskItem, ...]:
                 id=item_id,
                 title=title,
                 owner=_text(entry.get("owner"), 200),
-                due=_text(entry.get("due"), 200),
+                due=_text(entry.get("due_said") or entry.get("due"), 200),
                 due_date=_date(entry.get("due_date")),
                 priority=_text(entry.get("priority"), 32),
                 source_seconds=float(seconds) if isinstance(seconds, int | float) else None,

@@ -3,9 +3,9 @@
 client and the SSRF guard: `pages.create` in the database for items not pushed before,
 `pages.update` for those that were.
 
-The page's title goes in the database's title property (named `Name` unless the
-integration says otherwise, as in a new Notion database); the item's owner, due date,
-priority and moment in the call go in the page's body when it is made. The SDK's own
+The page's title goes in the database's title property, `Name` (as in a new Notion
+database); the item's owner, due date, priority and moment in the call go in the page's
+body when it is made (an update changes the title only). The SDK's own
 retries are off: the push job retries, through arq, with its own backoff.
 """
 
