@@ -103,11 +103,16 @@ def refusal(address: IPAddress) -> str | None:
     return None
 
 
+# A resolver that does not answer in this long counts as one that found nothing.
+RESOLVE_TIMEOUT_SECONDS = 10.0
+
+
 async def system_resolver(host: str, port: int) -> list[str]:
     """Every address the system's resolver gives for `host`."""
-    infos = await asyncio.get_running_loop().getaddrinfo(
-        host, port, type=socket.SOCK_STREAM, proto=socket.IPPROTO_TCP
-    )
+    async with asyncio.timeout(RESOLVE_TIMEOUT_SECONDS):  # TimeoutError is an OSError
+        infos = await asyncio.get_running_loop().getaddrinfo(
+            host, port, type=socket.SOCK_STREAM, proto=socket.IPPROTO_TCP
+        )
     return list(dict.fromkeys(str(info[4][0]) for info in infos))
 
 

@@ -10,7 +10,7 @@ from audora.platform import ids
 from audora.platform.auth.permissions import Permission
 from audora.schema.context import RequestContext
 from audora.schema.identity.types import User
-from audora.schema.permissions import requires_on_attribute
+from audora.schema.permissions import Requires, RequiresPermission, requires_on_attribute
 from audora.tenants.integrations import service
 from audora.tenants.integrations.models import (
     Integration as IntegrationRecord,
@@ -32,7 +32,11 @@ class Integration:
     id: strawberry.ID
     kind: IntegrationKind
     name: str
-    url: str | None
+    url: str | None = strawberry.field(
+        description="Where it sends (a webhook's URL may carry a token of the receiver's).",
+        directives=[Requires(permission=Permission.INTEGRATIONS_MANAGE)],
+        extensions=[RequiresPermission(Permission.INTEGRATIONS_MANAGE)],
+    )
     team_id: str | None
     database_id: str | None
     credential_hint: str = strawberry.field(description="The credential, masked.")

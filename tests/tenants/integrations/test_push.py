@@ -520,6 +520,13 @@ async def test_a_viewer_cannot_push_and_a_member_cannot_connect(
         token=member.token,
     )
     assert error_codes(connect) == ["FORBIDDEN"]
+    # A member sees which integrations exist, not where they send.
+    listed = await gql("{ integrations { id name url } }", token=member.token)
+    assert listed["data"]["integrations"] == [
+        {"id": integration["id"], "name": "Delivery", "url": None}
+    ]
+    assert error_codes(listed) == ["FORBIDDEN"]
+    assert listed["errors"][0]["path"] == ["integrations", 0, "url"]
     # A member may push; the confirming person is recorded.
     confirmed = await _confirm(gql, {"token": member.token}, prepared["id"])
     assert confirmed["confirmedBy"]["email"] == member.email
