@@ -19,6 +19,8 @@ from typing import Protocol
 import httpx
 
 from audora.platform.errors import AppError
+from audora.platform.http.destinations import DestinationRefused
+from audora.platform.http.outbound import InsecureDestination
 from audora.tenants.integrations.models import PushPlan
 
 # Retry-After beyond this is not waited for in one step: the job's own backoff goes on.
@@ -93,8 +95,13 @@ def _certificate_failure(exc: BaseException) -> bool:
 
 def judge_failure(destination: str, exc: BaseException) -> Exception:
     """The failure a raised exception means, for exceptions of the transport."""
-    if isinstance(exc, AppError):  # DestinationRefused, InsecureDestination
-        return PushRejected(f"{destination} cannot be reached: {exc.message}")
+    # The guard's own messages name the host; a push's reason names no destination.
+    if isinstance(exc, DestinationRefused):
+        return PushRejected(f"{destination} resolves to an address Audora does not call")
+    if isinstance(exc, InsecureDestination):
+        return PushRejected(f"{destination} is not an https URL")
+    if isinstance(exc, AppError):
+        return PushRejected(f"{destination} cannot be reached")
     if _certificate_failure(exc):
         return PushRejected(f"{destination}'s TLS certificate did not verify")
     if isinstance(exc, httpx.TimeoutException):

@@ -119,17 +119,20 @@ async def test_plain_http_and_credentials_in_the_url_are_refused(url: str) -> No
     assert asked == []
 
 
-async def test_a_host_rebinding_to_loopback_after_the_check_is_refused_at_connect_time(
-    receiver: StandIn, ca_folder: Path
+@pytest.mark.parametrize(
+    "rebound", ["127.0.0.1", "10.0.0.7", "169.254.169.254", "::1", "::ffff:127.0.0.1"]
+)
+async def test_a_host_rebinding_to_a_private_address_is_refused_at_connect_time(
+    receiver: StandIn, ca_folder: Path, rebound: str
 ) -> None:
     # Saved while it resolved to a public address; by the time of the push it names
-    # the loopback interface, where the receiver (any internal service) listens.
-    policy, asked = _resolving([PUBLIC], ["127.0.0.1"])
+    # an internal address (the receiver stands for any internal service).
+    policy, asked = _resolving([PUBLIC], [rebound])
     policy = DestinationPolicy(resolver=policy.resolver, extra_ca=ca_folder / "ca.pem")
     url = await policy.vet_url(receiver.url + "/in")
     receiver.reset()
     async with guarded_client(policy) as client:
-        with pytest.raises(DestinationRefused, match="loopback"):
+        with pytest.raises(DestinationRefused, match="cannot be reached"):
             await client.post(url, json={})
     assert asked == ["hooks.example", "hooks.example"]
     assert receiver.received == []

@@ -21,6 +21,7 @@ from audora.platform import ids
 from audora.platform.config import Settings
 from audora.platform.db.tenant_binding import TenantRef, tenant_transaction
 from audora.platform.db.tenant_names import tenant_schema
+from audora.platform.http.destinations import DestinationPolicy
 from audora.platform.jobs.queue import QUEUE
 from audora.platform.runtime import Runtime
 from audora.tenants.calls.content import DocumentKind, store_document
@@ -408,6 +409,26 @@ async def test_a_self_signed_destination_fails_the_push(
     assert failed["status"] == "FAILED"
     assert failed["lastError"] == "the webhook endpoint's TLS certificate did not verify"
     assert impostor.received == []
+
+
+async def test_a_destination_that_now_resolves_to_loopback_fails_the_push_unsent(
+    gql: GraphQL, runtime: Runtime, receiver: StandIn, settings: Settings
+) -> None:
+    owner = await _account_with_task_list(gql, runtime)
+    receiver.reset()
+    connected = await _connect(gql, owner["token"], kind="WEBHOOK", url=receiver.url + "/in")
+    prepared = await _prepare(gql, owner, connected["integration"]["id"])
+    await _confirm(gql, owner, prepared["id"])
+    # Saved while allowed; at connect time the worker's guard (without the tests'
+    # exemption for localhost) finds it resolving to loopback.
+    strict = DestinationPolicy(extra_ca=settings.outbound_ca_file)
+    await run_jobs(
+        runtime, [func(push_task_list_job, max_tries=MAX_TRIES)], destination_policy=strict
+    )
+    failed = await _read(gql, owner, prepared["id"])
+    assert failed["status"] == "FAILED"
+    assert failed["lastError"] == "the webhook endpoint resolves to an address Audora does not call"
+    assert receiver.received == []
 
 
 async def test_credentials_and_destinations_are_sealed_in_the_database(
