@@ -13,7 +13,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 Environment = Literal["dev", "test", "production"]
@@ -163,6 +163,22 @@ class Settings(BaseSettings):
     @property
     def audio_retention(self) -> timedelta:
         return timedelta(hours=self.audio_retention_hours)
+
+    # Outbound calls to destinations customers name (integrations, webhooks): a CA
+    # bundle trusted besides the system store (CA certificates only; tests name their
+    # own test CA), and hosts exempt from the SSRF guard's address check, so tests can
+    # run stand-ins on loopback. Refused in production: there every host is checked.
+    outbound_ca_file: Path | None = None
+    outbound_allow_private_hosts: list[str] = []
+    # Where pushes to Linear and Notion go unless an integration names its own endpoint.
+    linear_api_url: str = "https://api.linear.app/graphql"
+    notion_api_url: str = "https://api.notion.com"
+
+    @model_validator(mode="after")
+    def _no_private_destinations_in_production(self) -> Settings:
+        if self.env == "production" and self.outbound_allow_private_hosts:
+            raise ValueError("AUDORA_OUTBOUND_ALLOW_PRIVATE_HOSTS is refused in production")
+        return self
 
     @property
     def session_idle(self) -> timedelta:
