@@ -29,7 +29,11 @@ WEEKDAYS = {name.lower(): i for i, name in enumerate(calendar.day_name)}
 _MONTH = r"(?P<month>" + "|".join(sorted(MONTHS, key=len, reverse=True)) + r")\b"
 _ORD_WORD = "|".join(sorted(ORDINALS, key=len, reverse=True))
 _DAY = (
-    r"(?P<day>\d{1,2}(?:st|nd|rd|th)?\b|(?:(?:" + "|".join(TENS) + r")[\s-])?(?:" + _ORD_WORD + r")\b)"
+    r"(?P<day>\d{1,2}(?:st|nd|rd|th)?\b|(?:(?:"
+    + "|".join(TENS)
+    + r")[\s-])?(?:"
+    + _ORD_WORD
+    + r")\b)"
 )
 _YEAR = r"(?:,?\s+(?P<year>20\d\d)\b)?"
 _WEEKDAY = r"(?P<weekday>" + "|".join(WEEKDAYS) + r")\b"
@@ -161,7 +165,7 @@ def find_dates(text: str, today: date) -> list[DateMention]:
 
 
 def _looks_like_may(text: str, match: re.Match[str]) -> bool:
-    """"may" is a month only next to a day, a year or a preposition of time."""
+    """ "may" is a month only next to a day, a year or a preposition of time."""
     groups = match.groupdict()
     if groups.get("day") or groups.get("year") or groups.get("part"):
         return True
@@ -174,7 +178,7 @@ def _iso(when: date | None) -> str | None:
 
 
 def display(iso: str | None, said: str) -> str:
-    """"June 15, 2026 (said: “by June fifteenth”)", or the words alone when unresolved."""
+    """ "June 15, 2026 (said: “by June fifteenth”)", or the words alone when unresolved."""
     if iso is None:
         return f"“{said}” (no date given)"
     when = date.fromisoformat(iso)

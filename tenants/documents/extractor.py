@@ -27,7 +27,13 @@ from datetime import date
 from audora.tenants.calls.content import Segment
 from audora.tenants.documents import sentences as sent
 from audora.tenants.documents.dates import DateMention, find_dates
-from audora.tenants.documents.models import DatedItem, Priority, Requirement, TaskItem
+from audora.tenants.documents.models import (
+    DatedItem,
+    Priority,
+    Requirement,
+    TaskItem,
+    TaskPriority,
+)
 from audora.tenants.documents.numbers import Money, find_money
 from audora.tenants.documents.sentences import People, Sentence
 
@@ -102,8 +108,12 @@ TASK_VERBS = re.compile(
     r"introduce|draft|create|write|update|look|find|arrange|organi[sz]e|email|call|invite)\b",
     re.IGNORECASE,
 )
-ACCEPT = re.compile(r"^\W*(?:yes|yeah|yep|sure|ok|okay|will do|of course|absolutely|no problem)\b", re.I)
-URGENT = re.compile(r"\b(?:asap|as soon as possible|urgent|urgently|right away|immediately)\b", re.I)
+ACCEPT = re.compile(
+    r"^\W*(?:yes|yeah|yep|sure|ok|okay|will do|of course|absolutely|no problem)\b", re.I
+)
+URGENT = re.compile(
+    r"\b(?:asap|as soon as possible|urgent|urgently|right away|immediately)\b", re.I
+)
 FORMATS = {"csv", "pdf", "json", "xml", "sms", "gps", "api", "it", "ok", "i"}
 
 
@@ -177,7 +187,14 @@ def clauses(text: str) -> list[str]:
 
 
 def _sentence(text: str) -> str:
+    """A clause as a sentence, without the fillers that opened it ("So", "Sure, ")."""
     text = text.strip().rstrip(",;:")
+    text = re.sub(
+        r"^(?:(?:so|and|but|also|then|sure|yes|yeah|okay|ok|well|great|right)\b[,]?\s+)+",
+        "",
+        text,
+        flags=re.I,
+    )
     text = text[:1].upper() + text[1:]
     return text if re.search(r"[.?!]$", text) else text + "."
 
@@ -199,7 +216,9 @@ def _priority(clause: str) -> Priority | None:
 def _criteria(clause: str) -> tuple[str, ...]:
     """The verifiable part of a requirement, as said: "patients pick a clinic, a dentist
     and a time slot" in "an online booking app where patients pick ..."."""
-    m = re.search(r"\b(?:where|so that|that lets|which lets|so|to|that)\s+(?P<what>.{12,})$", clause)
+    m = re.search(
+        r"\b(?:where|so that|that lets|which lets|so|to|that)\s+(?P<what>.{12,})$", clause
+    )
     said = clause.rstrip(".")
     if m:
         return (f"Shown working: {m.group('what').rstrip('.')} (as asked on the call).",)
@@ -262,7 +281,11 @@ class _Reader:
     ) -> None:
         if NOT_CONTENT.search(clause) or _has_money(clause):
             return
-        if COMMITMENT.search(clause) or REQUEST.search(clause) or re.match(r"^\W*next steps?\W*$", clause, re.I):
+        if (
+            COMMITMENT.search(clause)
+            or REQUEST.search(clause)
+            or re.match(r"^\W*next steps?\W*$", clause, re.I)
+        ):
             return
         if only := PRIORITY_ONLY.match(clause):
             if requirements:
@@ -305,7 +328,7 @@ class _Reader:
     def _answered_need(
         self, question: Sentence, rest: str, answer: Sentence, reqs: list[Requirement]
     ) -> None:
-        """"Do managers need reporting?" "Yes. Weekly delivery reports ..." is a requirement."""
+        """ "Do managers need reporting?" "Yes. Weekly delivery reports ..." is a requirement."""
         priority = _priority(question.text)
         if priority is None or len(rest.split()) < 3 or _has_money(rest):
             return
@@ -352,7 +375,11 @@ class _Reader:
                 if made is None:
                     continue
                 item, kind = made
-                merge = open_requests.pop(item.owner, None) if item.owner and kind == "commitment" else None
+                merge = (
+                    open_requests.pop(item.owner, None)
+                    if item.owner and kind == "commitment"
+                    else None
+                )
                 if merge is not None and s.index - merge[1] <= 2:
                     earlier = items[merge[0]]
                     items[merge[0]] = replace(
@@ -392,7 +419,9 @@ class _Reader:
                 recent = [o for o, (_, at) in open_requests.items() if s.index - at <= 2]
                 owner = recent[-1] if len(recent) == 1 else None
         else:
-            third = re.search(r"\b(?P<name>[A-Z][a-z]+) (?:will|is going to|is to) (?P<rest>\w.*)", clause)
+            third = re.search(
+                r"\b(?P<name>[A-Z][a-z]+) (?:will|is going to|is to) (?P<rest>\w.*)", clause
+            )
             if not third or self.people.canonical(third.group("name")) is None:
                 return None
             rest, kind = third.group("rest"), "commitment"
@@ -419,13 +448,23 @@ def _task_title(rest: str, due: DateMention | None) -> str:
     if due is not None:
         text = text.replace(due.said, " ")
     # "by" before the due words, or what recognisers make of it ("I Friday", "my June").
-    text = re.sub(r"\s+\b(?:by|on|before|until|for|no later than|i|my)\s*(?=[.?!,]?\s*$)", "", text.strip(), flags=re.I)
-    text = re.sub(r"^(\w+)\s+(?:you|us|me|them)\s+(?=(?:the|a|an|our|your|my|\w+)\b)", r"\1 ", text, flags=re.I)
+    text = re.sub(
+        r"\s+\b(?:by|on|before|until|for|no later than|i|my)\s*(?=[.?!,]?\s*$)",
+        "",
+        text.strip(),
+        flags=re.I,
+    )
+    text = re.sub(
+        r"^(\w+)\s+(?:you|us|me|them)\s+(?=(?:the|a|an|our|your|my|\w+)\b)",
+        r"\1 ",
+        text,
+        flags=re.I,
+    )
     text = re.sub(r"\s+", " ", text).strip(" .,?!")
     return text[:1].upper() + text[1:]
 
 
-def _task_priority(clause: str, due: DateMention | None, today: date) -> str:
+def _task_priority(clause: str, due: DateMention | None, today: date) -> TaskPriority:
     if URGENT.search(clause):
         return "high"
     if due is None or due.iso is None:
@@ -459,7 +498,11 @@ def _integrations(sentences: Sequence[Sentence]) -> tuple[str, ...]:
         for pattern in patterns:
             for m in pattern.finditer(s.text):
                 raw = m.group("name").strip(" .,")
-                words = [w for w in raw.split() if w.lower() not in FORMATS and w.lower() not in sent.NOT_NAMES]
+                words = [
+                    w
+                    for w in raw.split()
+                    if w.lower() not in FORMATS and w.lower() not in sent.NOT_NAMES
+                ]
                 if not words or words[0].lower() in FORMATS:
                     continue
                 label = " ".join(words)

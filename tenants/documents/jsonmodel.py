@@ -94,5 +94,3 @@ def _load(hint: Any, data: object, where: str) -> Any:
     if hint in (str, int, bool) and type(data) is hint:
         return data
     raise InvalidDocument(f"{where}: expected {getattr(hint, '__name__', hint)}")
-
-

@@ -48,20 +48,20 @@ def words_to_number(text: str) -> float | None:
     if not tokens or tokens == ["a"]:
         return None
     total, current, seen = 0.0, 0.0, False
-    for token in tokens:
-        plain = token.replace(",", "")
+    for word in tokens:
+        plain = word.replace(",", "")
         if re.fullmatch(r"\d+(?:\.\d+)?", plain):
             current += float(plain)
-        elif token in ("a",):
+        elif word == "a":
             current += 1
-        elif token in UNITS:
-            current += UNITS[token]
-        elif token in TENS:
-            current += TENS[token]
-        elif token == "hundred":
+        elif word in UNITS:
+            current += UNITS[word]
+        elif word in TENS:
+            current += TENS[word]
+        elif word == "hundred":
             current = (current or 1) * 100
-        elif token in SCALES:
-            total += (current or 1) * SCALES[token]
+        elif word in SCALES:
+            total += (current or 1) * SCALES[word]
             current = 0
         else:
             return None
@@ -106,7 +106,7 @@ def find_money(text: str, *, assume_currency: bool = False) -> list[Money]:
 
 
 def money_display(amount: int, currency: str | None) -> str:
-    """"$48,000": the form documents show (and the one people search for)."""
+    """ "$48,000": the form documents show (and the one people search for)."""
     symbol = SYMBOLS.get(currency or "USD")
     return f"{symbol}{amount:,}" if symbol else f"{amount:,} {currency}"
 

@@ -15,6 +15,7 @@ self-introductions ("I'm Sam", "this is Sam") and written labels ("Sam: ...").
 from __future__ import annotations
 
 import difflib
+import itertools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -51,7 +52,7 @@ class Sentence:
 
 
 def person_of_label(label: str | None) -> str | None:
-    """"Dr. Maria Chen (client)" → "Maria Chen"; None stays None."""
+    """ "Dr. Maria Chen (client)" → "Maria Chen"; None stays None."""
     if not label:
         return None
     plain = re.sub(r"\(.*?\)", " ", label)
@@ -77,7 +78,9 @@ def split(segments: Sequence[Segment]) -> list[Sentence]:
     out: list[Sentence] = []
     for label, offsets, text in turns:
         for start, piece in _pieces(text):
-            seconds = round(max((s for off, s in offsets if off <= start), default=offsets[0][1]), 2)
+            seconds = round(
+                max((s for off, s in offsets if off <= start), default=offsets[0][1]), 2
+            )
             out.append(Sentence(len(out), piece, person_of_label(label), label, seconds))
     return out
 
@@ -97,7 +100,7 @@ def _unpunctuated(offset: int, text: str) -> list[tuple[int, str]]:
         return [(offset, text)]
     cuts = [0] + [m.start() for m in re.finditer(rf"\b(?:{_OPENERS})\b", text, re.I) if m.start()]
     cuts.append(len(text))
-    return [(offset + a, text[a:b].strip()) for a, b in zip(cuts, cuts[1:], strict=False)]
+    return [(offset + a, text[a:b].strip()) for a, b in itertools.pairwise(cuts)]
 
 
 def addressed(sentence: str) -> str | None:
