@@ -414,6 +414,9 @@ class _Reader:
         elif commitment := COMMITMENT.search(clause):
             rest, kind = commitment.group("rest"), "commitment"
             owner = self.people.canonical(s.speaker) or s.speaker
+            written = re.match(r"^\W*([A-Z][a-z'-]+)\s*:", s.text)  # "Sam: I will ..."
+            if owner is None and written:
+                owner = self.people.canonical(written.group(1))
             if owner is None and ACCEPT.match(clause):
                 # "Yes, I will ..." right after "Leo, could you ...": Leo answers.
                 recent = [o for o, (_, at) in open_requests.items() if s.index - at <= 2]

@@ -37,7 +37,7 @@ NOT_NAMES = {
 _OPENERS = (
     r"next steps?|our budget|the budget|the main risk|one concern|i will|i'll|we will|"
     r"we need|we want|we also need|they must|it must|it has to|the dashboard|patients|"
-    r"drivers|managers|users|could you|can you"
+    r"drivers|managers|users|[a-z]+,?\s+(?:can|could|would) you"
 )
 _REQUEST = r"(?:can|could|would|will) you|please"
 
@@ -87,7 +87,7 @@ def split(segments: Sequence[Segment]) -> list[Sentence]:
 
 def _pieces(text: str) -> list[tuple[int, str]]:
     pieces: list[tuple[int, str]] = []
-    for m in re.finditer(r"[^.?!]+(?:[.?!]+|$)", text):
+    for m in re.finditer(r".+?(?:[.?!]+(?=\s|$)|$)", text):
         piece = m.group(0)
         offset = m.start() + len(piece) - len(piece.lstrip())
         pieces.extend(_unpunctuated(offset, piece.strip()))
@@ -162,7 +162,8 @@ def people_of(sentences: Sequence[Sentence]) -> People:
                 if len(name) > len(known):
                     names[i] = name
                 return
-        names.append(name)
+        if People(tuple(names)).canonical(first) is None:  # not a misspelling of a known one
+            names.append(name)
 
     for sentence in sentences:
         if sentence.speaker:
