@@ -99,6 +99,8 @@ class ActionReader:
             written = re.match(r"^\W*([A-Z][a-z'-]+)\s*:", s.text)  # "Sam: I will ..."
             if owner is None and written:
                 owner = self.people.canonical(written.group(1))
+            if owner is None and (own := sent.introduced(s.text)):  # "I'm Sam, I will ..."
+                owner = self.people.canonical(own)
             if owner is None and ACCEPT.match(clause):
                 # "Yes, I will ..." right after "Leo, could you ...": Leo answers.
                 recent = [o for o, (_, at) in open_requests.items() if s.index - at <= 2]

@@ -115,19 +115,31 @@ def addressed(sentence: str) -> str | None:
     return None
 
 
+def introduced(sentence: str) -> str | None:
+    """The name a speaker gives themself: "Hi, I'm Sam", "my name is Sam", "Sam here"."""
+    m = re.search(r"\b(?i:i am|i'm|my name is)\s+([A-Z][a-z'-]+)\b", sentence) or re.search(
+        r"^\W*(?:(?i:hi|hello|hey)\W+)?(?:(?i:this is)\s+([A-Z][a-z'-]+)|([A-Z][a-z'-]+)\s+here)\b",
+        sentence,
+    )
+    if m is None:
+        return None
+    name = next(g for g in m.groups() if g)
+    return None if name.lower() in NOT_NAMES else name
+
+
 def names_in(sentence: str) -> list[str]:
     """Names a sentence gives people: greetings, addresses, introductions, "Sam:" labels."""
     found: list[str] = []
     patterns = [
-        r"\b(?:hi|hello|hey|thanks|thank you|welcome)\s*,?\s+([A-Z][a-z'-]+)\b",
-        r"\b(?:i am|i'm|this is|my name is|it's)\s+([A-Z][a-z'-]+)\b",
+        r"\b(?i:hi|hello|hey|thanks|thank you|welcome)\s*,?\s+([A-Z][a-z'-]+)\b",
         r"^\W*([A-Z][a-z'-]+)\s*:",
-        r"\b([A-Z][a-z'-]+)\s+here\b",
     ]
     for pattern in patterns:
         for m in re.finditer(pattern, sentence):
             if m.group(1).lower() not in NOT_NAMES:
                 found.append(m.group(1))
+    if (own := introduced(sentence)) is not None:
+        found.append(own)
     if (name := addressed(sentence)) is not None:
         found.append(name)
     return found

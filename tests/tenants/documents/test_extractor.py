@@ -166,6 +166,7 @@ async def test_owners_come_from_the_calls_own_names_or_are_left_unnamed() -> Non
             ("Dr. Maria Chen (client)", "We need new signage for the lobby."),
             ("Sam (agency)", "Mariah, can you send us the floor plans by Monday?"),
             "Sam: I will draft the proposal by Thursday.",
+            "Hi, I'm Nora from the studio, and I will review the mood board tomorrow.",
             "I will book the photographer next week.",
         )
     )
@@ -174,6 +175,8 @@ async def test_owners_come_from_the_calls_own_names_or_are_left_unnamed() -> Non
     assert owners == {
         "Send the floor plans": "Maria Chen",  # "Mariah" is the call's Maria
         "Draft the proposal": "Sam",
+        "Review the mood board": "Nora",
+        # Said by someone the call does not name: no guess.
         "Book the photographer": None,
     }
     markdown = docs[DocumentKind.TASK_LIST].markdown
