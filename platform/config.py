@@ -13,7 +13,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field, model_validator
+from pydantic import AliasChoices, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 Environment = Literal["dev", "test", "production"]
@@ -179,6 +179,15 @@ class Settings(BaseSettings):
         if self.env == "production" and self.outbound_allow_private_hosts:
             raise ValueError("AUDORA_OUTBOUND_ALLOW_PRIVATE_HOSTS is refused in production")
         return self
+
+    # Document generation: "embedded" (the offline extractor, the default) or "openai"
+    # (an OpenAI-compatible chat completions API at `generator_base_url`, https only,
+    # with `generator_api_key` and `generator_model`; requests carry one call's
+    # transcript and are sent with store=false).
+    generator: Literal["embedded", "openai"] = "embedded"
+    generator_base_url: str = "https://api.openai.com/v1"
+    generator_api_key: SecretStr = SecretStr("")
+    generator_model: str = "gpt-4o-mini"
 
     @property
     def session_idle(self) -> timedelta:
