@@ -9,10 +9,16 @@ embedded PostgreSQL, the SeaweedFS store, the key service."""
 from __future__ import annotations
 
 import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -25,6 +31,8 @@ from audora.platform.config import Settings
 from audora.platform.crypto.stream import decrypt_stream
 from audora.platform.keys.service import KeyDestroyed, KeyServiceError
 from audora.platform.runtime import Runtime
+from audora.platform.stack.embedded import EmbeddedStack
+from audora.platform.stack.users import APP_USER
 from audora.platform.storage.s3_admin import s3_client
 from audora.tenants.backups.drill import restore_drill
 from audora.tenants.backups.jobs import run_backups
@@ -38,10 +46,12 @@ from audora.tenants.keys.erasure import erase_tenant_keys
 from audora.tenants.lifecycle.schedule import DataClass, retention_of
 
 from audora_testing import (
+    REPO,
     GraphQL,
     create_call,
     create_profile,
     raw_id,
+    root_only,
     run_audora,
     schema_of,
     sign_up,
@@ -221,8 +231,9 @@ async def test_recording_keys_are_left_out_of_every_backup(
     wrapped = bytes(recording.wrapped_key)
     assert wrapped.hex().encode() not in dump
     lines = dump.split(b"\n")
-    header = next(i for i, line in enumerate(lines) if line.startswith(b"COPY ")
-                  and b".recordings (" in line)
+    header = next(
+        i for i, line in enumerate(lines) if line.startswith(b"COPY ") and b".recordings (" in line
+    )
     columns = lines[header].split(b"(", 1)[1].split(b")", 1)[0].split(b", ")
     values = lines[header + 1].split(b"\t")
     assert values[0] == str(recording.id).encode()
@@ -381,5 +392,61 @@ async def test_audora_backup_run_and_verify_on_the_command_line(
     verified = json.loads(run_audora(stack_env, "backup", "verify", "--tenant", account))
     assert verified["ok"] is True, verified
     assert verified["tenant"] == str(made["tenant"])
+    (recorded,) = _drills(superuser, made["tenant"])
+    assert recorded.ok is True
+
+
+def _cli_as_worker(stack: EmbeddedStack, account: str) -> list[Any]:
+    """`audora backup run` then `verify` for `account`, as `audora run` starts its worker:
+    as audora-app, with the stack's URLs but without the operator's."""
+    assert stack.state is not None
+    env = {k: v for k, v in stack.state.exports().items() if k != "AUDORA_DATABASE_URL"}
+    data_dir = Path(tempfile.mkdtemp(prefix="audora-app-"))
+    data_dir.chmod(0o755)
+    env.update(AUDORA_ENV="test", AUDORA_DATA_DIR=str(data_dir), PATH=os.environ["PATH"])
+    try:
+        return [
+            subprocess.run(
+                [
+                    sys.executable,
+                    "-m",
+                    "audora.platform.cli.main",
+                    "backup",
+                    command,
+                    "--tenant",
+                    account,
+                ],
+                cwd=REPO,
+                env=env,
+                user=APP_USER,
+                group=APP_USER,
+                extra_groups=[],
+                capture_output=True,
+                text=True,
+                timeout=120,
+                check=False,
+            )
+            for command in ("run", "verify")
+        ]
+    finally:
+        shutil.rmtree(data_dir, ignore_errors=True)
+
+
+@root_only
+async def test_the_worker_user_backs_up_and_verifies_without_the_operators_url(
+    gql: GraphQL,
+    api: httpx.AsyncClient,
+    stack: EmbeddedStack,
+    superuser: Engine,
+) -> None:
+    """Under root the worker runs as audora-app with the stack's URLs but not the
+    operator's superuser URL (`app_processes`): pg_dump and psql run as that user, as
+    the provisioner role, and the backup and its drill both succeed."""
+    made = await _tenant_with_content(gql, api)
+    outputs = _cli_as_worker(stack, made["account"]["id"])
+    for done in outputs:
+        assert done.returncode == 0, done.stderr[-2000:]
+    assert json.loads(outputs[0].stdout)["taken"] == 1
+    assert json.loads(outputs[1].stdout)["ok"] is True
     (recorded,) = _drills(superuser, made["tenant"])
     assert recorded.ok is True
