@@ -49,7 +49,8 @@ from audora.platform.storage.backup_store import backup_bucket
 from audora.platform.storage.s3_admin import missing
 from audora.tenants.audit.log import AuditEntry, append_alone, verify_chain
 from audora.tenants.backups.dump_text import DumpFormatError, ScratchRewriter
-from audora.tenants.backups.service import backup_binding, backup_key_context
+from audora.tenants.backups.keys import backup_key_context
+from audora.tenants.backups.service import backup_binding
 from audora.tenants.backups.tables import backups, restore_drills
 
 log = logging.getLogger(__name__)

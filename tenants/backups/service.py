@@ -38,23 +38,17 @@ from audora.platform.db.tenant_names import tenant_schema
 from audora.platform.runtime import Runtime
 from audora.platform.storage.backup_store import backup_bucket
 from audora.tenants.backups.dump_text import DumpFilter
+from audora.tenants.backups.keys import KEY_VERSION, backup_key_context
 from audora.tenants.backups.tables import backups
-from audora.tenants.keys.data_keys import key_context
 from audora.tenants.lifecycle.schedule import DataClass, retention_of
 
 log = logging.getLogger(__name__)
 
-PURPOSE = "backup"
-KEY_VERSION = 1  # one key per backup, never rotated: the backup lives 30 days
 READ_BYTES = 1024 * 1024
 
 
 class BackupFailed(RuntimeError):
     """pg_dump or the store failed; nothing was kept (the row says FAILED)."""
-
-
-def backup_key_context(tenant_id: uuid.UUID, backup_id: uuid.UUID) -> dict[str, str]:
-    return {**key_context(tenant_id, PURPOSE), "backup": str(backup_id)}
 
 
 def backup_object_key(tenant_id: uuid.UUID, taken_at: datetime, backup_id: uuid.UUID) -> str:

@@ -36,13 +36,10 @@ from audora.platform.stack.users import APP_USER
 from audora.platform.storage.s3_admin import s3_client
 from audora.tenants.backups.drill import restore_drill
 from audora.tenants.backups.jobs import run_backups
-from audora.tenants.backups.service import (
-    backup_binding,
-    backup_key_context,
-    backup_tenant,
-    expire_backups,
-)
+from audora.tenants.backups.keys import backup_key_context
+from audora.tenants.backups.service import backup_binding, backup_tenant, expire_backups
 from audora.tenants.keys.erasure import erase_tenant_keys
+from audora.tenants.keys.rotation import rotate_tenant
 from audora.tenants.lifecycle.schedule import DataClass, retention_of
 
 from audora_testing import (
@@ -369,6 +366,26 @@ async def test_backups_are_kept_30_days_and_deleted_just_after(
     # 30 days less a second old: kept, object and row.
     assert _backup_row(superuser, newer.id).status == "COMPLETE"
     assert _stored(settings, newer.object_key)
+
+
+async def test_kek_rotation_rewraps_backup_keys_and_the_backup_still_restores(
+    gql: GraphQL,
+    api: httpx.AsyncClient,
+    runtime: Runtime,
+    superuser: Engine,
+    clock: FrozenClock,
+) -> None:
+    made = await _tenant_with_content(gql, api)
+    taken = await backup_tenant(runtime, made["tenant"])
+    before = bytes(_backup_row(superuser, taken.id).wrapped_key)
+    rotation = await rotate_tenant(
+        runtime.tenant_engine, runtime.platform_engine, runtime.keys, made["tenant"], clock.now()
+    )
+    after = bytes(_backup_row(superuser, taken.id).wrapped_key)
+    assert after != before
+    assert runtime.keys.kek_version_of(after) == rotation.kek_version == 2
+    drill = await restore_drill(runtime, made["tenant"])
+    assert drill.ok, drill.details
 
 
 async def test_a_drill_of_a_tenant_without_a_backup_is_a_recorded_failure(
