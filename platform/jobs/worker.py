@@ -86,7 +86,8 @@ def worker_settings() -> dict[str, Any]:
             # Audio is erased within ten minutes of its deadline (72 h after transcription).
             cron(retention_sweep_job, minute=set(range(7, 60, 10)), unique=True),
             # I2: a backup of every tenant every day (expired ones go in the same run),
-            # and every week one tenant's newest backup restored and verified.
+            # and every week (Sunday: arq counts Monday as 0) one tenant's newest backup
+            # restored and verified.
             cron(daily_backups_job, hour={1}, minute={23}, unique=True),
             cron(restore_drill_job, weekday={6}, hour={5}, minute={11}, unique=True),
         ],
