@@ -230,6 +230,11 @@ async def restore_drill(runtime: Runtime, tenant_id: uuid.UUID) -> DrillResult:
             drill.details.update(error=exc.kind, message=str(exc))
         except RestoreFailed as exc:
             drill.details.update(error="restore_failed", message=str(exc))
+        except Exception as exc:
+            # Anything else (the store or the database unreachable, ...) is a failed
+            # drill too, recorded like the others; its traceback goes to the log.
+            log.exception("restore drill %s of tenant %s broke", drill.id, tenant_id)
+            drill.details.update(error="drill_failed", message=type(exc).__name__)
         finally:
             with contextlib.suppress(Exception):
                 await _drop(runtime, scratch)
