@@ -20,6 +20,7 @@ from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
+from unittest.mock import patch
 
 import httpx
 import pytest
@@ -29,13 +30,14 @@ from sqlalchemy import Engine, text
 from audora.platform.clock import FrozenClock
 from audora.platform.config import Settings
 from audora.platform.crypto.stream import decrypt_stream
+from audora.platform.jobs.worker import worker_settings
 from audora.platform.keys.service import KeyDestroyed, KeyServiceError
 from audora.platform.runtime import Runtime
 from audora.platform.stack.embedded import EmbeddedStack
 from audora.platform.stack.users import APP_USER
 from audora.platform.storage.s3_admin import s3_client
 from audora.tenants.backups.drill import restore_drill
-from audora.tenants.backups.jobs import run_backups
+from audora.tenants.backups.jobs import backup_tenant_job, run_backups
 from audora.tenants.backups.keys import backup_key_context
 from audora.tenants.backups.service import backup_binding, backup_tenant, expire_backups
 from audora.tenants.keys.erasure import erase_tenant_keys
@@ -320,6 +322,13 @@ async def test_after_the_tenant_key_is_erased_its_backups_cannot_be_decrypted_an
     taken = await backup_tenant(runtime, made["tenant"])
     row = _backup_row(superuser, taken.id)
     await erase_tenant_keys(runtime.platform_engine, runtime.keys, made["tenant"], clock.now())
+    with superuser.begin() as conn:
+        # As the purge leaves it (whose first step is this erasure): no job of the live
+        # tenants' (backups, retention) reaches it any more.
+        conn.execute(
+            text("UPDATE platform.accounts SET status = 'PURGED' WHERE id = :id"),
+            {"id": made["tenant"]},
+        )
 
     with pytest.raises(KeyServiceError) as failure:
         await runtime.keys.decrypt_data_key(
@@ -386,6 +395,25 @@ async def test_kek_rotation_rewraps_backup_keys_and_the_backup_still_restores(
     assert runtime.keys.kek_version_of(after) == rotation.kek_version == 2
     drill = await restore_drill(runtime, made["tenant"])
     assert drill.ok, drill.details
+
+
+def test_the_worker_backs_up_daily_and_drills_weekly(settings: Settings) -> None:
+    with patch("audora.platform.jobs.worker.get_settings", return_value=settings):
+        configured = worker_settings()
+    crons = {job.name.removeprefix("cron:"): job for job in configured["cron_jobs"]}
+    daily, weekly = crons["daily_backups_job"], crons["restore_drill_job"]
+    assert (daily.weekday, daily.hour, daily.minute) == (None, {1}, {23})
+    assert (weekly.weekday, weekly.hour, weekly.minute) == ({6}, {5}, {11})
+    registered = {getattr(f, "name", getattr(f, "__name__", "")) for f in configured["functions"]}
+    assert {"backup_tenant_job", "daily_backups_job", "restore_drill_job"} <= registered
+
+
+async def test_the_per_tenant_job_takes_a_backup(
+    gql: GraphQL, runtime: Runtime, superuser: Engine
+) -> None:
+    owner = await sign_up(gql, "Job Studio")
+    done = await backup_tenant_job({"runtime": runtime, "job_try": 1}, owner["account"]["id"][4:])
+    assert _backup_row(superuser, uuid.UUID(done["backup"])).status == "COMPLETE"
 
 
 async def test_a_drill_of_a_tenant_without_a_backup_is_a_recorded_failure(
