@@ -27,7 +27,7 @@ import contextlib
 import hashlib
 import logging
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -98,7 +98,7 @@ async def _psql(runtime: Runtime) -> asyncio.subprocess.Process:
     )
 
 
-async def _opened(runtime: Runtime, tenant_id: uuid.UUID, row: Any) -> AsyncIterator[bytes]:
+async def _opened(runtime: Runtime, tenant_id: uuid.UUID, row: Any) -> AsyncGenerator[bytes, None]:
     """The backup's plaintext, chunk by chunk; `BackupUnreadable` as soon as it is known
     that it cannot be had. The hash is checked after the last chunk."""
     try:
@@ -145,9 +145,10 @@ async def _restore(
     committed = False
     try:
         try:
-            async for chunk in _opened(runtime, tenant_id, row):
-                proc.stdin.write(rewriter.feed(chunk))
-                await proc.stdin.drain()
+            async with contextlib.aclosing(_opened(runtime, tenant_id, row)) as plaintext:
+                async for chunk in plaintext:
+                    proc.stdin.write(rewriter.feed(chunk))
+                    await proc.stdin.drain()
             proc.stdin.write(rewriter.finish())
             await proc.stdin.drain()
         except (BrokenPipeError, ConnectionResetError):

@@ -22,10 +22,11 @@ expiry like any other, and were unreadable since its KEK was destroyed).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import logging
 import uuid
-from collections.abc import AsyncIterable, AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -82,7 +83,7 @@ class _Digest:
             yield piece
 
 
-async def _dump(runtime: Runtime, schema: str, filtered: DumpFilter) -> AsyncIterator[bytes]:
+async def _dump(runtime: Runtime, schema: str, filtered: DumpFilter) -> AsyncGenerator[bytes, None]:
     """pg_dump's output for `schema`, through `filtered`; raises if pg_dump fails."""
     uri, env = libpq_target(runtime.settings.provisioner_database_url)
     proc = await asyncio.create_subprocess_exec(
@@ -144,13 +145,14 @@ async def backup_tenant(runtime: Runtime, tenant_id: uuid.UUID) -> BackupTaken:
     digest = _Digest()
     try:
         bucket = await backup_bucket(runtime.settings)
-        sealed = encrypt_stream(
-            made.plaintext,
-            KEY_VERSION,
-            backup_binding(tenant_id, object_key),
-            _dump(runtime, tenant_schema(tenant_id), filtered),
-        )
-        await bucket.put_stream(object_key, digest.through(sealed))
+        # Closed on the way out whatever happens, so pg_dump never outlives the backup.
+        async with contextlib.aclosing(
+            _dump(runtime, tenant_schema(tenant_id), filtered)
+        ) as dumped:
+            sealed = encrypt_stream(
+                made.plaintext, KEY_VERSION, backup_binding(tenant_id, object_key), dumped
+            )
+            await bucket.put_stream(object_key, digest.through(sealed))
     except BaseException:
         log.exception("backup of tenant %s failed; nothing was stored", tenant_id)
         async with runtime.platform_engine.begin() as conn:
