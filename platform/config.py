@@ -159,6 +159,16 @@ class Settings(BaseSettings):
     # Audio is erased this many hours after its transcript is stored: 72 at most (the
     # promise), shorter if an operator wants.
     audio_retention_hours: int = Field(default=72, ge=1, le=72)
+    # Backups: the bucket they go to, apart from every tenant bucket (its name must not
+    # start with `bucket_prefix`, or the orphan sweep would take it for a tenant's). In
+    # production it lives in another region (`backup_s3_region`, and `backup_s3_endpoint`
+    # if that region has an endpoint of its own); empty: the primary store's.
+    backup_bucket: str = "audora-backups"
+    backup_s3_endpoint: str = ""
+    backup_s3_region: str = ""
+    # Where pg_dump and psql are found: empty, the pgserver wheel's binaries (the same
+    # PostgreSQL 16 as the embedded server), else the PATH's; or a folder named here.
+    pg_bin_dir: str = ""
 
     @property
     def audio_retention(self) -> timedelta:
@@ -188,6 +198,14 @@ class Settings(BaseSettings):
     generator_base_url: str = "https://api.openai.com/v1"
     generator_api_key: SecretStr = SecretStr("")
     generator_model: str = "gpt-4o-mini"
+
+    @property
+    def backup_store_endpoint(self) -> str:
+        return self.backup_s3_endpoint or self.s3_endpoint
+
+    @property
+    def backup_store_region(self) -> str:
+        return self.backup_s3_region or self.s3_region
 
     @property
     def session_idle(self) -> timedelta:
