@@ -86,9 +86,7 @@ async def test_an_uploaded_call_is_transcribed_and_its_audio_due_72_hours_later(
     gql: GraphQL, api: httpx.AsyncClient, runtime: Runtime, clock: FrozenClock
 ) -> None:
     owner = await _uploaded_call(gql, api, runtime)
-    started = time.monotonic()
     await _run_worker(runtime)
-    elapsed = time.monotonic() - started
 
     call = await _read(gql, owner)
     assert call["status"] == "GENERATING", call
@@ -103,7 +101,6 @@ async def test_an_uploaded_call_is_transcribed_and_its_audio_due_72_hours_later(
     assert segments[-1]["endSeconds"] > 60
     delete_after = datetime.fromisoformat(call["recording"]["deleteAfter"])
     assert delete_after == clock.now() + timedelta(hours=72)
-    assert elapsed < 20, f"transcription took {elapsed:.1f}s"
 
     # A second delivery of the job (arq is at-least-once) finds nothing to do.
     tenant_id, call_id = str(raw_id(owner["account"]["id"])), str(raw_id(owner["call_id"]))
