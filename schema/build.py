@@ -24,10 +24,16 @@ from audora.schema.members.mutations import MembersMutation
 from audora.schema.members.queries import MembersQuery
 from audora.schema.rules import StandaloneIdentityMutations
 from audora.schema.scalars import SCALARS
+from audora.schema.staff_access.mutations import StaffAccessMutation
+from audora.schema.staff_access.queries import StaffAccessQuery
 
-Query = merge_types("Query", (IdentityQuery, MembersQuery, ClientsQuery, CallsQuery, AuditQuery))
+Query = merge_types(
+    "Query",
+    (IdentityQuery, MembersQuery, ClientsQuery, CallsQuery, AuditQuery, StaffAccessQuery),
+)
 Mutation = merge_types(
-    "Mutation", (IdentityMutation, MembersMutation, ClientsMutation, CallsMutation)
+    "Mutation",
+    (IdentityMutation, MembersMutation, ClientsMutation, CallsMutation, StaffAccessMutation),
 )
 
 
