@@ -172,18 +172,23 @@ async def _admit_staff(
     operation: str | None,
 ) -> Response | None:
     """A staff grant's request: refused unless it is a read it may run on a live grant;
-    audited before it runs."""
-    why = staff_reads.refusal(query, operation)
-    if why is not None:
-        return error_response(403, why, ErrorCode.FORBIDDEN)
+    audited, run or refused, before it runs."""
     try:
         principal = await context.principal()
     except AppError as exc:
         status = 403 if exc.code is ErrorCode.FORBIDDEN else 401
         return error_response(status, exc.message, exc.code)
+    why = staff_reads.refusal(query, operation)
     await staff_reads.audit_operation(
-        context.runtime, principal, operation, variables, context.client.ip
+        context.runtime,
+        principal,
+        staff_reads.operation_name(query, operation),
+        variables,
+        context.client.ip,
+        refused=why,
     )
+    if why is not None:
+        return error_response(403, why, ErrorCode.FORBIDDEN)
     return None
 
 

@@ -3,9 +3,9 @@
 A grant is read-only and covers data classes, so its operations are queries whose root
 fields are among `STAFF_FIELDS` (client profiles and calls, and what hangs under them,
 each field then held to the grant's scope by the field rules). Anything else (a
-mutation, `me`, `members`, `auditLog` ...) is FORBIDDEN before it runs. Each operation
-admitted is audited, in the tenant's log and the staff log, before it executes: its
-name, and its variables with anything secret-looking redacted.
+mutation, `me`, `members`, `auditLog` ...) is FORBIDDEN before it runs. Each operation,
+run or refused, is audited in the tenant's log and the staff log before anything else
+happens: its name, and its variables with anything secret-looking redacted.
 """
 
 from __future__ import annotations
@@ -48,6 +48,22 @@ def refusal(query: str, operation: str | None) -> str | None:
     return None
 
 
+def operation_name(query: str, operation: str | None) -> str | None:
+    """The operation's name: `operationName`, or the name of the document's only one."""
+    if operation is not None:
+        return operation
+    try:
+        document = parse(query)
+    except GraphQLError:
+        return None
+    names = [
+        d.name.value if d.name else None
+        for d in document.definitions
+        if isinstance(d, OperationDefinitionNode)
+    ]
+    return names[0] if len(names) == 1 else None
+
+
 def _redacted(value: Any) -> Any:
     if isinstance(value, dict):
         return {
@@ -65,21 +81,25 @@ async def audit_operation(
     operation: str | None,
     variables: dict[str, Any] | None,
     ip: str | None,
+    *,
+    refused: str | None = None,
 ) -> None:
     grant = principal.staff
     if grant is None:
         return
-    details = {
+    details: dict[str, Any] = {
         "operation": operation or "anonymous",
         "variables": _redacted(variables or {}),
         "grant": str(grant.grant_id),
     }
+    if refused is not None:
+        details["refused"] = refused
     async with runtime.platform_engine.begin() as conn:
         await audit.both(
             runtime,
             conn,
             runtime.clock.now(),
-            "staff_access.operation",
+            "staff_access.operation_refused" if refused else "staff_access.operation",
             account_id=principal.account_id,
             actor=f"staff:{grant.staff_id}",
             staff_id=grant.staff_id,

@@ -8,6 +8,7 @@ audora tenants list | gc   the tenant registry | remove storage of no account
 audora keys rotate | status  rotate tenant KEKs (and data keys) | versions and progress
 audora schema export       write schema/schema.graphql
 audora retention run | schedule   due retention actions now | the schedule
+audora staff create | list  a staff account and its one-time enrollment link | staff
 audora dev clock advance 73h | reset | show   (dev and test only)
 """
 
@@ -18,7 +19,7 @@ import asyncio
 import sys
 from collections.abc import Callable, Sequence
 
-from audora.platform.cli import commands, dev, retention
+from audora.platform.cli import commands, dev, retention, staff
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -64,6 +65,7 @@ def _parser() -> argparse.ArgumentParser:
     schema_sub.add_parser("export", help="write schema/schema.graphql")
     dev.add_parser(sub)
     retention.add_parser(sub)
+    staff.add_parser(sub)
     return parser
 
 
@@ -80,6 +82,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "keys": lambda a: asyncio.run(commands.keys(a)),
         "dev": dev.dev,
         "retention": lambda a: asyncio.run(retention.retention(a)),
+        "staff": lambda a: asyncio.run(staff.staff(a)),
     }
     return handlers[args.command](args)
 

@@ -22,6 +22,7 @@ from audora.tenants.identity.device_alerts import new_device_alert_job
 from audora.tenants.keys.jobs import reencrypt_tenant_job, rotate_due_keys_job
 from audora.tenants.lifecycle.jobs import retention_sweep_job
 from audora.tenants.provisioning.orphans import sweep_orphan_storage
+from audora.tenants.staff_access.access import staff_access_sweep_job
 from audora.tenants.transcription.jobs import (
     JOB_TIMEOUT_SECONDS,
     MAX_TRIES,
@@ -63,6 +64,7 @@ FUNCTIONS = [
     func(transcribe_call_job, max_tries=MAX_TRIES, timeout=JOB_TIMEOUT_SECONDS),
     requeue_stuck_transcriptions_job,
     retention_sweep_job,
+    staff_access_sweep_job,
 ]
 
 
@@ -80,6 +82,7 @@ def worker_settings() -> dict[str, Any]:
             cron(requeue_stuck_transcriptions_job, minute=set(range(3, 60, 10)), unique=True),
             # Audio is erased within ten minutes of its deadline (72 h after transcription).
             cron(retention_sweep_job, minute=set(range(7, 60, 10)), unique=True),
+            cron(staff_access_sweep_job, minute=set(range(0, 60, 5)), unique=True),
         ],
         "on_startup": startup,
         "on_shutdown": shutdown,

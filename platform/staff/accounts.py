@@ -73,7 +73,8 @@ async def create_staff(runtime: Runtime, email: str, full_name: str) -> tuple[uu
     return staff_id, f"{runtime.settings.mail_base_url}/admin/enroll/{token}"
 
 
-async def _pending_enrollment(runtime: Runtime, token: str) -> RowMapping:
+async def pending_enrollment(runtime: Runtime, token: str) -> RowMapping:
+    """The account a live enrollment link enrolls; NOT_FOUND otherwise."""
     async with runtime.platform_engine.connect() as conn:
         row = (
             (
@@ -94,7 +95,7 @@ async def _pending_enrollment(runtime: Runtime, token: str) -> RowMapping:
 
 async def enrollment_options(runtime: Runtime, token: str) -> str:
     """Creation options for the key of the account the link enrolls."""
-    staff = await _pending_enrollment(runtime, token)
+    staff = await pending_enrollment(runtime, token)
     async with runtime.platform_engine.connect() as conn:
         return await keys.registration_options(
             runtime, conn, staff["id"], staff["email"], staff["full_name"]
@@ -105,7 +106,7 @@ async def finish_enrollment(
     runtime: Runtime, token: str, password: str, credential: str, client: ClientInfo
 ) -> None:
     """Set the password and register the key, together, and spend the link."""
-    staff = await _pending_enrollment(runtime, token)
+    staff = await pending_enrollment(runtime, token)
     check_policy(password, user_inputs=(staff["email"], staff["full_name"]))
     password_hash = await runtime.passwords.hash(password)
     now = runtime.clock.now()

@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from webauthn import generate_authentication_options, generate_registration_options, options_to_json
 from webauthn.helpers.structs import (
     AttestationConveyancePreference,
+    AttestationFormat,
     AuthenticatorSelectionCriteria,
     PublicKeyCredentialDescriptor,
     ResidentKeyRequirement,
@@ -87,7 +88,8 @@ async def register(
     verified, transports = webauthn_factor.check_registration(
         runtime.settings, challenge, credential, require_user_verification=True
     )
-    attestation = {"format": verified.fmt.value, "aaguid": verified.aaguid}
+    # The library types `fmt` as its enum but may hand back the plain string.
+    attestation = {"format": AttestationFormat(verified.fmt).value, "aaguid": verified.aaguid}
     await conn.execute(
         staff_credentials.insert().values(
             id=uuid.uuid4(),

@@ -471,3 +471,10 @@ async def revoke_grant(
             .one()
         )
     return AccessRequestRecord.from_row(listed)
+
+
+async def staff_access_sweep_job(ctx: dict[str, Any]) -> int:
+    """The worker's cron: unanswered requests expire, grants past their end end, each
+    audited, even when nobody reads them."""
+    runtime: Runtime = ctx["runtime"]
+    return await expire_due(runtime)

@@ -26,6 +26,7 @@ from audora.platform.db.tenant_binding import TenantUnitOfWork
 from audora.platform.keys.service import KeyService
 from audora.tenants.keys.data_keys import current_key, key_for
 
+
 class Fields(Protocol):
     """A row mapping or a dict: what `canonical` reads by column name."""
 
