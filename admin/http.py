@@ -58,6 +58,8 @@ _STATUS = {
     ErrorCode.NOT_FOUND: 404,
     ErrorCode.CONFLICT: 409,
     ErrorCode.BAD_USER_INPUT: 400,
+    ErrorCode.RATE_LIMITED: 429,
+    ErrorCode.LOCKED_OUT: 429,
 }
 
 Handler = Callable[[Request], Awaitable[Response]]
@@ -89,7 +91,8 @@ def _json(body: Any, status: int = 200) -> JSONResponse:
 
 
 def _error(exc: AppError) -> JSONResponse:
-    return _json({"error": exc.message, "code": exc.code.value}, _STATUS.get(exc.code, 400))
+    body = {"error": exc.message, "code": exc.code.value, **exc.extensions}
+    return _json(body, _STATUS.get(exc.code, 400))
 
 
 async def _session(request: Request) -> StaffSession:
@@ -206,7 +209,7 @@ async def enroll_finish(request: Request, body: dict[str, Any]) -> Response:
 @action
 async def sign_in_start(request: Request, body: dict[str, Any]) -> Response:
     pending, options = await accounts.start_sign_in(
-        _runtime(request), _text(body, "email"), _text(body, "password")
+        _runtime(request), _text(body, "email"), _text(body, "password"), _client(request)
     )
     return _json({"pending": pending, "options": json.loads(options)})
 
@@ -231,7 +234,9 @@ async def sign_in_finish(request: Request, body: dict[str, Any]) -> Response:
 
 @action
 async def sign_out(request: Request, body: dict[str, Any]) -> Response:
-    await accounts.sign_out(_runtime(request), await _session(request), _client(request))
+    session = await _session(request)
+    await grants.end_with_session(_runtime(request), session, _client(request))
+    await accounts.sign_out(_runtime(request), session, _client(request))
     response = _json({"signedOut": True})
     response.delete_cookie(COOKIE, path="/", secure=True, httponly=True, samesite="strict")
     return response

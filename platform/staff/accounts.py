@@ -132,31 +132,51 @@ async def finish_enrollment(
         )
 
 
-async def start_sign_in(runtime: Runtime, email: str, password: str) -> tuple[str, str]:
+def _throttled(email: str) -> str:
+    # The customers' login throttle, on a name of its own: a staff address that is also
+    # a customer's does not share its failures.
+    return "staff:" + email
+
+
+async def start_sign_in(
+    runtime: Runtime, email: str, password: str, client: ClientInfo
+) -> tuple[str, str]:
     """After a right password, a pending sign-in and the assertion options for the
     staff member's keys. A wrong password, an unknown email and an account without a
-    key are all the same UNAUTHENTICATED."""
+    key are all the same UNAUTHENTICATED; failures are throttled and lock out as the
+    customers' logins do."""
+    try:
+        address = normalize_email(email)
+    except AppError:
+        raise unauthenticated("wrong email or password") from None
+    now = runtime.clock.now()
+    attempt = await runtime.throttle.begin(_throttled(address), client.ip, now)
     async with runtime.platform_engine.connect() as conn:
         staff = (
             (
                 await conn.execute(
                     select(staff_users).where(
-                        staff_users.c.email == normalize_email(email),
-                        staff_users.c.disabled_at.is_(None),
+                        staff_users.c.email == address, staff_users.c.disabled_at.is_(None)
                     )
                 )
             )
             .mappings()
             .first()
         )
-        stored = staff["password_hash"] if staff is not None else None
-        if not await runtime.passwords.verify(stored, password) or staff is None:
-            raise unauthenticated("wrong email or password")
+    stored = staff["password_hash"] if staff is not None else None
+    if not await runtime.passwords.verify(stored, password) or staff is None:
+        if (await runtime.throttle.failed(attempt, now)).locked:
+            raise runtime.throttle.locked_out()
+        raise unauthenticated("wrong email or password")
+    # The password was right; whether the sign-in is, the key will tell.
+    await runtime.throttle.withdraw(attempt)
+    async with runtime.platform_engine.connect() as conn:
         if not await keys.has_key(conn, staff["id"]):
             raise unauthenticated("no security key is registered: staff sign in with one")
         options = await keys.assertion_options(runtime, conn, staff["id"], "staff-login")
     pending = secrets.token_urlsafe(32)
-    await runtime.redis.set(_PENDING + pending, str(staff["id"]), ex=PENDING_SECONDS)
+    value = json.dumps({"staff": str(staff["id"]), "email": address})
+    await runtime.redis.set(_PENDING + pending, value, ex=PENDING_SECONDS)
     return pending, options
 
 
@@ -167,15 +187,20 @@ async def finish_sign_in(
     raw = await runtime.redis.getdel(_PENDING + pending)
     if raw is None:
         raise unauthenticated("the sign-in expired: start again")
-    staff_id = uuid.UUID(raw.decode() if isinstance(raw, bytes) else str(raw))
+    stored = json.loads(raw)
+    staff_id = uuid.UUID(stored["staff"])
     now = runtime.clock.now()
+    attempt = await runtime.throttle.begin(_throttled(stored["email"]), client.ip, now)
     async with runtime.platform_engine.begin() as conn:
         if not await keys.verify_assertion(runtime, conn, staff_id, "staff-login", assertion):
             await audit.staff_only(
                 conn, now, "staff.sign_in_refused", staff_id=staff_id, ip=client.ip
             )
             await conn.commit()
+            if (await runtime.throttle.failed(attempt, now)).locked:
+                raise runtime.throttle.locked_out()
             raise unauthenticated("the security key's answer was refused")
+        await runtime.throttle.succeeded(attempt)
         token, digest = new_token(SESSION_PREFIX)
         session_id = uuid.uuid4()
         expires = now + timedelta(hours=runtime.settings.staff_session_hours)
@@ -226,6 +251,7 @@ async def authenticate(runtime: Runtime, token: str | None) -> StaffSession:
 
 
 async def sign_out(runtime: Runtime, session: StaffSession, client: ClientInfo) -> None:
+    """End the sign-in; grants opened from it end with it (`ended_with_session`)."""
     now = runtime.clock.now()
     async with runtime.platform_engine.begin() as conn:
         await conn.execute(

@@ -60,7 +60,12 @@ async def _own_request(
     return row
 
 
-def _activatable(row: RowMapping, now: datetime) -> None:
+async def _activatable(conn: AsyncConnection, row: RowMapping, now: datetime) -> None:
+    opened = await conn.execute(
+        select(access_grants.c.id).where(access_grants.c.request_id == row["id"])
+    )
+    if opened.first() is not None:
+        raise AppError("the request's grant was opened already", code=ErrorCode.CONFLICT)
     if row["status"] != "APPROVED":
         raise AppError(
             f"the request is {row['status'].lower()}, not approved", code=ErrorCode.CONFLICT
@@ -75,7 +80,7 @@ async def activation_options(runtime: Runtime, session: StaffSession, request_id
     """Assertion options for activating the staff member's approved request."""
     async with runtime.platform_engine.connect() as conn:
         row = await _own_request(conn, session, request_id)
-        _activatable(row, runtime.clock.now())
+        await _activatable(conn, row, runtime.clock.now())
         return await keys.assertion_options(runtime, conn, session.staff_id, "staff-activate")
 
 
@@ -91,7 +96,7 @@ async def activate(
     now = runtime.clock.now()
     async with runtime.platform_engine.begin() as conn:
         row = await _own_request(conn, session, request_id, lock=True)
-        _activatable(row, now)
+        await _activatable(conn, row, now)
         if not await keys.verify_assertion(
             runtime, conn, session.staff_id, "staff-activate", assertion
         ):
@@ -149,6 +154,31 @@ async def _refuse_unsigned(runtime: Runtime, row: RowMapping, client: ClientInfo
             ip=client.ip,
         )
     raise AppError("the approval's signature does not verify", code=ErrorCode.FORBIDDEN)
+
+
+async def end_with_session(runtime: Runtime, session: StaffSession, client: ClientInfo) -> None:
+    """At sign-out, every live grant opened from the sign-in ends too (ENDED)."""
+    async with runtime.platform_engine.begin() as conn:
+        live = await conn.execute(
+            select(access_grants.c.id, access_requests.c.account_id)
+            .join(access_requests, access_requests.c.id == access_grants.c.request_id)
+            .where(
+                access_grants.c.staff_session_id == session.id,
+                access_grants.c.ended_at.is_(None),
+            )
+        )
+        for grant in live.all():
+            await end_grant_in(
+                runtime,
+                conn,
+                grant.id,
+                grant.account_id,
+                session.staff_id,
+                "ENDED",
+                runtime.clock.now(),
+                actor=staff_actor(session.staff_id),
+                ip=client.ip,
+            )
 
 
 async def end_by_staff(

@@ -213,6 +213,11 @@ async def test_a3_a4_a13_break_glass_end_to_end_in_a_real_browser(
     ]
     assert customer_side[0].details["ticket"] == "SUP-4242"
 
+    listed = [json.loads(line) for line in run_audora(stack_env, "staff", "list").splitlines()]
+    (ruth,) = [s for s in listed if s["email"] == "ruth@audora.example"]
+    assert ruth["enrolled"] is True
+    assert ruth["keys"] == [key.attestation_format]
+
     # The customer sees it all in auditLog.
     seen = await gql(
         'query { auditLog(action: "staff_access.") { edges { node { action actor } } } }',

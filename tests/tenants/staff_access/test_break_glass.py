@@ -69,10 +69,11 @@ class Console:
         )
         assert done.status_code == 200, done.text
 
-    async def start(self, email: str) -> dict[str, Any]:
+    async def start(self, email: str, expect: int | None = 200) -> dict[str, Any]:
         started = await self.post("sign-in/start", {"email": email, "password": STAFF_PASSWORD})
-        assert started.status_code == 200, started.text
-        body: dict[str, Any] = started.json()
+        if expect is not None:
+            assert started.status_code == expect, started.text
+        body: dict[str, Any] = {**started.json(), "status": started.status_code}
         return body
 
     async def sign_in(self, email: str) -> str:
@@ -176,7 +177,11 @@ def staff_audit(superuser: Engine, account_id: str) -> list[str]:
 
 
 async def test_a3_a13_no_staff_session_without_a_security_key(
-    runtime: Runtime, api: httpx.AsyncClient, origin: str, superuser: Engine
+    runtime: Runtime,
+    api: httpx.AsyncClient,
+    origin: str,
+    superuser: Engine,
+    clock: FrozenClock,
 ) -> None:
     # Not yet enrolled: there is no password, so no sign-in at all.
     email = f"staff-{uuid.uuid4().hex[:10]}@audora.example"
@@ -196,14 +201,21 @@ async def test_a3_a13_no_staff_session_without_a_security_key(
             "sign-in/finish", {"pending": started["pending"], "assertion": assertion}
         )
         assert done.status_code == 401
-        started = await console.start(email)
+        started = await console.start(email, expect=None)
 
-    # A key the user did not verify (no PIN or biometric) is refused too.
-    unverified = console.key.get(started["options"], origin, user_verified=False)
-    done = await console.post(
-        "sign-in/finish", {"pending": started["pending"], "assertion": unverified}
-    )
-    assert done.status_code == 401
+    # Failures are throttled as customers' logins are; past the wait, a key the user
+    # did not verify (no PIN or biometric) is refused too.
+    assert started["status"] == 429
+    clock.advance(timedelta(seconds=61))
+    try:
+        started = await console.start(email)
+        unverified = console.key.get(started["options"], origin, user_verified=False)
+        done = await console.post(
+            "sign-in/finish", {"pending": started["pending"], "assertion": unverified}
+        )
+        assert done.status_code == 401
+    finally:
+        clock.advance(-timedelta(seconds=61))
 
     # Without a session cookie the console shows nothing and does nothing.
     page = await api.get("/admin/", follow_redirects=False)
@@ -220,9 +232,13 @@ async def test_a3_a13_no_staff_session_without_a_security_key(
             ),
             {"e": email},
         )
-    assert (
-        await console.post("sign-in/start", {"email": email, "password": STAFF_PASSWORD})
-    ).status_code == 401
+    clock.advance(timedelta(seconds=122))  # past the throttle's wait again
+    try:
+        refused = await console.post("sign-in/start", {"email": email, "password": STAFF_PASSWORD})
+        assert refused.status_code == 401
+        assert refused.json()["error"].startswith("no security key")
+    finally:
+        clock.advance(-timedelta(seconds=122))
 
 
 async def test_a13_a_replayed_assertion_is_refused(
@@ -427,6 +443,36 @@ async def test_a4_a_tampered_approval_row_is_refused(
     assert activated.status_code == 403
     invalid = tenant_audit(superuser, owner["account"]["id"], "security.staff_approval_invalid")
     assert len(invalid) == 2
+
+
+async def test_a13_staff_end_their_grant_and_signing_out_ends_the_rest(
+    runtime: Runtime, api: httpx.AsyncClient, gql: GraphQL, origin: str, superuser: Engine
+) -> None:
+    made = await approved_grant(runtime, api, gql, origin, ["CALLS"])
+    console, owner = made["console"], made["owner"]
+    ended = await console.post(f"grants/{made['grant']}/end")
+    assert ended.status_code == 200, ended.text
+    after = await gql(READ_CALL, {"id": made["call"]}, token=made["token"])
+    assert error_codes(after) == ["UNAUTHENTICATED"]
+    # An approval opens one grant, once.
+    again, _ = await console.activate(made["request"])
+    assert again.status_code == 409
+
+    second = await console.request(owner["account"]["id"], ["CALLS"])
+    await gql(APPROVE, {"id": second}, token=owner["token"])
+    activated, _ = await console.activate(second)
+    token = activated.json()["token"]
+    assert "errors" not in await gql(READ_CALL, {"id": made["call"]}, token=token)
+    assert (await console.post("sign-out")).status_code == 200
+    assert error_codes(await gql(READ_CALL, {"id": made["call"]}, token=token)) == [
+        "UNAUTHENTICATED"
+    ]
+    # Signed out, the console does nothing more.
+    assert (
+        await console.post("requests", {"accountId": owner["account"]["id"]})
+    ).status_code == 401
+    endings = tenant_audit(superuser, owner["account"]["id"], "staff_access.grant_")
+    assert [e["action"] for e in endings] == ["staff_access.grant_ended"] * 2
 
 
 async def test_a4_the_staff_audit_log_is_append_only(
