@@ -23,12 +23,12 @@ from sqlalchemy import RowMapping, Select, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from audora.platform import ids
-from audora.platform.auth.permissions import Permission
+from audora.platform.auth.permissions import Permission, principal_allows
 from audora.platform.auth.principal import Principal, Role
 from audora.platform.auth.service import ClientInfo
 from audora.platform.auth.tables import memberships, users
 from audora.platform.db.tenant_binding import tenant_transaction
-from audora.platform.errors import AppError, ErrorCode, bad_input, not_found
+from audora.platform.errors import AppError, ErrorCode, bad_input, forbidden, not_found
 from audora.platform.mail.sender import Mail
 from audora.platform.runtime import Runtime
 from audora.platform.staff import audit
@@ -327,9 +327,16 @@ async def end_grant_in(
     return True
 
 
+def _may_approve(principal: Principal) -> None:
+    # The schema checks the permission at the field; the service checks it again.
+    if not principal_allows(principal, Permission.ACCESS_APPROVE):
+        raise forbidden(f"your role does not have {Permission.ACCESS_APPROVE.value}")
+
+
 async def requests_of_account(
     runtime: Runtime, principal: Principal, status: str | None
 ) -> list[AccessRequestRecord]:
+    _may_approve(principal)
     await expire_due(runtime, principal.account_id)
     query = _listing().where(access_requests.c.account_id == principal.account_id)
     if status is not None:
@@ -358,6 +365,7 @@ async def decide(
 ) -> AccessRequestRecord:
     """Approve or deny a pending request of the caller's account, signed with the
     tenant's key; NOT_FOUND for another account's, CONFLICT once answered or expired."""
+    _may_approve(principal)
     note = _clean(note, "note", MAX_NOTE) if note is not None and note.strip() else None
     await expire_due(runtime, principal.account_id)
     now = runtime.clock.now()
@@ -434,6 +442,7 @@ async def revoke_grant(
     runtime: Runtime, principal: Principal, grant_id: uuid.UUID, ip: str | None
 ) -> AccessRequestRecord:
     """The customer ends a live grant of their account; NOT_FOUND if there is none."""
+    _may_approve(principal)
     await expire_due(runtime, principal.account_id)
     async with runtime.platform_engine.begin() as conn:
         row = (

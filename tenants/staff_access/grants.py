@@ -4,11 +4,12 @@ scope.
 
 The grant's token (`asg_...`) is a bearer token for `POST /graphql`, where
 `RequestContext` turns it into a `Principal` through `authenticate_grant`: no role, only
-the scope's read permissions (`Principal.staff`), the tenant taken from the request, so
-reads go through the same tenant binding (the tenant's own database role) and
-field-level rules as a customer's. Every use checks, each time: the grant is live (not
-past its expiry, not revoked by the customer, not ended by staff), the staff sign-in it
-was opened from is live, and the approval's signature verifies with the tenant's key
+the scope's read permissions (`Principal.staff`), the tenant taken from the approved
+request, so reads go through the same tenant binding (the tenant's own database role)
+and field-level rules as a customer's. Every use checks, each time: the grant is live
+(not past its expiry, not revoked by the customer, not ended by staff), the staff
+sign-in it was opened from is live and is where the request comes from (its IP address
+and user agent), and the approval's signature verifies with the tenant's key
 (`approvals.py`): an approval row edited in the database opens nothing.
 """
 
@@ -211,6 +212,10 @@ async def end_by_staff(
         )
 
 
+def _address(value: object) -> str | None:
+    return str(value) if value is not None else None
+
+
 async def authenticate_grant(runtime: Runtime, token: str, client: ClientInfo) -> Principal:
     """The principal of a live, validly signed grant; UNAUTHENTICATED otherwise."""
     now = runtime.clock.now()
@@ -226,6 +231,8 @@ async def authenticate_grant(runtime: Runtime, token: str, client: ClientInfo) -
                         access_grants.c.ended_at.label("grant_ended_at"),
                         staff_sessions.c.ended_at.label("session_ended_at"),
                         staff_sessions.c.expires_at.label("session_expires_at"),
+                        staff_sessions.c.ip.label("session_ip"),
+                        staff_sessions.c.user_agent.label("session_agent"),
                         staff_users.c.full_name.label("staff_name"),
                         staff_users.c.email.label("staff_email"),
                         staff_users.c.disabled_at,
@@ -253,6 +260,9 @@ async def authenticate_grant(runtime: Runtime, token: str, client: ClientInfo) -
         or row["disabled_at"] is not None
         or row["status"] != "APPROVED"
         or row["account_status"] != "ACTIVE"
+        # Bound, as customer sessions are, to where the staff member signed in from.
+        or _address(row["session_ip"]) != _address(client.ip)
+        or (row["session_agent"] or "") != client.agent
     ):
         raise refused
     tenant = audit.tenant_of(row["account_id"])

@@ -15,6 +15,7 @@ import pytest
 from soft_authenticator import SoftAuthenticator
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import DBAPIError
+from starlette.applications import Starlette
 
 from audora.admin.http import COOKIE
 from audora.platform.clock import FrozenClock
@@ -26,10 +27,12 @@ from audora_testing import (
     CONSENT,
     PASSWORD,
     GraphQL,
+    client_from,
     create_call,
     create_profile,
     error_codes,
     schema_of,
+    seat,
     sign_up,
 )
 
@@ -377,10 +380,25 @@ async def test_a4_staff_read_in_scope_only_and_every_operation_is_audited(
 
 
 async def test_a4_the_customer_revokes_a_grant_mid_session(
-    runtime: Runtime, api: httpx.AsyncClient, gql: GraphQL, origin: str, superuser: Engine
+    runtime: Runtime,
+    api: httpx.AsyncClient,
+    app: Starlette,
+    gql: GraphQL,
+    origin: str,
+    superuser: Engine,
 ) -> None:
     made = await approved_grant(runtime, api, gql, origin, ["CALLS"])
     assert "errors" not in await gql(READ_CALL, {"id": made["call"]}, token=made["token"])
+    # Only owners and admins see and answer requests.
+    viewer = await seat(gql, runtime, superuser, made["owner"], "MEMBER")
+    assert error_codes(await gql(REQUESTS, {}, token=viewer.token)) == ["FORBIDDEN"]
+    assert error_codes(await gql(REVOKE, {"id": made["grant"]}, token=viewer.token)) == [
+        "FORBIDDEN"
+    ]
+    # The grant's token works only where the staff member signed in.
+    async with client_from(app, "198.51.100.23", "elsewhere/1.0") as stolen:
+        taken = await GraphQL(stolen)(READ_CALL, {"id": made["call"]}, token=made["token"])
+    assert error_codes(taken) == ["UNAUTHENTICATED"]
     revoked = await gql(REVOKE, {"id": made["grant"]}, token=made["owner"]["token"])
     assert revoked["data"]["revokeAccessGrant"]["grant"]["endReason"] == "REVOKED"
     after = await gql(READ_CALL, {"id": made["call"]}, token=made["token"])
