@@ -123,6 +123,11 @@ class Settings(BaseSettings):
     webauthn_rp_name: str = "Audora"
     webauthn_origins: list[str] = []
 
+    # The staff console (break-glass): how long an enrollment link from `audora staff
+    # create` stays valid, and how long a staff sign-in lasts at most.
+    staff_enrollment_hours: int = Field(default=24, ge=1, le=72)
+    staff_session_hours: int = Field(default=8, ge=1, le=12)
+
     # Invitations stay valid this long; new-device alerts can be switched off.
     invitation_hours: int = 72
     # A call still TRANSCRIBING this long after its upload has its job queued again

@@ -26,6 +26,8 @@ class Kind(StrEnum):
     AUDIT_EVENT = "aud"
     INTEGRATION = "itg"
     PUSH = "psh"
+    ACCESS_REQUEST = "acr"
+    ACCESS_GRANT = "acg"
 
 
 _SHAPE = re.compile(r"\A([a-z]{3})_([0-9a-f]{32})\Z")

@@ -27,16 +27,33 @@ from audora.schema.members.queries import MembersQuery
 from audora.schema.read_only import read_only_guard
 from audora.schema.rules import StandaloneIdentityMutations
 from audora.schema.scalars import SCALARS
+from audora.schema.staff_access.mutations import StaffAccessMutation
+from audora.schema.staff_access.queries import StaffAccessQuery
 
 Query = merge_types(
     "Query",
-    (IdentityQuery, MembersQuery, ClientsQuery, CallsQuery, AuditQuery, IntegrationsQuery),
+    (
+        IdentityQuery,
+        MembersQuery,
+        ClientsQuery,
+        CallsQuery,
+        AuditQuery,
+        IntegrationsQuery,
+        StaffAccessQuery,
+    ),
 )
 # Every mutation is refused for a read-only (suspended, closed) account unless allowlisted.
 Mutation = read_only_guard(
     merge_types(
         "Mutation",
-        (IdentityMutation, MembersMutation, ClientsMutation, CallsMutation, IntegrationsMutation),
+        (
+            IdentityMutation,
+            MembersMutation,
+            ClientsMutation,
+            CallsMutation,
+            IntegrationsMutation,
+            StaffAccessMutation,
+        ),
     )
 )
 

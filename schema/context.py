@@ -26,6 +26,7 @@ from audora.platform.errors import unauthenticated
 from audora.platform.runtime import Runtime
 from audora.tenants.audit.log import AuditEntry, append_alone
 from audora.tenants.audit.security_events import session_revoked
+from audora.tenants.staff_access.grants import GRANT_PREFIX, authenticate_grant
 
 if TYPE_CHECKING:
     from sqlalchemy import RowMapping
@@ -63,6 +64,9 @@ class RequestContext:
         if self._principal is None:
             if not self.token:
                 raise unauthenticated()
+            if self.token.startswith(GRANT_PREFIX):
+                self._principal = await authenticate_grant(self.runtime, self.token, self.client)
+                return self._principal
             try:
                 self._principal = await authenticate(
                     self.runtime.platform_engine,

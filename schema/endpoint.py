@@ -23,9 +23,10 @@ from strawberry.http.ides import get_graphql_ide_html
 from strawberry.schema.exceptions import CannotGetOperationTypeError
 
 from audora.platform.auth.service import ClientInfo
-from audora.platform.errors import ErrorCode
+from audora.platform.errors import AppError, ErrorCode
 from audora.platform.http.client_ip import client_ip
 from audora.platform.runtime import Runtime
+from audora.schema import staff_reads
 from audora.schema.access_log import AnsweredRequest, operation_of, record_request
 from audora.schema.build import build_schema
 from audora.schema.context import RequestContext
@@ -143,6 +144,10 @@ async def graphql_post(request: Request) -> Response:
         base_url=runtime.settings.public_url or str(request.base_url),
     )
     started = runtime.clock.now()
+    if staff_reads.is_grant_token(context.token):
+        refused = await _admit_staff(context, query, variables, operation)
+        if refused is not None:
+            return refused
     response, error_codes = await _answer(context, query, variables, operation)
     principal = context.known_principal()
     if principal is not None:
@@ -158,6 +163,33 @@ async def graphql_post(request: Request) -> Response:
             ),
         )
     return response
+
+
+async def _admit_staff(
+    context: RequestContext,
+    query: str,
+    variables: dict[str, Any] | None,
+    operation: str | None,
+) -> Response | None:
+    """A staff grant's request: refused unless it is a read it may run on a live grant;
+    audited, run or refused, before it runs."""
+    try:
+        principal = await context.principal()
+    except AppError as exc:
+        status = 403 if exc.code is ErrorCode.FORBIDDEN else 401
+        return error_response(status, exc.message, exc.code)
+    why = staff_reads.refusal(query, operation)
+    await staff_reads.audit_operation(
+        context.runtime,
+        principal,
+        staff_reads.operation_name(query, operation),
+        variables,
+        context.client.ip,
+        refused=why,
+    )
+    if why is not None:
+        return error_response(403, why, ErrorCode.FORBIDDEN)
+    return None
 
 
 async def _answer(

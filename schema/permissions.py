@@ -15,8 +15,9 @@ from strawberry.permission import BasePermission, PermissionExtension
 from strawberry.schema_directive import Location
 from strawberry.types import Info
 
-from audora.platform.auth.permissions import Permission, allows
-from audora.platform.errors import forbidden, unauthenticated
+from audora.platform.auth.permissions import Permission, principal_allows
+from audora.platform.auth.principal import Principal
+from audora.platform.errors import forbidden, not_found, unauthenticated
 from audora.schema.context import RequestContext
 
 strawberry.enum(Permission, name="Permission")
@@ -41,7 +42,11 @@ class IsAuthenticated(BasePermission):
         return True
 
 
-def _refusal(permission: Permission) -> Exception:
+def _refusal(principal: Principal, permission: Permission) -> Exception:
+    if principal.staff is not None:
+        # Staff see nothing of what their grant's scope leaves out, not even that it is
+        # there: the same answer as for what does not exist.
+        return not_found(permission.value.split(":")[0])
     return forbidden(f"your role does not have {permission.value}")
 
 
@@ -62,8 +67,8 @@ class RequiresPermission(FieldExtension):
         principal = info.context.known_principal()
         if principal is None:
             raise unauthenticated()
-        if not allows(principal.role, self.permission):
-            raise _refusal(self.permission)
+        if not principal_allows(principal, self.permission):
+            raise _refusal(principal, self.permission)
         return next_(source, info, **kwargs)
 
     async def resolve_async(
@@ -74,8 +79,8 @@ class RequiresPermission(FieldExtension):
         **kwargs: Any,
     ) -> Any:
         principal = await info.context.principal()
-        if not allows(principal.role, self.permission):
-            raise _refusal(self.permission)
+        if not principal_allows(principal, self.permission):
+            raise _refusal(principal, self.permission)
         return await next_(source, info, **kwargs)
 
 

@@ -35,6 +35,10 @@ WRITABLE_WHEN_READ_ONLY = frozenset(
         # not ACTIVE is refused by the invitation service itself.
         "signUp",
         "acceptInvitation",
+        # Refusing or ending staff access protects the account and changes no data of
+        # it: a read-only account must still be able to shut staff out.
+        "denyAccessRequest",
+        "revokeAccessGrant",
     }
 )
 

@@ -34,6 +34,11 @@ STANDALONE_MUTATIONS = frozenset(
         # A seat's change commits with its audit entry, each on its own (members.py).
         "updateMember",
         "removeMember",
+        # Each signs and commits its decision with its audit entries, on its own
+        # (tenants/staff_access/access.py).
+        "approveAccessRequest",
+        "denyAccessRequest",
+        "revokeAccessGrant",
     }
 )
 
@@ -55,7 +60,8 @@ class StandaloneIdentityMutations(ValidationRule):
             self.report_error(
                 GraphQLError(
                     "identity mutations (signUp, logIn, logOut, sessions, TOTP, WebAuthn, "
-                    "password, invitations, members) must be the only field of their mutation",
+                    "password, invitations, members, staff access) must be the only field "
+                    "of their mutation",
                     node,
                 )
             )

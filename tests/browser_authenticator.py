@@ -79,6 +79,10 @@ async def _blank(route: Route) -> None:
     await route.fulfill(status=200, content_type="text/html", body="<!doctype html><title>")
 
 
+async def _through(route: Route) -> None:
+    await route.continue_()
+
+
 async def _refuse(route: Route) -> None:
     await route.abort()
 
@@ -95,17 +99,24 @@ def _skip_without_chromium() -> None:
 
 
 @asynccontextmanager
-async def browser_authenticator() -> AsyncIterator[BrowserAuthenticator]:
+async def browser_authenticator(
+    pages_from: str | None = None,
+) -> AsyncIterator[BrowserAuthenticator]:
+    """The browser and its authenticator. With `pages_from` (an origin such as
+    https://localhost:PORT), pages of that origin are loaded for real, over TLS from a
+    local CA the browser is told to accept; everything else is still refused."""
     _skip_without_chromium()
     async with async_playwright() as playwright:
         browser = await playwright.chromium.launch(
             executable_path=str(CHROMIUM), args=ARGS, timeout=TIMEOUT_MS
         )
         try:
-            context = await browser.new_context()
+            context = await browser.new_context(ignore_https_errors=pages_from is not None)
             context.set_default_timeout(TIMEOUT_MS)
             # The last route registered is tried first.
             await context.route("**/*", _refuse)
+            if pages_from is not None:
+                await context.route(f"{pages_from}/**", _through)
             await context.route(f"**{PAGE_PATH}", _blank)
             page = await context.new_page()
             devtools = await context.new_cdp_session(page)

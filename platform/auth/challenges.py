@@ -18,7 +18,8 @@ from typing import Literal
 from redis.asyncio import Redis
 from webauthn.helpers import base64url_to_bytes, bytes_to_base64url
 
-Purpose = Literal["register", "login"]
+# The staff console's ceremonies have purposes of their own (platform/staff/keys.py).
+Purpose = Literal["register", "login", "staff-register", "staff-login", "staff-activate"]
 
 LIFETIME = timedelta(minutes=5)
 # Well past any lifetime, so Redis never drops a challenge the clock still calls fresh.

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from audora.platform.auth.principal import Role
+from audora.platform.auth.principal import Principal, Role
 
 
 class Permission(StrEnum):
@@ -79,6 +79,14 @@ def allows(role: Role, permission: Permission) -> bool:
     return permission in MATRIX[role]
 
 
+def principal_allows(principal: Principal, permission: Permission) -> bool:
+    """What a caller may do: its role's permissions, or for staff under a break-glass
+    grant, exactly the grant's scope."""
+    if principal.staff is not None:
+        return permission.value in principal.staff.permissions
+    return allows(principal.role, permission)
+
+
 def render_markdown() -> str:
     """The matrix as the table in docs/permissions.md."""
     roles = list(Role)
@@ -101,6 +109,11 @@ def render_markdown() -> str:
         "A seat may also be scoped to some client profiles: it then sees only those",
         "profiles and the calls, recordings, transcripts and documents under them, whatever",
         "its role. Owners and admins are never scoped.",
+        "",
+        "Staff under a break-glass grant the account approved (`accessRequests`) hold no",
+        "role: only the read permissions of the grant's scope (`CLIENT_PROFILES`:",
+        "`clients:read`, `CALLS`: `calls:read`, `TRANSCRIPTS`: `transcripts:read`,",
+        "`DOCUMENTS`: `documents:read`), and a field outside it answers NOT_FOUND.",
         "",
     ]
     return "\n".join(lines)

@@ -17,6 +17,18 @@ class Role(StrEnum):
 
 
 @dataclass(frozen=True)
+class StaffGrant:
+    """A staff member reading through an activated access grant
+    (tenants/staff_access/grants.py): the permissions are the grant's scope, all reads."""
+
+    staff_id: uuid.UUID
+    staff_name: str
+    grant_id: uuid.UUID
+    request_id: uuid.UUID
+    permissions: frozenset[str]
+
+
+@dataclass(frozen=True)
 class Principal:
     session_id: uuid.UUID
     user_id: uuid.UUID
@@ -29,3 +41,6 @@ class Principal:
     tenant: TenantRef
     # None: the seat sees every client profile.
     client_profile_ids: tuple[uuid.UUID, ...] | None
+    # Set only for staff under a break-glass grant: then `role` is not consulted, the
+    # grant's scope is (`permissions.principal_allows`).
+    staff: StaffGrant | None = None

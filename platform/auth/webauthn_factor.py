@@ -15,6 +15,10 @@ and the RP ID, and that the signature counter moved forward, then records the us
 
 Challenges are one per user and purpose (`challenges.py`): the client does not echo a
 ceremony id back, and a second login started by the same user replaces the first's.
+
+The ceremony checks themselves (`check_registration`, `check_assertion`) take no
+storage: the staff console (`platform/staff/keys.py`) runs the same ones against its own
+credentials table, with user verification required and attestation recorded.
 """
 
 from __future__ import annotations
@@ -36,14 +40,17 @@ from webauthn.helpers import (
 )
 from webauthn.helpers.structs import (
     AttestationConveyancePreference,
+    AuthenticationCredential,
     AuthenticatorSelectionCriteria,
     AuthenticatorTransport,
     PublicKeyCredentialDescriptor,
     ResidentKeyRequirement,
     UserVerificationRequirement,
 )
+from webauthn.registration.verify_registration_response import VerifiedRegistration
 
 from audora.platform.auth import challenges, repository
+from audora.platform.config import Settings
 from audora.platform.errors import AppError, ErrorCode, bad_input
 from audora.platform.runtime import Runtime
 
@@ -113,23 +120,7 @@ async def register(runtime: Runtime, user_id: uuid.UUID, credential: str, name: 
             "no registration is pending, or it expired: call beginWebAuthnRegistration again",
             field="credential",
         )
-    settings = runtime.settings
-    try:
-        if len(credential) > MAX_CREDENTIAL_CHARS:
-            raise ValueError("credential too large")
-        parsed = parse_registration_credential_json(credential)
-        verified = verify_registration_response(
-            credential=parsed,
-            expected_challenge=challenge,
-            expected_rp_id=settings.webauthn_rp_id,
-            expected_origin=settings.webauthn_expected_origins,
-        )
-    # The library parses client-supplied JSON, base64, CBOR and COSE keys, and not all
-    # of its failures are WebAuthnException: any failure to verify is a refusal.
-    except Exception as exc:
-        log.info("WebAuthn registration refused: %s", exc)
-        raise bad_input("the credential could not be verified", field="credential") from None
-    transports = [t.value for t in parsed.response.transports or () if t.value in _TRANSPORTS]
+    verified, transports = check_registration(runtime.settings, challenge, credential)
     async with runtime.platform_engine.begin() as conn:
         row = await repository.insert_webauthn_credential(
             conn,
@@ -138,7 +129,7 @@ async def register(runtime: Runtime, user_id: uuid.UUID, credential: str, name: 
             credential_id=verified.credential_id,
             public_key=verified.credential_public_key,
             sign_count=verified.sign_count,
-            transports=transports or None,
+            transports=transports,
             name=name,
             created_at=now,
         )
@@ -168,33 +159,92 @@ async def verify_assertion(runtime: Runtime, user_id: uuid.UUID, assertion: str)
     user's own credentials. The challenge is spent either way."""
     now = runtime.clock.now()
     challenge = await challenges.take(runtime.redis, "login", user_id, now)
-    if challenge is None or len(assertion) > MAX_CREDENTIAL_CHARS:
+    if challenge is None:
         return False
+    parsed = parse_assertion(assertion, user_id)
+    if parsed is None:
+        return False
+    async with runtime.platform_engine.begin() as conn:
+        row = await repository.webauthn_credential_for_update(conn, user_id, parsed.raw_id)
+        if row is None:
+            return False
+        new_count = check_assertion(runtime.settings, challenge, parsed, row)
+        if new_count is None:
+            return False
+        await repository.record_webauthn_use(conn, row["id"], new_count, now)
+    return True
+
+
+def check_registration(
+    settings: Settings,
+    challenge: bytes,
+    credential: str,
+    *,
+    require_user_verification: bool = False,
+) -> tuple[VerifiedRegistration, list[str] | None]:
+    """The verified registration answering `challenge`, and the transports the browser
+    reported; BAD_USER_INPUT if it does not verify."""
+    try:
+        if len(credential) > MAX_CREDENTIAL_CHARS:
+            raise ValueError("credential too large")
+        parsed = parse_registration_credential_json(credential)
+        verified = verify_registration_response(
+            credential=parsed,
+            expected_challenge=challenge,
+            expected_rp_id=settings.webauthn_rp_id,
+            expected_origin=settings.webauthn_expected_origins,
+            require_user_verification=require_user_verification,
+        )
+    # The library parses client-supplied JSON, base64, CBOR and COSE keys, and not all
+    # of its failures are WebAuthnException: any failure to verify is a refusal.
+    except Exception as exc:
+        log.info("WebAuthn registration refused: %s", exc)
+        raise bad_input("the credential could not be verified", field="credential") from None
+    transports: list[str] = [
+        t.value for t in parsed.response.transports or () if t.value in _TRANSPORTS
+    ]
+    return verified, transports or None
+
+
+def parse_assertion(assertion: str, user_id: uuid.UUID) -> AuthenticationCredential | None:
+    """The assertion parsed, or None if it is malformed, too large, or names another
+    user's handle."""
+    if len(assertion) > MAX_CREDENTIAL_CHARS:
+        return None
     try:
         parsed = parse_authentication_credential_json(assertion)
     # As in `register`: whatever the library fails on, the assertion is refused.
     except Exception as exc:
         log.info("WebAuthn assertion refused: %s", exc)
-        return False
+        return None
     handle = parsed.response.user_handle
     if handle is not None and handle != user_id.bytes:
-        return False
-    settings = runtime.settings
-    async with runtime.platform_engine.begin() as conn:
-        row = await repository.webauthn_credential_for_update(conn, user_id, parsed.raw_id)
-        if row is None:
-            return False
-        try:
-            verified = verify_authentication_response(
-                credential=parsed,
-                expected_challenge=challenge,
-                expected_rp_id=settings.webauthn_rp_id,
-                expected_origin=settings.webauthn_expected_origins,
-                credential_public_key=bytes(row["public_key"]),
-                credential_current_sign_count=row["sign_count"],
-            )
-        except Exception as exc:
-            log.info("WebAuthn assertion refused: %s", exc)
-            return False
-        await repository.record_webauthn_use(conn, row["id"], verified.new_sign_count, now)
-    return True
+        return None
+    return parsed
+
+
+def check_assertion(
+    settings: Settings,
+    challenge: bytes,
+    parsed: AuthenticationCredential,
+    credential: RowMapping,
+    *,
+    require_user_verification: bool = False,
+) -> int | None:
+    """The credential's new sign count if `parsed` answers `challenge` with a valid
+    signature of `credential` (a row with `public_key` and `sign_count`) from an expected
+    origin, its counter moving forward; None otherwise."""
+    try:
+        verified = verify_authentication_response(
+            credential=parsed,
+            expected_challenge=challenge,
+            expected_rp_id=settings.webauthn_rp_id,
+            expected_origin=settings.webauthn_expected_origins,
+            credential_public_key=bytes(credential["public_key"]),
+            credential_current_sign_count=credential["sign_count"],
+            require_user_verification=require_user_verification,
+        )
+    except Exception as exc:
+        log.info("WebAuthn assertion refused: %s", exc)
+        return None
+    return verified.new_sign_count

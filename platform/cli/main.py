@@ -11,6 +11,7 @@ audora keys rotate | status  rotate tenant KEKs (and data keys) | versions and p
 audora schema export       write schema/schema.graphql
 audora retention run | schedule   due retention actions now | the schedule
 audora backup run | verify   back up (and expire) now | the restore drill now
+audora staff create | list  a staff account and its one-time enrollment link | staff
 audora dev clock advance 73h | reset | show   (dev and test only)
 """
 
@@ -21,7 +22,7 @@ import asyncio
 import sys
 from collections.abc import Callable, Sequence
 
-from audora.platform.cli import backup, commands, dev, retention
+from audora.platform.cli import backup, commands, dev, retention, staff
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -84,6 +85,7 @@ def _parser() -> argparse.ArgumentParser:
     dev.add_parser(sub)
     retention.add_parser(sub)
     backup.add_parser(sub)
+    staff.add_parser(sub)
     return parser
 
 
@@ -102,6 +104,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "dev": dev.dev,
         "retention": lambda a: asyncio.run(retention.retention(a)),
         "backup": lambda a: asyncio.run(backup.backup(a)),
+        "staff": lambda a: asyncio.run(staff.staff(a)),
     }
     return handlers[args.command](args)
 

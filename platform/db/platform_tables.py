@@ -13,6 +13,14 @@ from audora.platform.auth.tables import (
     webauthn_credentials,
 )
 from audora.platform.db.metadata import platform_metadata
+from audora.platform.staff.tables import (
+    access_grants,
+    access_requests,
+    staff_audit_events,
+    staff_credentials,
+    staff_sessions,
+    staff_users,
+)
 from audora.tenants.backups.tables import backups, restore_drills
 from audora.tenants.recordings.tables import upload_tickets
 from audora.tenants.registry.tables import accounts, tenant_keys, tenant_storage_identities
@@ -31,6 +39,12 @@ PLATFORM_TABLES = (
     invitations,
     backups,
     restore_drills,
+    staff_users,
+    staff_credentials,
+    staff_sessions,
+    access_requests,
+    access_grants,
+    staff_audit_events,
 )
 
 __all__ = ["PLATFORM_TABLES", "platform_metadata"]

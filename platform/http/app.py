@@ -7,9 +7,10 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from starlette.applications import Starlette
-from starlette.routing import Route
+from starlette.routing import Mount, Route
 from starlette.types import ASGIApp
 
+from audora.admin.http import ROUTES as ADMIN_ROUTES
 from audora.platform.clock import Clock
 from audora.platform.config import Settings
 from audora.platform.http.health import healthz, readyz
@@ -45,6 +46,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> Starlette:
             Route("/readyz", readyz, methods=["GET"]),
             Route("/uploads/{ticket}", put_upload, methods=["PUT"]),
             Route("/sessions/revoke/{token}", revoke_page, methods=["GET", "POST"]),
+            Mount("/admin", routes=ADMIN_ROUTES),
         ],
         lifespan=lifespan,
     )

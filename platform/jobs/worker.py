@@ -25,6 +25,7 @@ from audora.tenants.integrations import jobs as push_jobs
 from audora.tenants.keys.jobs import reencrypt_tenant_job, rotate_due_keys_job
 from audora.tenants.lifecycle.jobs import retention_sweep_job
 from audora.tenants.provisioning.orphans import sweep_orphan_storage
+from audora.tenants.staff_access.access import staff_access_sweep_job
 from audora.tenants.transcription.jobs import (
     JOB_TIMEOUT_SECONDS,
     MAX_TRIES,
@@ -86,6 +87,7 @@ FUNCTIONS = [
     func(backup_tenant_job, timeout=3600, max_tries=5),
     daily_backups_job,
     func(restore_drill_job, timeout=3600),
+    staff_access_sweep_job,
 ]
 
 
@@ -108,6 +110,7 @@ def worker_settings() -> dict[str, Any]:
             # restored and verified.
             cron(daily_backups_job, hour={1}, minute={23}, unique=True),
             cron(restore_drill_job, weekday={6}, hour={5}, minute={11}, unique=True),
+            cron(staff_access_sweep_job, minute=set(range(0, 60, 5)), unique=True),
         ],
         "on_startup": startup,
         "on_shutdown": shutdown,

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from audora.platform.auth.permissions import Permission, allows
+from audora.platform.auth.permissions import Permission, principal_allows
 from audora.platform.auth.principal import Principal
 from audora.platform.db.tenant_binding import TenantUnitOfWork
 from audora.platform.errors import bad_input, forbidden
@@ -51,7 +51,7 @@ def _may_read(principal: Principal) -> None:
     # The schema checks the permission at the field; the service checks it again. The
     # log is the whole account's (targets and details name any profile), so a seat
     # scoped to some client profiles never reads it, whatever the matrix says.
-    if not allows(principal.role, Permission.AUDIT_READ):
+    if not principal_allows(principal, Permission.AUDIT_READ):
         raise forbidden(f"your role does not have {Permission.AUDIT_READ.value}")
     if principal.client_profile_ids is not None:
         raise forbidden("the audit log is for seats that see every client profile")
