@@ -18,6 +18,7 @@ from audora.platform.config import Settings, get_settings
 from audora.platform.logs import configure, runtime_banner
 
 if TYPE_CHECKING:
+    from audora.platform.runtime import Runtime
     from audora.platform.stack.embedded import EmbeddedStack
     from audora.platform.stack.process import ManagedProcess
 
@@ -209,6 +210,8 @@ async def tenants(args: argparse.Namespace) -> int:
                 )
                 for row in rows:
                     _out(f"{row.id}  {row.schema_name}  {row.status}  {row.created_at:%Y-%m-%d}")
+        elif args.tenants_command in ("suspend", "unsuspend"):
+            return await _suspension(runtime, args)
         else:
             removed = await sweep_orphan_storage(
                 runtime.provisioner,
@@ -219,6 +222,31 @@ async def tenants(args: argparse.Namespace) -> int:
             _out(f"removed {len(removed)} orphan buckets")
     finally:
         await runtime.close()
+    return 0
+
+
+async def _suspension(runtime: Runtime, args: argparse.Namespace) -> int:
+    import getpass
+    import uuid
+
+    from audora.platform.errors import AppError
+    from audora.tenants.registry.suspension import suspend, unsuspend
+
+    try:
+        account_id = uuid.UUID(args.tenant.removeprefix("acc_"))
+    except ValueError:
+        sys.stderr.write(f"not an account id: {args.tenant}\n")
+        return 2
+    actor = f"operator:{getpass.getuser()}"
+    try:
+        if args.tenants_command == "suspend":
+            change = await suspend(runtime, account_id, args.reason, actor=actor)
+        else:
+            change = await unsuspend(runtime, account_id, actor=actor, reason=args.reason)
+    except AppError as exc:
+        sys.stderr.write(f"{exc.message}\n")
+        return 1
+    _out(f"{change.account_id} {change.before} -> {change.after}")
     return 0
 
 

@@ -5,6 +5,8 @@ audora serve | worker      one API process | one worker process
 audora migrate             the platform schema, then every tenant schema
 audora stack up | env      only the embedded stack | its URLs as shell exports
 audora tenants list | gc   the tenant registry | remove storage of no account
+audora tenants suspend | unsuspend  make an account read-only (C1) | writable again
+audora demo                on a running stack: sign up, upload the sample call, show results
 audora keys rotate | status  rotate tenant KEKs (and data keys) | versions and progress
 audora schema export       write schema/schema.graphql
 audora retention run | schedule   due retention actions now | the schedule
@@ -39,6 +41,14 @@ def _parser() -> argparse.ArgumentParser:
     tenants_sub = tenants.add_subparsers(dest="tenants_command", required=True)
     tenants_sub.add_parser("list", help="list tenants")
     tenants_sub.add_parser("gc", help="remove buckets and identities of no account")
+    suspend = tenants_sub.add_parser(
+        "suspend", help="make an account read-only (e.g. evidence of recording without consent)"
+    )
+    suspend.add_argument("--tenant", required=True, help="the account id (acc_<hex> or a UUID)")
+    suspend.add_argument("--reason", required=True, help="why; kept in the tenant's audit log")
+    unsuspend = tenants_sub.add_parser("unsuspend", help="make a suspended account writable")
+    unsuspend.add_argument("--tenant", required=True, help="the account id (acc_<hex> or a UUID)")
+    unsuspend.add_argument("--reason", default="", help="why; kept in the tenant's audit log")
     keys = sub.add_parser("keys", help="tenant encryption keys")
     keys_sub = keys.add_subparsers(dest="keys_command", required=True)
     rotate = keys_sub.add_parser("rotate", help="rotate tenant KEKs and rewrap their data keys")

@@ -60,7 +60,10 @@ FUNCTIONS = [
     new_device_alert_job,
     access_log_partitions_job,
     # The job counts its own tries against MAX_TRIES to mark the call FAILED on the last.
-    func(transcribe_call_job, max_tries=MAX_TRIES, timeout=JOB_TIMEOUT_SECONDS),
+    # No result kept: the per-call job id is free again once the job ends, so the sweep
+    # can queue a call again (one left TRANSCRIBING while its account was suspended);
+    # while the job is queued or running its id still keeps it from being doubled.
+    func(transcribe_call_job, max_tries=MAX_TRIES, timeout=JOB_TIMEOUT_SECONDS, keep_result=0),
     requeue_stuck_transcriptions_job,
     retention_sweep_job,
 ]

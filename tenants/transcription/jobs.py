@@ -30,6 +30,7 @@ from audora.tenants.calls import repository as calls
 from audora.tenants.calls.content import store_transcript
 from audora.tenants.calls.service import CallStatus
 from audora.tenants.recordings.audio import read_audio
+from audora.tenants.registry.suspension import account_is_writable
 from audora.tenants.transcription.provider import Transcriber
 from audora.tenants.transcription.sweep import TRANSCRIBE_JOB
 from audora.tenants.transcription.whisper import WhisperTranscriber
@@ -50,6 +51,10 @@ async def transcribe_call_job(ctx: dict[str, Any], tenant_id: str, call_id: str)
     runtime: Runtime = ctx["runtime"]
     transcriber: Transcriber = ctx.get("transcriber") or WhisperTranscriber()
     tenant, call = uuid.UUID(tenant_id), uuid.UUID(call_id)
+    if not await account_is_writable(runtime.platform_engine, tenant):
+        # Suspended or closed: no new processing. The call stays TRANSCRIBING and the
+        # sweep queues it again once the account is writable.
+        return "account read-only: not processed"
     ref = TenantRef(tenant_schema(tenant))
     async with tenant_transaction(runtime.tenant_engine, ref) as uow:
         row = await calls.get(uow, call, None)
