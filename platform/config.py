@@ -144,6 +144,9 @@ class Settings(BaseSettings):
     # Audio is erased this many hours after its transcript is stored: 72 at most (the
     # promise), shorter if an operator wants.
     audio_retention_hours: int = Field(default=72, ge=1, le=72)
+    # A data export's emailed download link stays valid this long (the export itself is
+    # deleted 24 hours after it is built, whatever this says).
+    export_link_minutes: int = Field(default=60, ge=1, le=24 * 60)
 
     @property
     def audio_retention(self) -> timedelta:

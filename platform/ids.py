@@ -24,6 +24,7 @@ class Kind(StrEnum):
     DOCUMENT = "doc"
     INVITATION = "inv"
     AUDIT_EVENT = "aud"
+    DATA_EXPORT = "exp"
 
 
 _SHAPE = re.compile(r"\A([a-z]{3})_([0-9a-f]{32})\Z")

@@ -20,16 +20,24 @@ from audora.schema.clients.queries import ClientsQuery
 from audora.schema.errors import ErrorPolicy
 from audora.schema.identity.mutations import IdentityMutation
 from audora.schema.identity.queries import IdentityQuery
+from audora.schema.lifecycle.mutations import LifecycleMutation
+from audora.schema.lifecycle.queries import LifecycleQuery
 from audora.schema.members.mutations import MembersMutation
 from audora.schema.members.queries import MembersQuery
 from audora.schema.read_only import read_only_guard
 from audora.schema.rules import StandaloneIdentityMutations
 from audora.schema.scalars import SCALARS
 
-Query = merge_types("Query", (IdentityQuery, MembersQuery, ClientsQuery, CallsQuery, AuditQuery))
+Query = merge_types(
+    "Query",
+    (IdentityQuery, MembersQuery, ClientsQuery, CallsQuery, AuditQuery, LifecycleQuery),
+)
 # Every mutation is refused for a read-only (suspended, closed) account unless allowlisted.
 Mutation = read_only_guard(
-    merge_types("Mutation", (IdentityMutation, MembersMutation, ClientsMutation, CallsMutation))
+    merge_types(
+        "Mutation",
+        (IdentityMutation, MembersMutation, ClientsMutation, CallsMutation, LifecycleMutation),
+    )
 )
 
 

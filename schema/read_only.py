@@ -35,6 +35,12 @@ WRITABLE_WHEN_READ_ONLY = frozenset(
         # not ACTIVE is refused by the invitation service itself.
         "signUp",
         "acceptInvitation",
+        # The point of a closure's grace: the owner may change their mind, and owners
+        # and admins may take their data with them. Each service checks the status
+        # itself (reopening only a CLOSED account; exporting only an ACTIVE, CLOSED or
+        # LAPSED one: not a SUSPENDED one).
+        "reopenAccount",
+        "requestExport",
     }
 )
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 
 from audora.platform.db.tenant_binding import TenantRef
@@ -29,3 +30,5 @@ class Principal:
     tenant: TenantRef
     # None: the seat sees every client profile.
     client_profile_ids: tuple[uuid.UUID, ...] | None
+    # Set while the account is closed or lapsed: when its grace ends and it is purged.
+    account_purge_after: datetime | None = None

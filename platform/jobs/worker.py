@@ -20,6 +20,8 @@ from audora.platform.runtime import Runtime
 from audora.tenants.access_log.jobs import access_log_partitions_job, ensure_access_log_partitions
 from audora.tenants.identity.device_alerts import new_device_alert_job
 from audora.tenants.keys.jobs import reencrypt_tenant_job, rotate_due_keys_job
+from audora.tenants.lifecycle.export import MAX_TRIES as EXPORT_TRIES
+from audora.tenants.lifecycle.export import build_export_job
 from audora.tenants.lifecycle.jobs import retention_sweep_job
 from audora.tenants.provisioning.orphans import sweep_orphan_storage
 from audora.tenants.transcription.jobs import (
@@ -66,6 +68,7 @@ FUNCTIONS = [
     func(transcribe_call_job, max_tries=MAX_TRIES, timeout=JOB_TIMEOUT_SECONDS, keep_result=0),
     requeue_stuck_transcriptions_job,
     retention_sweep_job,
+    func(build_export_job, max_tries=EXPORT_TRIES),
 ]
 
 
