@@ -86,7 +86,7 @@ async def test_an_owner_closes_the_account_and_it_is_read_only_for_a_30_day_grac
     assert me["data"]["me"]["account"]["status"] == "CLOSED"
     assert me["data"]["clientProfiles"] == [{"name": "Kept Client"}]
     refused = await gql(
-        "mutation { createClientProfile(input: {name: \"New\"}) { id } }", token=owner["token"]
+        'mutation { createClientProfile(input: {name: "New"}) { id } }', token=owner["token"]
     )
     assert error_codes(refused) == ["FORBIDDEN"]
     logged_in = await gql(LOG_IN, {"input": {"email": owner["email"], "password": PASSWORD}})
@@ -127,7 +127,7 @@ async def test_the_owner_reopens_within_the_grace_but_not_after_it(
         reopened = await gql(REOPEN, token=token)
         assert reopened["data"]["reopenAccount"] == {"status": "ACTIVE", "purgeAfter": None}
         writable = await gql(
-            "mutation { createClientProfile(input: {name: \"Back\"}) { id } }", token=token
+            'mutation { createClientProfile(input: {name: "Back"}) { id } }', token=token
         )
     await read_mail(mail_dir, owner["email"], "Audora: your account was reopened")
     assert "errors" not in writable, writable
@@ -158,7 +158,7 @@ async def test_a_lapsed_subscription_takes_the_same_path_and_only_billing_renews
         timedelta(days=1)
     )
     refused = await gql(
-        "mutation { createClientProfile(input: {name: \"X\"}) { id } }", token=owner["token"]
+        'mutation { createClientProfile(input: {name: "X"}) { id } }', token=owner["token"]
     )
     assert error_codes(refused) == ["FORBIDDEN"]
     (mail,) = await read_mail(mail_dir, owner["email"], "Audora: your subscription lapsed")
