@@ -21,6 +21,8 @@ from audora.platform.keys.service import KeyService
 from audora.tenants.calls.tables import recordings
 from audora.tenants.keys.data_keys import forget_keys, key_context
 from audora.tenants.keys.tables import data_keys
+from audora.tenants.lifecycle.export import export_key_context
+from audora.tenants.lifecycle.export_tables import data_exports
 from audora.tenants.recordings.audio import recording_key_context
 from audora.tenants.registry.tables import accounts, tenant_keys, tenant_storage_identities
 from audora.tenants.storage.credentials import PURPOSE as STORAGE_PURPOSE
@@ -41,7 +43,8 @@ async def rotate_tenant(
     now: datetime,
 ) -> Rotation:
     """A new KEK version, and every key the old one wrapped rewrapped under it: the
-    tenant's data keys, its recordings' keys, and its storage credentials' key."""
+    tenant's data keys, its recordings' and exports' keys, and its storage credentials'
+    key."""
     version = await keys.rotate_tenant_key(tenant_id)
     rewrapped = 0
     async with tenant_transaction(tenant_engine, TenantRef(tenant_schema(tenant_id))) as uow:
@@ -69,7 +72,21 @@ async def rotate_tenant(
                 .where(recordings.c.id == recording.id)
                 .values(wrapped_key=wrapped)
             )
-        rewrapped = len(rows) + len(held)
+        exports = (
+            await uow.execute(
+                select(data_exports.c.id, data_exports.c.wrapped_key).where(
+                    data_exports.c.wrapped_key.is_not(None)
+                )
+            )
+        ).all()
+        for made in exports:
+            wrapped = await keys.rewrap(
+                tenant_id, made.wrapped_key, export_key_context(tenant_id, made.id)
+            )
+            await uow.execute(
+                update(data_exports).where(data_exports.c.id == made.id).values(wrapped_key=wrapped)
+            )
+        rewrapped = len(rows) + len(held) + len(exports)
         await uow.commit()
     async with platform_engine.begin() as conn:
         identity = (

@@ -83,7 +83,7 @@ def object_key(export_id: uuid.UUID) -> str:
     return f"exports/{export_id}.zip.enc"
 
 
-def _key_context(tenant_id: uuid.UUID, export_id: uuid.UUID) -> dict[str, str]:
+def export_key_context(tenant_id: uuid.UUID, export_id: uuid.UUID) -> dict[str, str]:
     return {**key_context(tenant_id, PURPOSE), "export": str(export_id)}
 
 
@@ -254,7 +254,9 @@ async def build_export(runtime: Runtime, tenant_id: uuid.UUID, export_id: uuid.U
         ).first()
         if row is None or row.status != "PENDING":
             return False
-        made = await runtime.keys.generate_data_key(tenant_id, _key_context(tenant_id, export_id))
+        made = await runtime.keys.generate_data_key(
+            tenant_id, export_key_context(tenant_id, export_id)
+        )
         bucket = await runtime.buckets.of(tenant_id)
         sealed = encrypt_stream(
             made.plaintext,
@@ -413,7 +415,7 @@ async def open_download(runtime: Runtime, token: str, *, ip: str | None) -> Down
         )
         await uow.commit()
     key = await runtime.keys.decrypt_data_key(
-        tenant_id, bytes(row.wrapped_key), _key_context(tenant_id, export_id)
+        tenant_id, bytes(row.wrapped_key), export_key_context(tenant_id, export_id)
     )
     bucket = await runtime.buckets.of(tenant_id)
     chunks = decrypt_stream(key, _binding(tenant_id, export_id), bucket.get_stream(row.object_key))

@@ -34,6 +34,7 @@ from audora.tenants.calls.content import (
     store_document,
     store_transcript,
 )
+from audora.tenants.keys.rotation import rotate_tenant
 from audora.tenants.lifecycle.export import MAIL_SUBJECT, build_export_job
 from audora.tenants.lifecycle.jobs import run_due_retention
 
@@ -117,6 +118,7 @@ async def test_the_export_holds_everything_of_the_tenant_and_nothing_of_another(
     api: httpx.AsyncClient,
     runtime: Runtime,
     settings: Settings,
+    clock: FrozenClock,
     mail_dir: Path,
 ) -> None:
     mark_a, mark_b = f"MARK-A-{uuid.uuid4().hex}", f"MARK-B-{uuid.uuid4().hex}"
@@ -132,6 +134,11 @@ async def test_the_export_holds_everything_of_the_tenant_and_nothing_of_another(
     await run_jobs(runtime, [build_export_job])
 
     (message,) = await read_mail(mail_dir, a["email"], MAIL_SUBJECT)
+    # A KEK rotation in between rewraps the export's key too: it still opens.
+    rotated = await rotate_tenant(
+        runtime.tenant_engine, runtime.platform_engine, runtime.keys, a["tenant_id"], clock.now()
+    )
+    assert rotated.rewrapped >= 1
     response = await api.get(_link_in(message))
     assert response.status_code == 200, response.text
     assert response.headers["content-type"] == "application/zip"
