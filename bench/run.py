@@ -5,7 +5,8 @@
   add argon2id hashing and a session);
 - `clientProfiles` throughput and p50/p99 latency through a real uvicorn server, with
   10 tenants and again with 1,000, requests spread over every tenant's token;
-- encryption costs (`encryption.py`) and the product's figures (`product.py`):
+- encryption costs (`encryption.py`), the audio retention sweep (`retention.py`), and
+  the product's figures (`product.py`):
   transcription real-time factor and upload-to-READY time per minute of audio, with a
   real worker beside the API.
 
@@ -31,6 +32,7 @@ from typing import Any
 import encryption
 import httpx
 import product
+import retention
 from sqlalchemy import text
 
 from audora.platform.auth.service import ClientInfo, open_session
@@ -240,6 +242,7 @@ async def bench(settings: Settings, api_url: str, trust: ssl.SSLContext) -> dict
                 "upload_200mb_over_https": await encryption.upload_over_https(client, tokens[0]),
             }
             results["product"] = {"upload_to_ready": await product.upload_to_ready(client)}
+            results["retention"] = await retention.audio_sweep(runtime, first[1].account_id)
     finally:
         await runtime.close()
     p50_10 = results["at_10_tenants"]["p50_ms"]
@@ -315,6 +318,14 @@ def main() -> int:
             "{throughput_rps} / {p50_ms} / {p99_ms}".format(**results["at_1000_tenants"]),
         ),
         ("p50 ratio 1000 vs 10 tenants (target <= 1.10)", results["p50_ratio_1000_vs_10"]),
+        (
+            "audio retention sweep, 100,000 due recordings (s; target < 60)",
+            results["retention"]["sweep_s"],
+        ),
+        (
+            "retention run over every tenant, nothing due (tenants / s)",
+            "{idle_sweep_tenants} / {idle_sweep_s}".format(**results["retention"]),
+        ),
         ("audora migrate, schemas one behind (per s)", results["migrate_schemas_per_s"]),
         ("audora migrate, schemas already current (per s)", results["migrate_check_current_per_s"]),
         (

@@ -13,7 +13,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 Environment = Literal["dev", "test", "production"]
@@ -128,6 +128,21 @@ class Settings(BaseSettings):
     # A call still TRANSCRIBING this long after its upload has its job queued again
     # (Redis refused it, or arq dropped it after a killed worker's last try).
     transcription_requeue_minutes: int = 30
+    # A running job renews its claim on itself for this long at a time: a worker killed
+    # mid-job gives the job up to the next worker this soon (arq's own claim lasts the
+    # job's whole timeout, an hour for transcription). See platform/jobs/lease.py.
+    job_lease_seconds: float = 60.0
+    # Transcription provider: embedded (faster-whisper in the worker, nothing leaves),
+    # or a hosted one: openai (any OpenAI-compatible audio endpoint), deepgram,
+    # assemblyai. The base URL (https only; empty: the provider's own), the API key and
+    # the model (empty: the provider's default) apply to the hosted ones.
+    transcriber: str = "embedded"
+    transcriber_base_url: str = ""
+    transcriber_api_key: str = ""
+    transcriber_model: str = ""
+    # A CA bundle (CA certificates only) to trust besides the system's for the hosted
+    # provider: a private OpenAI-compatible deployment behind an internal CA.
+    transcriber_ca_file: Path | None = None
     new_device_alerts: bool = True
     # Recording uploads: the largest accepted, and how long an upload URL stays valid.
     upload_max_bytes: int = 2 * 1024**3
@@ -151,6 +166,22 @@ class Settings(BaseSettings):
     @property
     def audio_retention(self) -> timedelta:
         return timedelta(hours=self.audio_retention_hours)
+
+    # Outbound calls to destinations customers name (integrations, webhooks): a CA
+    # bundle trusted besides the system store (CA certificates only; tests name their
+    # own test CA), and hosts exempt from the SSRF guard's address check, so tests can
+    # run stand-ins on loopback. Refused in production: there every host is checked.
+    outbound_ca_file: Path | None = None
+    outbound_allow_private_hosts: list[str] = []
+    # Where pushes to Linear and Notion go unless an integration names its own endpoint.
+    linear_api_url: str = "https://api.linear.app/graphql"
+    notion_api_url: str = "https://api.notion.com"
+
+    @model_validator(mode="after")
+    def _no_private_destinations_in_production(self) -> Settings:
+        if self.env == "production" and self.outbound_allow_private_hosts:
+            raise ValueError("AUDORA_OUTBOUND_ALLOW_PRIVATE_HOSTS is refused in production")
+        return self
 
     @property
     def session_idle(self) -> timedelta:

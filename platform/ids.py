@@ -25,6 +25,8 @@ class Kind(StrEnum):
     INVITATION = "inv"
     AUDIT_EVENT = "aud"
     DATA_EXPORT = "exp"
+    INTEGRATION = "itg"
+    PUSH = "psh"
 
 
 _SHAPE = re.compile(r"\A([a-z]{3})_([0-9a-f]{32})\Z")

@@ -20,6 +20,8 @@ from audora.schema.clients.queries import ClientsQuery
 from audora.schema.errors import ErrorPolicy
 from audora.schema.identity.mutations import IdentityMutation
 from audora.schema.identity.queries import IdentityQuery
+from audora.schema.integrations.mutations import IntegrationsMutation
+from audora.schema.integrations.queries import IntegrationsQuery
 from audora.schema.lifecycle.mutations import LifecycleMutation
 from audora.schema.lifecycle.queries import LifecycleQuery
 from audora.schema.members.mutations import MembersMutation
@@ -30,13 +32,28 @@ from audora.schema.scalars import SCALARS
 
 Query = merge_types(
     "Query",
-    (IdentityQuery, MembersQuery, ClientsQuery, CallsQuery, AuditQuery, LifecycleQuery),
+    (
+        IdentityQuery,
+        MembersQuery,
+        ClientsQuery,
+        CallsQuery,
+        AuditQuery,
+        IntegrationsQuery,
+        LifecycleQuery,
+    ),
 )
 # Every mutation is refused for a read-only (suspended, closed) account unless allowlisted.
 Mutation = read_only_guard(
     merge_types(
         "Mutation",
-        (IdentityMutation, MembersMutation, ClientsMutation, CallsMutation, LifecycleMutation),
+        (
+            IdentityMutation,
+            MembersMutation,
+            ClientsMutation,
+            CallsMutation,
+            IntegrationsMutation,
+            LifecycleMutation,
+        ),
     )
 )
 

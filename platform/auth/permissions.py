@@ -27,6 +27,7 @@ class Permission(StrEnum):
     ACCESS_APPROVE = "access:approve"
     ACCOUNT_MANAGE = "account:manage"
     ACCOUNT_EXPORT = "account:export"
+    INTEGRATIONS_MANAGE = "integrations:manage"
 
 
 DESCRIPTIONS: dict[Permission, str] = {
@@ -44,6 +45,7 @@ DESCRIPTIONS: dict[Permission, str] = {
     Permission.ACCESS_APPROVE: "approve or deny staff access requests",
     Permission.ACCOUNT_MANAGE: "close and reopen the account",
     Permission.ACCOUNT_EXPORT: "export all the account's data (also during a closure's grace)",
+    Permission.INTEGRATIONS_MANAGE: "connect and remove integrations (Linear, Notion, webhooks)",
 }
 
 _EVERYTHING = frozenset(Permission)

@@ -178,6 +178,7 @@ def run(args: argparse.Namespace) -> int:
         _out(f"              trust it: curl --cacert {ca} ..., or add it to your OS store")
         _out(f"  mail:       {Path(settings.data_dir).resolve() / 'mail'}")
         _out('  services:   eval "$(.venv/bin/audora stack env)"')
+        _out("  try it:     .venv/bin/audora demo   (a demo account, a sample call, its results)")
         _out("Ctrl-C stops everything.")
         _wait_for_signal(watch=children)
     finally:
@@ -251,6 +252,26 @@ async def _suspension(runtime: Runtime, args: argparse.Namespace) -> int:
         return 1
     _out(f"{change.account_id} {change.before} -> {change.after}")
     return 0
+
+
+def demo(args: argparse.Namespace) -> int:
+    from audora.platform.cli.demo import Options, run_demo
+    from audora.platform.stack.state import StackState
+
+    configure("WARNING")
+    settings = Settings()
+    api_url = args.api_url or os.environ.get("AUDORA_API_URL", "")
+    if not api_url:
+        state = StackState.read(Path(settings.data_dir))
+        api_url = state.api_url if state is not None else ""
+    if not api_url:
+        sys.stderr.write(
+            f"no running stack under {settings.data_dir}/: start one with `make run` "
+            "(or name an API with --api-url)\n"
+        )
+        return 1
+    ca = Path(args.ca_file) if args.ca_file else Path(settings.data_dir) / "tls" / "ca.pem"
+    return run_demo(Options(api_url=api_url, ca_file=ca, timeout_seconds=args.timeout))
 
 
 def schema(args: argparse.Namespace) -> int:

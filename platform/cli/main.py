@@ -71,6 +71,14 @@ def _parser() -> argparse.ArgumentParser:
         "status", help="KEK versions wrapping each tenant's keys; re-encryption progress"
     )
     status.add_argument("--tenant", help="one tenant (account) id")
+    demo = sub.add_parser(
+        "demo", help="on a running stack: sign up, upload the sample call, print the results"
+    )
+    demo.add_argument("--api-url", help="the API (default: the running stack's, AUDORA_API_URL)")
+    demo.add_argument("--ca-file", help="CA to verify the API with (default: .data/tls/ca.pem)")
+    demo.add_argument(
+        "--timeout", type=float, default=600, help="seconds to wait for the results (600)"
+    )
     schema = sub.add_parser("schema", help="the GraphQL schema")
     schema_sub = schema.add_subparsers(dest="schema_command", required=True)
     schema_sub.add_parser("export", help="write schema/schema.graphql")
@@ -89,6 +97,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "stack": commands.stack,
         "tenants": lambda a: asyncio.run(commands.tenants(a)),
         "schema": commands.schema,
+        "demo": commands.demo,
         "keys": lambda a: asyncio.run(commands.keys(a)),
         "dev": dev.dev,
         "retention": lambda a: asyncio.run(retention.retention(a)),

@@ -30,6 +30,7 @@ async def retention(args: argparse.Namespace) -> int:
         "overdue": run.overdue,
         "exports_expired": run.exports_expired,
         "purged": run.purged,
+        "expired_credentials": run.expired_credentials,
         "failed_tenants": run.failed_tenants,
     }
     sys.stdout.write(json.dumps(summary) + "\n")

@@ -14,11 +14,13 @@ from arq.cron import cron
 from arq.worker import func
 
 from audora.platform.config import get_settings
+from audora.platform.jobs.lease import leased
 from audora.platform.jobs.queue import QUEUE
 from audora.platform.logs import runtime_banner
 from audora.platform.runtime import Runtime
 from audora.tenants.access_log.jobs import access_log_partitions_job, ensure_access_log_partitions
 from audora.tenants.identity.device_alerts import new_device_alert_job
+from audora.tenants.integrations import jobs as push_jobs
 from audora.tenants.keys.jobs import reencrypt_tenant_job, rotate_due_keys_job
 from audora.tenants.lifecycle.export import MAX_TRIES as EXPORT_TRIES
 from audora.tenants.lifecycle.export import build_export_job
@@ -65,10 +67,23 @@ FUNCTIONS = [
     # No result kept: the per-call job id is free again once the job ends, so the sweep
     # can queue a call again (one left TRANSCRIBING while its account was suspended);
     # while the job is queued or running its id still keeps it from being doubled.
-    func(transcribe_call_job, max_tries=MAX_TRIES, timeout=JOB_TIMEOUT_SECONDS, keep_result=0),
+    # Leased: a worker killed mid-transcription gives the call up within the lease, not
+    # after the hour-long timeout (platform/jobs/lease.py).
+    func(
+        leased(transcribe_call_job),
+        max_tries=MAX_TRIES,
+        timeout=JOB_TIMEOUT_SECONDS,
+        keep_result=0,
+    ),
     requeue_stuck_transcriptions_job,
     retention_sweep_job,
     func(build_export_job, max_tries=EXPORT_TRIES),
+    # Counts its own tries too: the last marks the push FAILED.
+    func(
+        push_jobs.push_task_list_job,
+        max_tries=push_jobs.MAX_TRIES,
+        timeout=push_jobs.JOB_TIMEOUT_SECONDS,
+    ),
 ]
 
 

@@ -24,6 +24,7 @@ PART_BYTES = 8 * 1024 * 1024
 READ_BYTES = 1024 * 1024
 # S3 deletes at most this many objects per DeleteObjects request.
 DELETE_BATCH = 1000
+DELETES_IN_FLIGHT = 8
 
 
 @dataclass(frozen=True)
@@ -122,9 +123,14 @@ class TenantBucket:
         )
         return [item["Key"] for item in listed.get("Contents", [])]
 
-    async def versions_under(self, prefix: str) -> list[StoredVersion]:
+    async def versions_under(self, prefix: str, *, fan_out: str = "") -> list[StoredVersion]:
         """Every version under `prefix`, delete markers included: what must go for an
-        object to be gone from a versioned bucket, not merely hidden."""
+        object to be gone from a versioned bucket, not merely hidden. With `fan_out`,
+        the listing is split into one per `prefix + character`, run side by side: a
+        store lists a thousand keys a request, so a large prefix is many round trips."""
+        if fan_out:
+            parts = await asyncio.gather(*(self.versions_under(prefix + c) for c in fan_out))
+            return [version for part in parts for version in part]
         found: list[StoredVersion] = []
         kwargs: dict[str, Any] = {"Bucket": self.bucket, "Prefix": prefix}
         while True:
@@ -139,22 +145,23 @@ class TenantBucket:
             kwargs["VersionIdMarker"] = page.get("NextVersionIdMarker")
 
     async def delete_versions(self, versions: list[StoredVersion]) -> list[str]:
-        """Delete these object versions, a thousand per request (S3's limit); returns
-        the keys the store refused, which the caller must not count as gone."""
-        refused: list[str] = []
-        for start in range(0, len(versions), DELETE_BATCH):
-            batch = versions[start : start + DELETE_BATCH]
+        """Delete these object versions, a thousand per request (S3's limit), a few
+        requests at a time; returns the keys the store refused, which the caller must
+        not count as gone."""
+        gate = asyncio.Semaphore(DELETES_IN_FLIGHT)
+
+        async def batch(start: int) -> list[str]:
             objects = [
-                {
-                    "Key": v.key,
-                    **({"VersionId": v.version_id} if v.version_id else {}),
-                }
-                for v in batch
+                {"Key": v.key, **({"VersionId": v.version_id} if v.version_id else {})}
+                for v in versions[start : start + DELETE_BATCH]
             ]
-            answer = await asyncio.to_thread(
-                self.client.delete_objects,
-                Bucket=self.bucket,
-                Delete={"Objects": objects, "Quiet": True},
-            )
-            refused += [error["Key"] for error in answer.get("Errors", [])]
-        return refused
+            async with gate:
+                answer = await asyncio.to_thread(
+                    self.client.delete_objects,
+                    Bucket=self.bucket,
+                    Delete={"Objects": objects, "Quiet": True},
+                )
+            return [error["Key"] for error in answer.get("Errors", [])]
+
+        refused = await asyncio.gather(*(batch(s) for s in range(0, len(versions), DELETE_BATCH)))
+        return [key for keys in refused for key in keys]

@@ -11,6 +11,7 @@ from sqlalchemy import Table
 
 from audora.tenants.calls.tables import documents, transcripts
 from audora.tenants.clients.tables import client_profiles
+from audora.tenants.integrations.tables import integration_links, integrations
 
 
 def sealed_object_id(table: str, row_id: uuid.UUID, column: str) -> str:
@@ -39,6 +40,9 @@ SEALED_COLUMNS = (
     SealedColumn(transcripts, "segments", "transcripts"),
     SealedColumn(documents, "markdown", "documents"),
     SealedColumn(documents, "structured", "documents"),
+    SealedColumn(integrations, "config", "integrations"),
+    SealedColumn(integrations, "credential", "integrations"),
+    SealedColumn(integration_links, "external_ids", "integrations"),
 )
 
 PURPOSES = tuple(dict.fromkeys(c.purpose for c in SEALED_COLUMNS))

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from audora.platform.runtime import Runtime
+from audora.tenants.lifecycle.credentials import delete_expired_credentials
 from audora.tenants.lifecycle.export import sweep_exports
 from audora.tenants.lifecycle.purge import purge_due_accounts
 from audora.tenants.recordings.retention import AudioSweep, delete_due_recordings
@@ -34,6 +35,7 @@ class RetentionRun:
     overdue: int = 0
     exports_expired: int = 0
     purged: list[str] = field(default_factory=list)
+    expired_credentials: dict[str, int] = field(default_factory=dict)
     failed_tenants: list[str] = field(default_factory=list)
 
     def add(self, sweep: AudioSweep) -> None:
@@ -64,6 +66,14 @@ async def run_due_retention(runtime: Runtime) -> RetentionRun:
     purged, failed = await purge_due_accounts(runtime)
     run.purged += [str(t) for t in purged]
     run.failed_tenants += [str(t) for t in failed]
+    expired = await delete_expired_credentials(
+        runtime.platform_engine, runtime.clock.now(), runtime.settings.session_idle
+    )
+    run.expired_credentials = {
+        "sessions": expired.sessions,
+        "upload_tickets": expired.upload_tickets,
+        "invitations": expired.invitations,
+    }
     if run.failed_tenants or run.overdue or run.objects_left:
         log.error("retention run incomplete: %s", run)
     return run
@@ -79,5 +89,6 @@ async def retention_sweep_job(ctx: dict[str, Any]) -> dict[str, Any]:
         "overdue": run.overdue,
         "exports_expired": run.exports_expired,
         "purged": len(run.purged),
+        "expired_credentials": run.expired_credentials,
         "failed": len(run.failed_tenants),
     }

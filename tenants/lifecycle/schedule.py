@@ -74,27 +74,28 @@ SCHEDULE: tuple[Retention, ...] = (
     ),
     Retention(
         DataClass.SESSIONS,
-        None,
-        "until they expire or are revoked",
-        "refused from then on; rows deleted by the purge of their account",
-        "security: a session is a credential",
-        None,
+        timedelta(days=30),
+        "refused once revoked or idle 24 hours; the row kept 30 days more as history",
+        "deleted",
+        "security: a session is a credential; its history serves investigations",
+        "tenants/lifecycle/credentials.py: delete_expired_credentials (retention run)",
     ),
     Retention(
         DataClass.UPLOAD_TICKETS,
-        None,
-        "15 minutes, or until used",
-        "refused from then on (410)",
+        DAY,
+        "refused after 15 minutes or one use; the row kept a day more",
+        "deleted",
         "security: a ticket is a credential",
-        None,
+        "tenants/lifecycle/credentials.py: delete_expired_credentials (retention run)",
     ),
     Retention(
         DataClass.INVITATIONS,
-        timedelta(hours=72),
-        "72 hours (AUDORA_INVITATION_HOURS), or until accepted or withdrawn",
-        "refused from then on",
+        timedelta(days=30),
+        "refused after 72 hours (AUDORA_INVITATION_HOURS), acceptance or withdrawal;"
+        " the row kept 30 days more",
+        "deleted",
         "security: an invitation is a credential",
-        None,
+        "tenants/lifecycle/credentials.py: delete_expired_credentials (retention run)",
     ),
     Retention(
         DataClass.EXPORTS,
@@ -118,6 +119,14 @@ SCHEDULE: tuple[Retention, ...] = (
 
 def retention_of(data: DataClass) -> Retention:
     return next(row for row in SCHEDULE if row.data == data)
+
+
+def period_of(data: DataClass) -> timedelta:
+    """How long `data` is kept, for a job that acts on it: only rows with a period."""
+    keep = retention_of(data).keep
+    if keep is None:
+        raise LookupError(f"the retention schedule gives {data} no period")
+    return keep
 
 
 def render_markdown() -> str:

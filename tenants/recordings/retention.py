@@ -35,6 +35,9 @@ log = logging.getLogger(__name__)
 
 ACTOR = "system:retention"
 PREFIX = "recordings/"
+# Audio keys are "recordings/<uuid>": listing them one first hex digit at a time, side
+# by side, is what lets a sweep of 100,000 finish in seconds rather than minutes.
+HEX = "0123456789abcdef"
 # Rows erased per transaction: one key-drop UPDATE and one audit insert per batch.
 BATCH = 1000
 # A sweep runs every ten minutes; a recording this late has missed several.
@@ -124,7 +127,7 @@ async def _delete_objects_of_erased(
     """Delete every stored version of audio whose recording is erased or unknown;
     returns (versions deleted, versions still there on the confirming listing)."""
     bucket = await runtime.buckets.of(tenant_id)
-    stored = await bucket.versions_under(PREFIX)
+    stored = await bucket.versions_under(PREFIX, fan_out=HEX)
     if not stored:
         return 0, 0
     ref = TenantRef(tenant_schema(tenant_id))
@@ -143,5 +146,5 @@ async def _delete_objects_of_erased(
         return 0, 0
     await bucket.delete_versions(doomed)
     gone = {version.key for version in doomed}
-    left = [v for v in await bucket.versions_under(PREFIX) if v.key in gone]
+    left = [v for v in await bucket.versions_under(PREFIX, fan_out=HEX) if v.key in gone]
     return len(doomed) - len(left), len(left)

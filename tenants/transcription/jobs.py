@@ -31,9 +31,9 @@ from audora.tenants.calls.content import store_transcript
 from audora.tenants.calls.service import CallStatus
 from audora.tenants.recordings.audio import read_audio
 from audora.tenants.registry.suspension import account_is_writable
+from audora.tenants.transcription.choice import transcriber_from_settings
 from audora.tenants.transcription.provider import Transcriber
 from audora.tenants.transcription.sweep import TRANSCRIBE_JOB
-from audora.tenants.transcription.whisper import WhisperTranscriber
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +49,6 @@ ACTOR = "system:transcribe"
 async def transcribe_call_job(ctx: dict[str, Any], tenant_id: str, call_id: str) -> str:
     """Transcribe the call's recording. Returns what it did, for arq's result log."""
     runtime: Runtime = ctx["runtime"]
-    transcriber: Transcriber = ctx.get("transcriber") or WhisperTranscriber()
     tenant, call = uuid.UUID(tenant_id), uuid.UUID(call_id)
     if not await account_is_writable(runtime.platform_engine, tenant):
         # Suspended or closed: no new processing. The call stays TRANSCRIBING and the
@@ -62,6 +61,9 @@ async def transcribe_call_job(ctx: dict[str, Any], tenant_id: str, call_id: str)
     if row is None or row["status"] != CallStatus.TRANSCRIBING or recording is None:
         return "nothing to do"
     try:
+        transcriber: Transcriber = ctx.get("transcriber") or transcriber_from_settings(
+            runtime.settings
+        )
         audio = bytearray()
         async for chunk in read_audio(
             runtime.keys, runtime.buckets, tenant, recording["id"], recording["wrapped_key"]

@@ -17,8 +17,7 @@ from audora.platform.clock import FrozenClock
 from audora.platform.jobs.queue import QUEUE
 from audora.platform.jobs.worker import FUNCTIONS
 from audora.platform.runtime import Runtime
-from audora.tenants.transcription.jobs import transcribe_call_job
-from audora.tenants.transcription.sweep import requeue_stuck_transcriptions_job
+from audora.tenants.transcription.sweep import TRANSCRIBE_JOB, requeue_stuck_transcriptions_job
 
 from audora_testing import (
     REPO,
@@ -129,7 +128,8 @@ async def test_a_suspended_accounts_recording_waits_and_is_processed_once_lifted
     account = owner["account"]["id"]
     run_audora(stack_env, "tenants", "suspend", "--tenant", account, "--reason", "evidence")
 
-    transcribe = [f for f in FUNCTIONS if getattr(f, "coroutine", None) is transcribe_call_job]
+    transcribe = [f for f in FUNCTIONS if getattr(f, "name", None) == TRANSCRIBE_JOB]
+    assert len(transcribe) == 1
     await run_jobs(runtime, transcribe)
     call = (await gql(CALL, {"id": call_id}, token=owner["token"]))["data"]["call"]
     assert call == {"status": "TRANSCRIBING", "transcript": None}

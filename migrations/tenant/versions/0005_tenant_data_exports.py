@@ -1,7 +1,7 @@
 """Data exports: one row per requested export of the tenant's data.
 
-Revision ID: closure_tenant
-Revises: 0003_tenant
+Revision ID: 0005_tenant
+Revises: 0004_tenant
 """
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql as pg
 
-revision = "closure_tenant"
-down_revision = "0003_tenant"
+revision = "0005_tenant"
+down_revision = "0004_tenant"
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """Account closure and purge: grace dates on accounts, each purge's stages, deletion
 certificates, and data export download links.
 
-Revision ID: closure_platform
+Revision ID: 0005_platform
 Revises: 0004_platform
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql as pg
 
-revision = "closure_platform"
+revision = "0005_platform"
 down_revision = "0004_platform"
 branch_labels = None
 depends_on = None
