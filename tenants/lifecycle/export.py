@@ -45,6 +45,7 @@ from audora.tenants.lifecycle.export_archive import export_zip
 from audora.tenants.lifecycle.export_tables import data_exports
 from audora.tenants.lifecycle.schedule import DataClass, retention_of
 from audora.tenants.lifecycle.tables import export_links
+from audora.tenants.registry.repository import is_live
 from audora.tenants.registry.tables import accounts
 
 log = logging.getLogger(__name__)
@@ -352,6 +353,9 @@ async def _fail(runtime: Runtime, tenant_id: uuid.UUID, export_id: uuid.UUID, re
 async def build_export_job(ctx: dict[str, Any], tenant_id: str, export_id: str) -> bool:
     runtime: Runtime = ctx["runtime"]
     tenant, export = uuid.UUID(tenant_id), uuid.UUID(export_id)
+    if not await is_live(runtime.platform_engine, tenant):
+        log.warning("export %s not built: its account is purged or being purged", export_id)
+        return False
     try:
         return await build_export(runtime, tenant, export)
     except Exception as exc:
