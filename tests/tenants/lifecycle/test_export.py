@@ -37,6 +37,7 @@ from audora.tenants.calls.content import (
 from audora.tenants.keys.rotation import rotate_tenant
 from audora.tenants.lifecycle.export import MAIL_SUBJECT, build_export_job
 from audora.tenants.lifecycle.jobs import run_due_retention
+from audora.tenants.registry.suspension import suspend
 
 from audora_testing import (
     GraphQL,
@@ -141,6 +142,7 @@ async def test_the_export_holds_everything_of_the_tenant_and_nothing_of_another(
     assert rotated.rewrapped >= 1
     response = await api.get(_link_in(message))
     assert response.status_code == 200, response.text
+    assert response.headers["cache-control"] == "no-store"
     assert response.headers["content-type"] == "application/zip"
     archive = zipfile.ZipFile(io.BytesIO(response.content))
     names = set(archive.namelist())
@@ -195,6 +197,19 @@ async def test_another_tenants_export_is_not_found_and_members_cannot_export(
     by_admin = await gql(GET, {"id": export_id}, token=admin.token)
     assert by_admin["data"]["dataExport"]["status"] == "PENDING"
     await run_jobs(runtime, [build_export_job])
+    # The member's refused attempt is in the audit log.
+    events = await gql(
+        'query { auditLog(first: 10, action: "export.") { edges { node { action } } } }',
+        token=a["token"],
+    )
+    actions = [e["node"]["action"] for e in events["data"]["auditLog"]["edges"]]
+    assert {"export.requested", "export.ready", "export.refused"} <= set(actions)
+
+    # A suspended account's data is not exported until the suspension is lifted.
+    await suspend(runtime, raw_id(b["account"]["id"]), "evidence", actor="operator:test")
+    refused = await gql(REQUEST, token=b["token"])
+    assert error_codes(refused) == ["FORBIDDEN"]
+    assert "suspended" in refused["errors"][0]["message"]
 
 
 async def test_during_the_grace_an_export_is_made_and_its_link_expires_then_it_is_deleted(
