@@ -13,7 +13,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field, model_validator
+from pydantic import AliasChoices, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 Environment = Literal["dev", "test", "production"]
@@ -162,6 +162,16 @@ class Settings(BaseSettings):
     # A data export's emailed download link stays valid this long (the export itself is
     # deleted 24 hours after it is built, whatever this says).
     export_link_minutes: int = Field(default=60, ge=1, le=24 * 60)
+    # Backups: the bucket they go to, apart from every tenant bucket (its name must not
+    # start with `bucket_prefix`, or the orphan sweep would take it for a tenant's). In
+    # production it lives in another region (`backup_s3_region`, and `backup_s3_endpoint`
+    # if that region has an endpoint of its own); empty: the primary store's.
+    backup_bucket: str = "audora-backups"
+    backup_s3_endpoint: str = ""
+    backup_s3_region: str = ""
+    # Where pg_dump and psql are found: empty, the pgserver wheel's binaries (the same
+    # PostgreSQL 16 as the embedded server), else the PATH's; or a folder named here.
+    pg_bin_dir: str = ""
 
     @property
     def audio_retention(self) -> timedelta:
@@ -182,6 +192,23 @@ class Settings(BaseSettings):
         if self.env == "production" and self.outbound_allow_private_hosts:
             raise ValueError("AUDORA_OUTBOUND_ALLOW_PRIVATE_HOSTS is refused in production")
         return self
+
+    # Document generation: "embedded" (the offline extractor, the default) or "openai"
+    # (an OpenAI-compatible chat completions API at `generator_base_url`, https only,
+    # with `generator_api_key` and `generator_model`; requests carry one call's
+    # transcript and are sent with store=false).
+    generator: Literal["embedded", "openai"] = "embedded"
+    generator_base_url: str = "https://api.openai.com/v1"
+    generator_api_key: SecretStr = SecretStr("")
+    generator_model: str = "gpt-4o-mini"
+
+    @property
+    def backup_store_endpoint(self) -> str:
+        return self.backup_s3_endpoint or self.s3_endpoint
+
+    @property
+    def backup_store_region(self) -> str:
+        return self.backup_s3_region or self.s3_region
 
     @property
     def session_idle(self) -> timedelta:

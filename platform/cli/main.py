@@ -11,6 +11,7 @@ audora demo                on a running stack: sign up, upload the sample call, 
 audora keys rotate | status  rotate tenant KEKs (and data keys) | versions and progress
 audora schema export       write schema/schema.graphql
 audora retention run | schedule   due retention actions now | the schedule
+audora backup run | verify   back up (and expire) now | the restore drill now
 audora dev clock advance 73h | reset | show   (dev and test only)
 """
 
@@ -21,7 +22,7 @@ import asyncio
 import sys
 from collections.abc import Callable, Sequence
 
-from audora.platform.cli import commands, dev, lifecycle, retention
+from audora.platform.cli import backup, commands, dev, lifecycle, retention
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -84,6 +85,7 @@ def _parser() -> argparse.ArgumentParser:
     schema_sub.add_parser("export", help="write schema/schema.graphql")
     dev.add_parser(sub)
     retention.add_parser(sub)
+    backup.add_parser(sub)
     return parser
 
 
@@ -101,6 +103,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "keys": lambda a: asyncio.run(commands.keys(a)),
         "dev": dev.dev,
         "retention": lambda a: asyncio.run(retention.retention(a)),
+        "backup": lambda a: asyncio.run(backup.backup(a)),
     }
     return handlers[args.command](args)
 

@@ -13,6 +13,7 @@ from audora.platform.auth.tables import (
     webauthn_credentials,
 )
 from audora.platform.db.metadata import platform_metadata
+from audora.tenants.backups.tables import backups, restore_drills
 from audora.tenants.lifecycle.tables import deletion_certificates, export_links, purges
 from audora.tenants.recordings.tables import upload_tickets
 from audora.tenants.registry.tables import accounts, tenant_keys, tenant_storage_identities
@@ -32,6 +33,8 @@ PLATFORM_TABLES = (
     purges,
     deletion_certificates,
     export_links,
+    backups,
+    restore_drills,
 )
 
 __all__ = ["PLATFORM_TABLES", "platform_metadata"]

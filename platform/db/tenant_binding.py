@@ -25,7 +25,7 @@ from sqlalchemy import Connection, Executable, Result, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from audora.platform.db.engines import BINDER_OPTION
-from audora.platform.db.tenant_names import TenantSchema, tenant_role
+from audora.platform.db.tenant_names import ScratchSchema, TenantSchema, tenant_role
 
 _BIND = text(
     "SELECT set_config('role', :role, true), set_config('search_path', :schema, true)"
@@ -104,3 +104,10 @@ def migrator_search_path(conn: Connection, schema: TenantSchema) -> Iterator[Non
 async def point_provisioner_at(conn: AsyncConnection, schema: TenantSchema) -> None:
     """The provisioning transaction's equivalent of `migrator_search_path`."""
     await conn.execute(_MIGRATOR_PATH, {"schema": search_path(schema)})
+
+
+async def point_provisioner_at_scratch(conn: AsyncConnection, schema: ScratchSchema) -> None:
+    """A restore drill's transaction, as the provisioner that owns the restored copy,
+    pointed at that copy: the tenant's own queries (the audit chain's check) then read it
+    instead of the live schema."""
+    await conn.execute(_MIGRATOR_PATH, {"schema": f"{schema}, pg_catalog, pg_temp"})

@@ -13,8 +13,13 @@ import uuid
 from typing import NewType
 
 TenantSchema = NewType("TenantSchema", str)
+# A restore drill's throw-away copy of a tenant schema, owned by the provisioner and
+# granted to no tenant role; never matched by the tenant pattern, so no migration or
+# listing of tenants ever takes it for one.
+ScratchSchema = NewType("ScratchSchema", str)
 
 _TENANT_SCHEMA = re.compile(r"\At_[0-9a-f]{32}\Z")
+_SCRATCH_SCHEMA = re.compile(r"\Arestore_[0-9a-f]{32}\Z")
 
 
 class InvalidTenantName(ValueError):
@@ -39,3 +44,11 @@ def tenant_role(schema: TenantSchema) -> str:
 
 def tenant_bucket(prefix: str, tenant_id: uuid.UUID) -> str:
     return f"{prefix}{tenant_id.hex}"
+
+
+def scratch_schema(drill_id: uuid.UUID) -> ScratchSchema:
+    """The schema a restore drill restores into: `restore_` and the drill's id in hex."""
+    name = f"restore_{drill_id.hex}"
+    if not _SCRATCH_SCHEMA.match(name):
+        raise InvalidTenantName(f"not a scratch schema name: {name!r}")
+    return ScratchSchema(name)

@@ -19,6 +19,7 @@ from audora.platform.jobs.queue import QUEUE
 from audora.platform.logs import runtime_banner
 from audora.platform.runtime import Runtime
 from audora.tenants.access_log.jobs import access_log_partitions_job, ensure_access_log_partitions
+from audora.tenants.backups.jobs import backup_tenant_job, daily_backups_job, restore_drill_job
 from audora.tenants.identity.device_alerts import new_device_alert_job
 from audora.tenants.integrations import jobs as push_jobs
 from audora.tenants.keys.jobs import reencrypt_tenant_job, rotate_due_keys_job
@@ -84,6 +85,10 @@ FUNCTIONS = [
         max_tries=push_jobs.MAX_TRIES,
         timeout=push_jobs.JOB_TIMEOUT_SECONDS,
     ),
+    # A tenant's dump can take minutes; the job counts its own tries (BACKUP_TRIES).
+    func(backup_tenant_job, timeout=3600, max_tries=5),
+    daily_backups_job,
+    func(restore_drill_job, timeout=3600),
 ]
 
 
@@ -101,6 +106,11 @@ def worker_settings() -> dict[str, Any]:
             cron(requeue_stuck_transcriptions_job, minute=set(range(3, 60, 10)), unique=True),
             # Audio is erased within ten minutes of its deadline (72 h after transcription).
             cron(retention_sweep_job, minute=set(range(7, 60, 10)), unique=True),
+            # I2: a backup of every tenant every day (expired ones go in the same run),
+            # and every week (Sunday: arq counts Monday as 0) one tenant's newest backup
+            # restored and verified.
+            cron(daily_backups_job, hour={1}, minute={23}, unique=True),
+            cron(restore_drill_job, weekday={6}, hour={5}, minute={11}, unique=True),
         ],
         "on_startup": startup,
         "on_shutdown": shutdown,

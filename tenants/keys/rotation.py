@@ -18,6 +18,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from audora.platform.db.tenant_binding import TenantRef, tenant_transaction
 from audora.platform.db.tenant_names import tenant_schema
 from audora.platform.keys.service import KeyService
+from audora.tenants.backups.keys import backup_key_context
+from audora.tenants.backups.tables import backups
 from audora.tenants.calls.tables import recordings
 from audora.tenants.keys.data_keys import forget_keys, key_context
 from audora.tenants.keys.tables import data_keys
@@ -43,8 +45,8 @@ async def rotate_tenant(
     now: datetime,
 ) -> Rotation:
     """A new KEK version, and every key the old one wrapped rewrapped under it: the
-    tenant's data keys, its recordings' and exports' keys, and its storage credentials'
-    key."""
+    tenant's data keys, its recordings' and exports' keys, its storage credentials' key
+    and its backups' keys."""
     version = await keys.rotate_tenant_key(tenant_id)
     rewrapped = 0
     async with tenant_transaction(tenant_engine, TenantRef(tenant_schema(tenant_id))) as uow:
@@ -106,6 +108,22 @@ async def rotate_tenant(
                 .values(wrapped_key=wrapped)
             )
             rewrapped += 1
+        # Backups' keys too, so that no key of the tenant stays under an old version.
+        kept = (
+            await conn.execute(
+                select(backups.c.id, backups.c.wrapped_key)
+                .where(backups.c.account_id == tenant_id)
+                .with_for_update()
+            )
+        ).all()
+        for backup in kept:
+            wrapped = await keys.rewrap(
+                tenant_id, backup.wrapped_key, backup_key_context(tenant_id, backup.id)
+            )
+            await conn.execute(
+                update(backups).where(backups.c.id == backup.id).values(wrapped_key=wrapped)
+            )
+        rewrapped += len(kept)
         await conn.execute(
             update(tenant_keys).where(tenant_keys.c.account_id == tenant_id).values(rotated_at=now)
         )

@@ -15,7 +15,8 @@ Order matters:
 3. `destroy_keys`: the tenant's KEK is destroyed in the key service first of all the
    deletions (cryptographic erasure): from this moment every ciphertext of the tenant,
    wherever a copy of it lies (backups included), is unreadable, whatever happens to the
-   later stages.
+   later stages. Backups are left to their 30-day expiry (`tenants/backups/`); the
+   certificate says how many there are and by when they are gone.
 4. `delete_objects`: every object, version, delete marker and unfinished upload of the
    bucket, confirmed gone by listing, then the bucket.
 5. `delete_bucket_identity`: the bucket's own access key and its sealed secret.
@@ -53,6 +54,7 @@ from audora.platform.errors import AppError, ErrorCode
 from audora.platform.mail.sender import Mail
 from audora.platform.runtime import Runtime
 from audora.tenants.audit.log import AuditEntry, append_alone
+from audora.tenants.backups.tables import backups
 from audora.tenants.identity import repository as identity
 from audora.tenants.keys.erasure import erase_tenant_keys
 from audora.tenants.lifecycle.closure import IN_GRACE, PURGED
@@ -144,7 +146,21 @@ async def _destroy_keys(runtime: Runtime, doomed: Doomed, facts: Facts) -> Facts
         runtime.platform_engine, runtime.keys, doomed.account_id, runtime.clock.now()
     )
     runtime.buckets.forget(doomed.account_id)
-    return {"tenantKey": "destroyed"}
+    # Backups stay until their own expiry (the backup job deletes them), unreadable from
+    # now on: their keys were wrapped by the KEK just destroyed.
+    async with runtime.platform_engine.connect() as conn:
+        kept = (
+            await conn.execute(
+                select(func.count(), func.max(backups.c.expires_at)).where(
+                    backups.c.account_id == doomed.account_id, backups.c.deleted_at.is_(None)
+                )
+            )
+        ).one()
+    return {
+        "tenantKey": "destroyed",
+        "backupsUnreadable": int(kept[0]),
+        "backupsDeletedBy": _iso(kept[1]),
+    }
 
 
 async def _delete_objects(runtime: Runtime, doomed: Doomed, facts: Facts) -> Facts:

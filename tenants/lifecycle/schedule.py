@@ -24,6 +24,7 @@ class DataClass(StrEnum):
     INVITATIONS = "expired invitations"
     EXPORTS = "data exports"
     WEBHOOK_DELIVERIES = "webhook delivery logs"
+    BACKUPS = "tenant backups"
 
 
 @dataclass(frozen=True)
@@ -113,6 +114,15 @@ SCHEDULE: tuple[Retention, ...] = (
         "deleted",
         "operations: deduplication and support",
         None,
+    ),
+    Retention(
+        DataClass.BACKUPS,
+        timedelta(days=30),
+        "30 days after they are taken (daily, in a bucket apart from the tenant's); "
+        "unreadable at once when the tenant's key is destroyed",
+        "every version of the object and its catalogue row are deleted",
+        "availability and recovery (legitimate interest; promise I2)",
+        "tenants/backups/service.py: expire_backups (daily cron, with the backups)",
     ),
 )
 

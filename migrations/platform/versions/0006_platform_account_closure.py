@@ -1,8 +1,8 @@
 """Account closure and purge: grace dates on accounts, each purge's stages, deletion
 certificates, and data export download links.
 
-Revision ID: 0005_platform
-Revises: 0004_platform
+Revision ID: 0006_platform
+Revises: 0005_platform
 """
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql as pg
 
-revision = "0005_platform"
-down_revision = "0004_platform"
+revision = "0006_platform"
+down_revision = "0005_platform"
 branch_labels = None
 depends_on = None
 

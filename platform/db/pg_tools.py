@@ -1,0 +1,60 @@
+"""PostgreSQL's client programs (pg_dump, psql), found and run without a password on
+their command line.
+
+They come from `AUDORA_PG_BIN_DIR` when set; else from the `pgserver` wheel, whose
+binaries are the embedded server's own version (pg_dump refuses a newer server than
+itself); else from the PATH. A database URL is handed over as a libpq connection URI
+without its password, which travels in `PGPASSWORD` (the environment of our own child
+only, never its argv, which `ps` shows to every user).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import shutil
+from pathlib import Path
+
+from sqlalchemy import make_url
+
+from audora.platform.config import Settings
+
+
+class PgToolMissing(RuntimeError):
+    """pg_dump or psql is nowhere to be found."""
+
+
+def pg_tool(settings: Settings, name: str) -> str:
+    """The path of the client program `name` ("pg_dump", "psql")."""
+    if settings.pg_bin_dir:
+        candidate = Path(settings.pg_bin_dir) / name
+        if not candidate.is_file():
+            raise PgToolMissing(f"{name} is not in AUDORA_PG_BIN_DIR ({settings.pg_bin_dir})")
+        return str(candidate)
+    # Located without importing pgserver, whose import starts its own machinery.
+    spec = importlib.util.find_spec("pgserver")
+    if spec is not None and spec.submodule_search_locations:
+        bundled = Path(next(iter(spec.submodule_search_locations))) / "pginstall" / "bin" / name
+        if bundled.is_file():
+            return str(bundled)
+    found = shutil.which(name)
+    if found is None:
+        raise PgToolMissing(
+            f"{name} not found: install PostgreSQL's client or set AUDORA_PG_BIN_DIR"
+        )
+    return found
+
+
+def libpq_target(url: str) -> tuple[str, dict[str, str]]:
+    """A SQLAlchemy URL as (libpq URI without the password, environment to add)."""
+    parsed = make_url(url)
+    bare = parsed.set(drivername="postgresql", password=None)
+    env = {"PGPASSWORD": str(parsed.password)} if parsed.password else {}
+    return bare.render_as_string(hide_password=False), env
+
+
+def child_env(extra: dict[str, str]) -> dict[str, str]:
+    """The environment of a client program: ours, minus any libpq settings that could
+    point it elsewhere, plus `extra`."""
+    base = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
+    return {**base, "PGCONNECT_TIMEOUT": "10", **extra}
