@@ -29,6 +29,9 @@ from audora.platform.keys.service import KeyDestroyed
 from audora.platform.runtime import Runtime
 from audora.platform.stack.embedded import EmbeddedStack
 from audora.platform.storage.s3_admin import s3_client
+from audora.tenants.backups.drill import restore_drill
+from audora.tenants.backups.keys import backup_key_context
+from audora.tenants.backups.service import backup_tenant
 from audora.tenants.keys.data_keys import key_context
 from audora.tenants.lifecycle import purge
 from audora.tenants.lifecycle.jobs import run_due_retention
@@ -129,6 +132,12 @@ async def test_a_purge_after_the_grace_leaves_nothing_of_the_tenant_and_a_certif
             {"a": tenant_id, "e": other["email"]},
         )
 
+    backup = await backup_tenant(runtime, tenant_id)
+    with superuser.connect() as conn:
+        backup_key = conn.execute(
+            text("SELECT wrapped_key FROM platform.backups WHERE id = :b"), {"b": backup.id}
+        ).scalar_one()
+
     with moved(clock, GRACE - timedelta(minutes=1)):
         await run_due_retention(runtime)
     assert _exists(superuser, "SELECT 1 FROM pg_namespace WHERE nspname = :s", s=schema_of(account))
@@ -146,6 +155,13 @@ async def test_a_purge_after_the_grace_leaves_nothing_of_the_tenant_and_a_certif
     assert not await_identity(runtime, doomed["bucket"])
     with pytest.raises(KeyDestroyed):
         await runtime.keys.generate_data_key(tenant_id, key_context(tenant_id, "clients"))
+    # Its backup, left to its own expiry, can no longer be decrypted.
+    with pytest.raises(KeyDestroyed):
+        await runtime.keys.decrypt_data_key(
+            tenant_id, bytes(backup_key), backup_key_context(tenant_id, backup.id)
+        )
+    drill = await restore_drill(runtime, tenant_id)
+    assert (drill.ok, drill.details["error"]) == (False, "key_unavailable")
     for sql in (
         "SELECT 1 FROM platform.sessions WHERE account_id = :a",
         "SELECT 1 FROM platform.memberships WHERE account_id = :a",
@@ -172,6 +188,8 @@ async def test_a_purge_after_the_grace_leaves_nothing_of_the_tenant_and_a_certif
     body = row.body
     assert body["tenant"] == str(tenant_id)
     deleted = body["deleted"]
+    assert deleted["keys"]["tenantKey"] == "destroyed"
+    assert deleted["keys"]["backupsUnreadable"] == 1
     assert deleted["objects"]["objects"] == 5
     assert deleted["objects"]["objectVersions"] == 7  # 5 + a second version + a marker
     assert deleted["objects"]["uploadsAborted"] == 1
