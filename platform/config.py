@@ -164,6 +164,9 @@ class Settings(BaseSettings):
     # Audio is erased this many hours after its transcript is stored: 72 at most (the
     # promise), shorter if an operator wants.
     audio_retention_hours: int = Field(default=72, ge=1, le=72)
+    # A data export's emailed download link stays valid this long (the export itself is
+    # deleted 24 hours after it is built, whatever this says).
+    export_link_minutes: int = Field(default=60, ge=1, le=24 * 60)
     # Backups: the bucket they go to, apart from every tenant bucket (its name must not
     # start with `bucket_prefix`, or the orphan sweep would take it for a tenant's). In
     # production it lives in another region (`backup_s3_region`, and `backup_s3_endpoint`

@@ -24,6 +24,7 @@ class Kind(StrEnum):
     DOCUMENT = "doc"
     INVITATION = "inv"
     AUDIT_EVENT = "aud"
+    DATA_EXPORT = "exp"
     INTEGRATION = "itg"
     PUSH = "psh"
     ACCESS_REQUEST = "acr"

@@ -22,6 +22,8 @@ from audora.schema.identity.mutations import IdentityMutation
 from audora.schema.identity.queries import IdentityQuery
 from audora.schema.integrations.mutations import IntegrationsMutation
 from audora.schema.integrations.queries import IntegrationsQuery
+from audora.schema.lifecycle.mutations import LifecycleMutation
+from audora.schema.lifecycle.queries import LifecycleQuery
 from audora.schema.members.mutations import MembersMutation
 from audora.schema.members.queries import MembersQuery
 from audora.schema.read_only import read_only_guard
@@ -40,6 +42,7 @@ Query = merge_types(
         AuditQuery,
         IntegrationsQuery,
         StaffAccessQuery,
+        LifecycleQuery,
     ),
 )
 # Every mutation is refused for a read-only (suspended, closed) account unless allowlisted.
@@ -53,6 +56,7 @@ Mutation = read_only_guard(
             CallsMutation,
             IntegrationsMutation,
             StaffAccessMutation,
+            LifecycleMutation,
         ),
     )
 )

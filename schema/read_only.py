@@ -39,6 +39,12 @@ WRITABLE_WHEN_READ_ONLY = frozenset(
         # it: a read-only account must still be able to shut staff out.
         "denyAccessRequest",
         "revokeAccessGrant",
+        # The point of a closure's grace: the owner may change their mind, and owners
+        # and admins may take their data with them. Each service checks the status
+        # itself (reopening only a CLOSED account; exporting only an ACTIVE, CLOSED or
+        # LAPSED one: not a SUSPENDED one).
+        "reopenAccount",
+        "requestExport",
     }
 )
 

@@ -11,6 +11,7 @@ from audora.tenants.calls.tables import calls, documents, recordings, transcript
 from audora.tenants.clients.tables import client_profiles
 from audora.tenants.integrations.tables import integration_links, integration_pushes, integrations
 from audora.tenants.keys.tables import data_keys, reencryptions
+from audora.tenants.lifecycle.export_tables import data_exports
 
 TENANT_TABLES = (
     client_profiles,
@@ -23,6 +24,7 @@ TENANT_TABLES = (
     audit_chain,
     reencryptions,
     access_log,
+    data_exports,
     integrations,
     integration_pushes,
     integration_links,

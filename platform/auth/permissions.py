@@ -26,6 +26,7 @@ class Permission(StrEnum):
     AUDIT_READ = "audit:read"
     ACCESS_APPROVE = "access:approve"
     ACCOUNT_MANAGE = "account:manage"
+    ACCOUNT_EXPORT = "account:export"
     INTEGRATIONS_MANAGE = "integrations:manage"
 
 
@@ -42,7 +43,8 @@ DESCRIPTIONS: dict[Permission, str] = {
     Permission.MEMBERS_MANAGE: "invite, change and remove members",
     Permission.AUDIT_READ: "read the audit log and verify its chain",
     Permission.ACCESS_APPROVE: "approve or deny staff access requests",
-    Permission.ACCOUNT_MANAGE: "close, reopen and export the account",
+    Permission.ACCOUNT_MANAGE: "close and reopen the account",
+    Permission.ACCOUNT_EXPORT: "export all the account's data (also during a closure's grace)",
     Permission.INTEGRATIONS_MANAGE: "connect and remove integrations (Linear, Notion, webhooks)",
 }
 

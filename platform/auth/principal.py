@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 
 from audora.platform.db.tenant_binding import TenantRef
@@ -44,3 +45,5 @@ class Principal:
     # Set only for staff under a break-glass grant: then `role` is not consulted, the
     # grant's scope is (`permissions.principal_allows`).
     staff: StaffGrant | None = None
+    # Set while the account is closed or lapsed: when its grace ends and it is purged.
+    account_purge_after: datetime | None = None

@@ -60,6 +60,7 @@ async def principal_row(conn: AsyncConnection, token_hash: bytes) -> RowMapping 
             accounts.c.id.label("account_id"),
             accounts.c.name.label("account_name"),
             accounts.c.status.label("account_status"),
+            accounts.c.purge_after.label("account_purge_after"),
             accounts.c.schema_name,
             memberships.c.role,
             memberships.c.client_profile_ids,

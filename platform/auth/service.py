@@ -200,6 +200,7 @@ async def authenticate(
         role=Role(row["role"]),
         tenant=TenantRef(validate_tenant_schema(row["schema_name"])),
         client_profile_ids=tuple(ids) if ids is not None else None,
+        account_purge_after=row["account_purge_after"],
     )
 
 

@@ -192,6 +192,7 @@ def run(args: argparse.Namespace) -> int:
 async def tenants(args: argparse.Namespace) -> int:
     from sqlalchemy import select
 
+    from audora.platform.cli import lifecycle
     from audora.platform.runtime import Runtime
     from audora.tenants.provisioning.orphans import sweep_orphan_storage
     from audora.tenants.registry.tables import accounts
@@ -213,6 +214,8 @@ async def tenants(args: argparse.Namespace) -> int:
                     _out(f"{row.id}  {row.schema_name}  {row.status}  {row.created_at:%Y-%m-%d}")
         elif args.tenants_command in ("suspend", "unsuspend"):
             return await _suspension(runtime, args)
+        elif args.tenants_command in lifecycle.COMMANDS:
+            return await lifecycle.run(runtime, args)
         else:
             removed = await sweep_orphan_storage(
                 runtime.provisioner,

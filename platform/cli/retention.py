@@ -28,6 +28,8 @@ async def retention(args: argparse.Namespace) -> int:
         "objects_deleted": run.objects_deleted,
         "objects_left": run.objects_left,
         "overdue": run.overdue,
+        "exports_expired": run.exports_expired,
+        "purged": run.purged,
         "expired_credentials": run.expired_credentials,
         "failed_tenants": run.failed_tenants,
     }

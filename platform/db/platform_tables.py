@@ -22,6 +22,7 @@ from audora.platform.staff.tables import (
     staff_users,
 )
 from audora.tenants.backups.tables import backups, restore_drills
+from audora.tenants.lifecycle.tables import deletion_certificates, export_links, purges
 from audora.tenants.recordings.tables import upload_tickets
 from audora.tenants.registry.tables import accounts, tenant_keys, tenant_storage_identities
 
@@ -37,6 +38,9 @@ PLATFORM_TABLES = (
     webauthn_credentials,
     known_devices,
     invitations,
+    purges,
+    deletion_certificates,
+    export_links,
     backups,
     restore_drills,
     staff_users,

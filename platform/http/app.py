@@ -18,6 +18,7 @@ from audora.platform.http.session_revoke import revoke_page
 from audora.platform.http.strict_transport import StrictTransportSecurity
 from audora.platform.runtime import Runtime
 from audora.schema.endpoint import graphql_get, graphql_post
+from audora.tenants.lifecycle.http import get_export
 from audora.tenants.recordings.http import put_upload
 
 
@@ -45,6 +46,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> Starlette:
             Route("/healthz", healthz, methods=["GET"]),
             Route("/readyz", readyz, methods=["GET"]),
             Route("/uploads/{ticket}", put_upload, methods=["PUT"]),
+            Route("/exports/{token}", get_export, methods=["GET"]),
             Route("/sessions/revoke/{token}", revoke_page, methods=["GET", "POST"]),
             Mount("/admin", routes=ADMIN_ROUTES),
         ],

@@ -23,6 +23,8 @@ from audora.tenants.backups.jobs import backup_tenant_job, daily_backups_job, re
 from audora.tenants.identity.device_alerts import new_device_alert_job
 from audora.tenants.integrations import jobs as push_jobs
 from audora.tenants.keys.jobs import reencrypt_tenant_job, rotate_due_keys_job
+from audora.tenants.lifecycle.export import MAX_TRIES as EXPORT_TRIES
+from audora.tenants.lifecycle.export import build_export_job
 from audora.tenants.lifecycle.jobs import retention_sweep_job
 from audora.tenants.provisioning.orphans import sweep_orphan_storage
 from audora.tenants.staff_access.access import staff_access_sweep_job
@@ -77,6 +79,7 @@ FUNCTIONS = [
     ),
     requeue_stuck_transcriptions_job,
     retention_sweep_job,
+    func(build_export_job, max_tries=EXPORT_TRIES),
     # Counts its own tries too: the last marks the push FAILED.
     func(
         push_jobs.push_task_list_job,

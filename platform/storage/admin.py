@@ -29,6 +29,19 @@ class IdentityAdmin(Protocol):
     def exists(self, bucket: str) -> bool: ...
 
 
+@dataclass(frozen=True)
+class EmptiedBucket:
+    """What emptying a bucket removed: counts, and the SHA-256 of the sorted listing of
+    `key\tversion` lines (a fingerprint for the deletion certificate that names no key)."""
+
+    objects: int
+    versions: int
+    bytes: int
+    uploads_aborted: int
+    listing_sha256: str
+    bucket_deleted: bool
+
+
 class TenantStorageAdmin(Protocol):
     def create_tenant_storage(self, bucket: str) -> StorageCredentials:
         """Create `bucket` and an identity, named after it, that may use it and nothing
@@ -36,6 +49,16 @@ class TenantStorageAdmin(Protocol):
 
     def delete_tenant_storage(self, bucket: str) -> None:
         """Remove the bucket's identity and the bucket with every object. Idempotent."""
+
+    def empty_and_delete_bucket(self, bucket: str) -> EmptiedBucket:
+        """Delete every object, version, delete marker and unfinished upload of
+        `bucket`, confirm by listing that nothing is left, then delete the bucket.
+        Idempotent: a bucket already gone counts nothing."""
+
+    def delete_identity(self, bucket: str) -> None:
+        """Remove the identity that may use `bucket`. Idempotent."""
+
+    def bucket_exists(self, bucket: str) -> bool: ...
 
     def tenant_buckets(self) -> dict[str, datetime]:
         """Every tenant bucket the store holds, with its creation time."""

@@ -8,8 +8,10 @@ tenant's keys for that tenant's objects.
 
 from __future__ import annotations
 
+import hashlib
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import Any
 
@@ -17,9 +19,13 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from audora.platform.storage.admin import IdentityAdmin, StorageCredentials
+from audora.platform.storage.admin import EmptiedBucket, IdentityAdmin, StorageCredentials
 
 _HEALTH_BUCKET = "audora-health"
+# S3 deletes at most this many objects per DeleteObjects request; a few requests run at
+# once when a whole bucket goes.
+_DELETE_BATCH = 1000
+_DELETE_THREADS = 4
 
 
 def client_config() -> Config:
@@ -112,6 +118,76 @@ class S3TenantStorageAdmin:
         except ClientError as exc:
             if not missing(exc):
                 raise
+
+    def bucket_exists(self, bucket: str) -> bool:
+        try:
+            self.s3.head_bucket(Bucket=bucket)
+        except ClientError as exc:
+            if missing(exc):
+                return False
+            raise
+        return True
+
+    def delete_identity(self, bucket: str) -> None:
+        self.identities.delete(bucket)
+
+    def _versions(self, bucket: str) -> list[dict[str, Any]]:
+        found: list[dict[str, Any]] = []
+        for page in self.s3.get_paginator("list_object_versions").paginate(Bucket=bucket):
+            found += page.get("Versions", [])
+            found += page.get("DeleteMarkers", [])
+        return found
+
+    def _delete_batch(self, bucket: str, batch: list[dict[str, Any]]) -> list[str]:
+        answer = self.s3.delete_objects(
+            Bucket=bucket,
+            Delete={
+                "Objects": [
+                    {
+                        "Key": v["Key"],
+                        **({"VersionId": v["VersionId"]} if v.get("VersionId") else {}),
+                    }
+                    for v in batch
+                ],
+                "Quiet": True,
+            },
+        )
+        return [str(error["Key"]) for error in answer.get("Errors", [])]
+
+    def empty_and_delete_bucket(self, bucket: str) -> EmptiedBucket:
+        try:
+            versions = self._versions(bucket)
+            uploads = self.s3.list_multipart_uploads(Bucket=bucket).get("Uploads", [])
+        except ClientError as exc:
+            if missing(exc):
+                return EmptiedBucket(0, 0, 0, 0, hashlib.sha256(b"").hexdigest(), False)
+            raise
+        for upload in uploads:
+            self.s3.abort_multipart_upload(
+                Bucket=bucket, Key=upload["Key"], UploadId=upload["UploadId"]
+            )
+        batches = [versions[i : i + _DELETE_BATCH] for i in range(0, len(versions), _DELETE_BATCH)]
+        with ThreadPoolExecutor(_DELETE_THREADS) as pool:
+            refused = [
+                key
+                for keys in pool.map(lambda b: self._delete_batch(bucket, b), batches)
+                for key in keys
+            ]
+        left = self._versions(bucket)
+        if refused or left:
+            raise RuntimeError(
+                f"{len(left)} object versions are still in {bucket} after deleting them"
+            )
+        self.s3.delete_bucket(Bucket=bucket)
+        listing = sorted(f"{v['Key']}\t{v.get('VersionId') or 'null'}" for v in versions)
+        return EmptiedBucket(
+            objects=len({v["Key"] for v in versions}),
+            versions=len(versions),
+            bytes=sum(int(v.get("Size", 0)) for v in versions),
+            uploads_aborted=len(uploads),
+            listing_sha256=hashlib.sha256("\n".join(listing).encode()).hexdigest(),
+            bucket_deleted=True,
+        )
 
     def tenant_buckets(self) -> dict[str, datetime]:
         return {

@@ -24,6 +24,7 @@ class Role(Enum):
 class AccountStatus(Enum):
     ACTIVE = "ACTIVE"
     CLOSED = "CLOSED"
+    LAPSED = "LAPSED"
     SUSPENDED = "SUSPENDED"
     PURGED = "PURGED"
 
@@ -59,6 +60,11 @@ class Account:
     id: strawberry.ID
     name: str
     status: AccountStatus
+    purge_after: datetime | None = strawberry.field(
+        default=None,
+        description="While the account is CLOSED or LAPSED: when its grace period ends "
+        "and all its data is deleted. Null otherwise.",
+    )
 
     @classmethod
     def from_principal(cls, principal: Principal) -> Account:
@@ -66,6 +72,7 @@ class Account:
             id=strawberry.ID(ids.encode(ids.Kind.ACCOUNT, principal.account_id)),
             name=principal.account_name,
             status=AccountStatus(principal.account_status),
+            purge_after=principal.account_purge_after,
         )
 
 

@@ -48,6 +48,12 @@ async def owner_emails(conn: AsyncConnection, account_id: uuid.UUID) -> list[str
     return list(result.scalars())
 
 
+async def email_of(conn: AsyncConnection, user_id: uuid.UUID) -> str | None:
+    result = await conn.execute(select(users.c.email).where(users.c.id == user_id))
+    email: str | None = result.scalar_one_or_none()
+    return email
+
+
 async def is_member(conn: AsyncConnection, account_id: uuid.UUID, email: str) -> bool:
     result = await conn.execute(
         select(memberships.c.user_id)

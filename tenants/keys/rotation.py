@@ -23,6 +23,8 @@ from audora.tenants.backups.tables import backups
 from audora.tenants.calls.tables import recordings
 from audora.tenants.keys.data_keys import forget_keys, key_context
 from audora.tenants.keys.tables import data_keys
+from audora.tenants.lifecycle.export import export_key_context
+from audora.tenants.lifecycle.export_tables import data_exports
 from audora.tenants.recordings.audio import recording_key_context
 from audora.tenants.registry.tables import accounts, tenant_keys, tenant_storage_identities
 from audora.tenants.storage.credentials import PURPOSE as STORAGE_PURPOSE
@@ -43,8 +45,8 @@ async def rotate_tenant(
     now: datetime,
 ) -> Rotation:
     """A new KEK version, and every key the old one wrapped rewrapped under it: the
-    tenant's data keys, its recordings' keys, its storage credentials' key and its
-    backups' keys."""
+    tenant's data keys, its recordings' and exports' keys, its storage credentials' key
+    and its backups' keys."""
     version = await keys.rotate_tenant_key(tenant_id)
     rewrapped = 0
     async with tenant_transaction(tenant_engine, TenantRef(tenant_schema(tenant_id))) as uow:
@@ -72,7 +74,21 @@ async def rotate_tenant(
                 .where(recordings.c.id == recording.id)
                 .values(wrapped_key=wrapped)
             )
-        rewrapped = len(rows) + len(held)
+        exports = (
+            await uow.execute(
+                select(data_exports.c.id, data_exports.c.wrapped_key).where(
+                    data_exports.c.wrapped_key.is_not(None)
+                )
+            )
+        ).all()
+        for made in exports:
+            wrapped = await keys.rewrap(
+                tenant_id, made.wrapped_key, export_key_context(tenant_id, made.id)
+            )
+            await uow.execute(
+                update(data_exports).where(data_exports.c.id == made.id).values(wrapped_key=wrapped)
+            )
+        rewrapped = len(rows) + len(held) + len(exports)
         await uow.commit()
     async with platform_engine.begin() as conn:
         identity = (

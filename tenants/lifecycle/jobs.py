@@ -1,5 +1,6 @@
 """The retention schedule's jobs: the worker's cron runs `retention_sweep_job` every ten
-minutes, and `audora retention run` runs the same code at once.
+minutes, and `audora retention run` runs the same code at once: audio past its deadline,
+data exports past their 24 hours, and accounts past their closure's grace (the purge).
 
 One tenant's failure never stops the others: it is logged (the alert) and the next run
 tries it again, since every step is idempotent.
@@ -15,6 +16,8 @@ from typing import Any
 
 from audora.platform.runtime import Runtime
 from audora.tenants.lifecycle.credentials import delete_expired_credentials
+from audora.tenants.lifecycle.export import sweep_exports
+from audora.tenants.lifecycle.purge import purge_due_accounts
 from audora.tenants.recordings.retention import AudioSweep, delete_due_recordings
 from audora.tenants.registry.repository import live_account_ids
 
@@ -30,6 +33,8 @@ class RetentionRun:
     objects_deleted: int = 0
     objects_left: int = 0
     overdue: int = 0
+    exports_expired: int = 0
+    purged: list[str] = field(default_factory=list)
     expired_credentials: dict[str, int] = field(default_factory=dict)
     failed_tenants: list[str] = field(default_factory=list)
 
@@ -50,11 +55,17 @@ async def run_due_retention(runtime: Runtime) -> RetentionRun:
         async with gate:
             try:
                 run.add(await delete_due_recordings(runtime, tenant))
+                run.exports_expired += (await sweep_exports(runtime, tenant)).expired
             except Exception:
-                log.exception("audio retention failed for tenant %s; the next run retries", tenant)
+                log.exception("retention failed for tenant %s; the next run retries", tenant)
                 run.failed_tenants.append(str(tenant))
 
     await asyncio.gather(*(one(t) for t in tenants))
+    # Accounts past their closure's grace, and purges left unfinished, after the
+    # per-tenant sweeps (which never touch a purged account).
+    purged, failed = await purge_due_accounts(runtime)
+    run.purged += [str(t) for t in purged]
+    run.failed_tenants += [str(t) for t in failed]
     expired = await delete_expired_credentials(
         runtime.platform_engine, runtime.clock.now(), runtime.settings.session_idle
     )
@@ -76,6 +87,8 @@ async def retention_sweep_job(ctx: dict[str, Any]) -> dict[str, Any]:
         "erased": run.recordings_erased,
         "objects_deleted": run.objects_deleted,
         "overdue": run.overdue,
+        "exports_expired": run.exports_expired,
+        "purged": len(run.purged),
         "expired_credentials": run.expired_credentials,
         "failed": len(run.failed_tenants),
     }

@@ -55,7 +55,7 @@ SCHEDULE: tuple[Retention, ...] = (
         "the subscription, then 30 days of grace after the account closes",
         "the tenant's keys are destroyed and its schema and bucket deleted (purge)",
         "contract: the customer's working data, kept while they use the service",
-        None,
+        "tenants/lifecycle/purge.py: purge_due_accounts (in the retention run, every 10 minutes)",
     ),
     Retention(
         DataClass.ACCESS_LOG,
@@ -102,9 +102,10 @@ SCHEDULE: tuple[Retention, ...] = (
         DataClass.EXPORTS,
         DAY,
         "24 hours after they are built",
-        "deleted from the bucket",
+        "the archive's data key is dropped, then every version of it deleted from the "
+        "bucket, and its links",
         "the customer's request; kept only long enough to download",
-        None,
+        "tenants/lifecycle/export.py: sweep_exports (in the retention run, every 10 minutes)",
     ),
     Retention(
         DataClass.WEBHOOK_DELIVERIES,

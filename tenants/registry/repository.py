@@ -4,18 +4,36 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import select
+from sqlalchemy import exists, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from audora.tenants.lifecycle.tables import purges
 from audora.tenants.registry.tables import accounts
 
 
 async def live_account_ids(platform_engine: AsyncEngine) -> list[uuid.UUID]:
-    """Every account whose schema still exists (all but the purged), oldest first."""
+    """Every account whose schema still exists (all but the purged, and those whose
+    purge has begun: only the purge itself touches them now), oldest first."""
     async with platform_engine.connect() as conn:
         rows = await conn.execute(
             select(accounts.c.id)
-            .where(accounts.c.status != "PURGED")
+            .where(
+                accounts.c.status != "PURGED",
+                ~exists().where(purges.c.account_id == accounts.c.id),
+            )
             .order_by(accounts.c.created_at, accounts.c.id)
         )
         return list(rows.scalars())
+
+
+async def is_live(platform_engine: AsyncEngine, account_id: uuid.UUID) -> bool:
+    """Whether the account's schema still exists and no purge of it has begun."""
+    async with platform_engine.connect() as conn:
+        found = await conn.execute(
+            select(accounts.c.id).where(
+                accounts.c.id == account_id,
+                accounts.c.status != "PURGED",
+                ~exists().where(purges.c.account_id == accounts.c.id),
+            )
+        )
+        return found.first() is not None

@@ -12,12 +12,18 @@ accounts = Table(
     platform_metadata,
     Column("id", UUID(as_uuid=True), primary_key=True),
     Column("name", Text, nullable=False),
-    # ACTIVE, CLOSED, SUSPENDED, PURGED: the lifecycle issue drives the transitions.
+    # ACTIVE, CLOSED, LAPSED, SUSPENDED, PURGED: tenants/lifecycle/closure.py drives
+    # closing, lapsing and reopening; tenants/lifecycle/purge.py the purge.
     Column("status", String(16), nullable=False, server_default="ACTIVE"),
     Column("plan", String(16), nullable=False, server_default="STUDIO"),
     Column("schema_name", String(63), nullable=False, unique=True),
     Column("bucket", String(63), nullable=False, unique=True),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    # Set when the account closes (or its subscription lapses); cleared by a reopening.
+    Column("closed_at", DateTime(timezone=True), nullable=True),
+    # The end of the grace period: the purge runs once the application clock passes it.
+    Column("purge_after", DateTime(timezone=True), nullable=True),
+    Column("purged_at", DateTime(timezone=True), nullable=True),
 )
 
 # Per-tenant object-store identity: an access key allowed on the tenant's bucket only.

@@ -13,6 +13,7 @@ from audora.tenants.tables import TENANT_TABLES
 NOT_SEALED_BY_A_DATA_KEY = {
     "data_keys.wrapped",
     "recordings.wrapped_key",
+    "data_exports.wrapped_key",
     "audit_events.prev_hash",
     "audit_events.hash",
     "audit_chain.last_hash",
