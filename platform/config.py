@@ -13,7 +13,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 Environment = Literal["dev", "test", "production"]
@@ -142,6 +142,21 @@ class Settings(BaseSettings):
     # a month's partition once its newest row is older.
     access_log_months: int = Field(default=12, ge=1)
 
+    # Outbound calls: an extra CA bundle trusted besides the system store (a private
+    # PKI; the tests' local CA), and hosts allowed to resolve to private or loopback
+    # addresses (test stand-ins only: refused in production).
+    outbound_ca_file: Path | None = None
+    outbound_allow_private_hosts: list[str] = []
+
+    # The meeting-bot provider (Recall.ai-like): its API base URL (https only; empty:
+    # no bots can be dispatched), the API key, the Standard Webhooks secret
+    # ("whsec_<base64>"; empty: the webhook answers 404), and how long the provider
+    # may keep media if our deletion never reaches it (its own timed retention).
+    bot_provider_url: str = ""
+    bot_provider_api_key: str = ""
+    bot_webhook_secret: str = ""
+    bot_provider_retention_hours: int = Field(default=24, ge=1)
+
     @property
     def session_idle(self) -> timedelta:
         return timedelta(hours=self.session_idle_hours)
@@ -170,6 +185,14 @@ class Settings(BaseSettings):
     @property
     def is_production(self) -> bool:
         return self.env == "production"
+
+    @model_validator(mode="after")
+    def _no_private_destinations_in_production(self) -> Settings:
+        if self.is_production and self.outbound_allow_private_hosts:
+            raise ValueError("AUDORA_OUTBOUND_ALLOW_PRIVATE_HOSTS is for tests; not in production")
+        if self.bot_provider_url and not self.bot_provider_url.startswith("https://"):
+            raise ValueError("AUDORA_BOT_PROVIDER_URL must be an https:// URL")
+        return self
 
 
 @lru_cache(maxsize=1)

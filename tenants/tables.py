@@ -10,6 +10,7 @@ from audora.tenants.audit.tables import audit_chain, audit_events
 from audora.tenants.calls.tables import calls, documents, recordings, transcripts
 from audora.tenants.clients.tables import client_profiles
 from audora.tenants.keys.tables import data_keys, reencryptions
+from audora.tenants.meeting_bots.tables import meeting_bots
 
 TENANT_TABLES = (
     client_profiles,
@@ -22,6 +23,7 @@ TENANT_TABLES = (
     audit_chain,
     reencryptions,
     access_log,
+    meeting_bots,
 )
 
 __all__ = ["TENANT_TABLES", "tenant_metadata"]

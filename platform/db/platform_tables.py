@@ -13,6 +13,7 @@ from audora.platform.auth.tables import (
     webauthn_credentials,
 )
 from audora.platform.db.metadata import platform_metadata
+from audora.tenants.meeting_bots.tables import bot_routes
 from audora.tenants.recordings.tables import upload_tickets
 from audora.tenants.registry.tables import accounts, tenant_keys, tenant_storage_identities
 
@@ -28,6 +29,7 @@ PLATFORM_TABLES = (
     webauthn_credentials,
     known_devices,
     invitations,
+    bot_routes,
 )
 
 __all__ = ["PLATFORM_TABLES", "platform_metadata"]

@@ -20,6 +20,7 @@ from audora.platform.runtime import Runtime
 from audora.tenants.access_log.jobs import access_log_partitions_job, ensure_access_log_partitions
 from audora.tenants.identity.device_alerts import new_device_alert_job
 from audora.tenants.keys.jobs import reencrypt_tenant_job, rotate_due_keys_job
+from audora.tenants.meeting_bots import jobs as meeting_bots
 from audora.tenants.provisioning.orphans import sweep_orphan_storage
 from audora.tenants.transcription.jobs import (
     JOB_TIMEOUT_SECONDS,
@@ -61,6 +62,12 @@ FUNCTIONS = [
     # The job counts its own tries against MAX_TRIES to mark the call FAILED on the last.
     func(transcribe_call_job, max_tries=MAX_TRIES, timeout=JOB_TIMEOUT_SECONDS),
     requeue_stuck_transcriptions_job,
+    func(
+        meeting_bots.fetch_bot_recording_job,
+        max_tries=meeting_bots.MAX_TRIES,
+        timeout=meeting_bots.JOB_TIMEOUT_SECONDS,
+    ),
+    meeting_bots.delete_bot_media_job,
 ]
 
 

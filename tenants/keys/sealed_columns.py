@@ -9,8 +9,9 @@ from dataclasses import dataclass
 
 from sqlalchemy import Table
 
-from audora.tenants.calls.tables import documents, transcripts
+from audora.tenants.calls.tables import documents, recordings, transcripts
 from audora.tenants.clients.tables import client_profiles
+from audora.tenants.meeting_bots.tables import meeting_bots
 
 
 def sealed_object_id(table: str, row_id: uuid.UUID, column: str) -> str:
@@ -39,6 +40,10 @@ SEALED_COLUMNS = (
     SealedColumn(transcripts, "segments", "transcripts"),
     SealedColumn(documents, "markdown", "documents"),
     SealedColumn(documents, "structured", "documents"),
+    # Participants' names and a download capability: sealed like the transcript.
+    SealedColumn(recordings, "speaker_timeline", "transcripts"),
+    SealedColumn(meeting_bots, "media_url", "transcripts"),
+    SealedColumn(meeting_bots, "speaker_timeline", "transcripts"),
 )
 
 PURPOSES = tuple(dict.fromkeys(c.purpose for c in SEALED_COLUMNS))

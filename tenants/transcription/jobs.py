@@ -31,6 +31,7 @@ from audora.tenants.calls import repository as calls
 from audora.tenants.calls.content import store_transcript
 from audora.tenants.calls.service import CallStatus
 from audora.tenants.recordings.audio import read_audio
+from audora.tenants.recordings.timeline import open_timeline
 from audora.tenants.transcription.provider import Transcriber
 from audora.tenants.transcription.sweep import TRANSCRIBE_JOB
 from audora.tenants.transcription.whisper import WhisperTranscriber
@@ -57,15 +58,19 @@ async def transcribe_call_job(ctx: dict[str, Any], tenant_id: str, call_id: str)
     async with tenant_transaction(runtime.tenant_engine, ref) as uow:
         row = await calls.get(uow, call, None)
         recording = await calls.recording_of(uow, call)
-    if row is None or row["status"] != CallStatus.TRANSCRIBING or recording is None:
-        return "nothing to do"
+        if row is None or row["status"] != CallStatus.TRANSCRIBING or recording is None:
+            return "nothing to do"
+        # A meeting bot's recording says who spoke when: the segments get their speakers.
+        timeline = await open_timeline(
+            uow, runtime.keys, tenant, "recordings", recording["id"], recording["speaker_timeline"]
+        )
     try:
         audio = bytearray()
         async for chunk in read_audio(
             runtime.keys, runtime.buckets, tenant, recording["id"], recording["wrapped_key"]
         ):
             audio += chunk
-        transcript = await asyncio.to_thread(transcriber.transcribe, bytes(audio))
+        transcript = await asyncio.to_thread(transcriber.transcribe, bytes(audio), timeline)
         del audio
     except IntegrityError:
         await _fail(runtime, ref, call, "the recording failed its integrity check", integrity=True)
