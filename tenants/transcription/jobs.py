@@ -58,13 +58,19 @@ async def transcribe_call_job(ctx: dict[str, Any], tenant_id: str, call_id: str)
     async with tenant_transaction(runtime.tenant_engine, ref) as uow:
         row = await calls.get(uow, call, None)
         recording = await calls.recording_of(uow, call)
-        if row is None or row["status"] != CallStatus.TRANSCRIBING or recording is None:
-            return "nothing to do"
-        # A meeting bot's recording says who spoke when: the segments get their speakers.
-        timeline = await open_timeline(
-            uow, runtime.keys, tenant, "recordings", recording["id"], recording["speaker_timeline"]
-        )
+    if row is None or row["status"] != CallStatus.TRANSCRIBING or recording is None:
+        return "nothing to do"
     try:
+        # A meeting bot's recording says who spoke when: the segments get their speakers.
+        async with tenant_transaction(runtime.tenant_engine, ref) as uow:
+            timeline = await open_timeline(
+                uow,
+                runtime.keys,
+                tenant,
+                "recordings",
+                recording["id"],
+                recording["speaker_timeline"],
+            )
         audio = bytearray()
         async for chunk in read_audio(
             runtime.keys, runtime.buckets, tenant, recording["id"], recording["wrapped_key"]
