@@ -33,6 +33,7 @@ from audora_testing import (
     raw_id,
     raw_objects,
     run_jobs,
+    schema_of,
     seat,
     sign_up,
 )
@@ -120,6 +121,7 @@ async def test_a_signed_recording_ready_brings_the_recording_home_and_the_provid
     api: httpx.AsyncClient,
     runtime: Runtime,
     settings: Settings,
+    superuser: Engine,
     clock: FrozenClock,
     provider: ProviderState,
     sign: Any,
@@ -165,6 +167,16 @@ async def test_a_signed_recording_ready_brings_the_recording_home_and_the_provid
     (stored,) = raw_objects(settings, owner["account"]["id"]).values()
     audio = FIXTURE.read_bytes()
     assert audio[len(audio) // 2 : len(audio) // 2 + 64] not in stored
+    # Participants' names are sealed at rest; the spent media URL is gone.
+    schema = schema_of(owner["account"]["id"])
+    with superuser.connect() as conn:
+        timeline = conn.execute(text(f"SELECT speaker_timeline FROM {schema}.recordings")).scalar()
+        bot_row = conn.execute(
+            text(f"SELECT media_url, speaker_timeline FROM {schema}.meeting_bots")
+        ).one()
+    assert timeline is not None
+    assert b"Maria" not in bytes(timeline)
+    assert tuple(bot_row) == (None, None)
 
 
 async def test_bad_stale_replayed_and_unknown_deliveries_change_nothing(

@@ -1,5 +1,6 @@
 """SSRF: the meeting bot's media is fetched from public addresses only, whatever the
-host's name resolves to; loopback only for hosts a test names."""
+host's name resolves to, and whatever address the connection reached; loopback only
+for hosts a test names."""
 
 from __future__ import annotations
 
@@ -8,8 +9,10 @@ from collections.abc import Sequence
 import pytest
 
 from audora.platform.config import Settings
-from audora.platform.http.outbound import InsecureDestination
-from audora.tenants.meeting_bots.destinations import is_public, vet_url
+from audora.platform.http.outbound import InsecureDestination, outbound_client
+from audora.tenants.meeting_bots.destinations import is_public, vet_peer, vet_url
+
+from bot_provider import ProviderState
 
 
 @pytest.mark.parametrize(
@@ -69,3 +72,18 @@ async def test_only_https_without_credentials_and_named_hosts_skip_the_check() -
 def test_private_destinations_cannot_be_allowed_in_production() -> None:
     with pytest.raises(ValueError, match="not in production"):
         Settings(env="production", outbound_allow_private_hosts=["localhost"])
+
+
+async def test_the_address_a_connection_reached_is_checked_before_the_body_is_read(
+    provider: ProviderState, settings: Settings
+) -> None:
+    """The DNS answer could change between the check and the connection: the peer the
+    connection actually reached is checked again."""
+    async with outbound_client(extra_ca=settings.outbound_ca_file) as client:
+        async with client.stream("GET", provider.base_url + "/media/x.flac") as response:
+            peer = response.extensions["network_stream"].get_extra_info("server_addr")
+            assert peer[0] == "127.0.0.1"
+            vet_peer(response, settings)  # localhost is a named test host
+            strict = Settings(env="test")
+            with pytest.raises(InsecureDestination, match="not public"):
+                vet_peer(response, strict)
