@@ -142,11 +142,15 @@ class Settings(BaseSettings):
     # a month's partition once its newest row is older.
     access_log_months: int = Field(default=12, ge=1)
 
-    # Outbound calls: an extra CA bundle trusted besides the system store (a private
-    # PKI; the tests' local CA), and hosts allowed to resolve to private or loopback
-    # addresses (test stand-ins only: refused in production).
+    # Outbound calls to destinations customers name (integrations, webhooks): a CA
+    # bundle trusted besides the system store (CA certificates only; tests name their
+    # own test CA), and hosts exempt from the SSRF guard's address check, so tests can
+    # run stand-ins on loopback. Refused in production: there every host is checked.
     outbound_ca_file: Path | None = None
     outbound_allow_private_hosts: list[str] = []
+    # Where pushes to Linear and Notion go unless an integration names its own endpoint.
+    linear_api_url: str = "https://api.linear.app/graphql"
+    notion_api_url: str = "https://api.notion.com"
 
     # The meeting-bot provider (Recall.ai-like): its API base URL (https only; empty:
     # no bots can be dispatched), the API key, the Standard Webhooks secret
@@ -156,6 +160,14 @@ class Settings(BaseSettings):
     bot_provider_api_key: str = ""
     bot_webhook_secret: str = ""
     bot_provider_retention_hours: int = Field(default=24, ge=1)
+
+    @model_validator(mode="after")
+    def _no_private_destinations_in_production(self) -> Settings:
+        if self.env == "production" and self.outbound_allow_private_hosts:
+            raise ValueError("AUDORA_OUTBOUND_ALLOW_PRIVATE_HOSTS is refused in production")
+        if self.bot_provider_url and not self.bot_provider_url.startswith("https://"):
+            raise ValueError("AUDORA_BOT_PROVIDER_URL must be an https:// URL")
+        return self
 
     @property
     def session_idle(self) -> timedelta:
@@ -185,14 +197,6 @@ class Settings(BaseSettings):
     @property
     def is_production(self) -> bool:
         return self.env == "production"
-
-    @model_validator(mode="after")
-    def _no_private_destinations_in_production(self) -> Settings:
-        if self.is_production and self.outbound_allow_private_hosts:
-            raise ValueError("AUDORA_OUTBOUND_ALLOW_PRIVATE_HOSTS is for tests; not in production")
-        if self.bot_provider_url and not self.bot_provider_url.startswith("https://"):
-            raise ValueError("AUDORA_BOT_PROVIDER_URL must be an https:// URL")
-        return self
 
 
 @lru_cache(maxsize=1)

@@ -24,6 +24,8 @@ class Kind(StrEnum):
     DOCUMENT = "doc"
     INVITATION = "inv"
     AUDIT_EVENT = "aud"
+    INTEGRATION = "itg"
+    PUSH = "psh"
 
 
 _SHAPE = re.compile(r"\A([a-z]{3})_([0-9a-f]{32})\Z")

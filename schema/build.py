@@ -20,14 +20,20 @@ from audora.schema.clients.queries import ClientsQuery
 from audora.schema.errors import ErrorPolicy
 from audora.schema.identity.mutations import IdentityMutation
 from audora.schema.identity.queries import IdentityQuery
+from audora.schema.integrations.mutations import IntegrationsMutation
+from audora.schema.integrations.queries import IntegrationsQuery
 from audora.schema.members.mutations import MembersMutation
 from audora.schema.members.queries import MembersQuery
 from audora.schema.rules import StandaloneIdentityMutations
 from audora.schema.scalars import SCALARS
 
-Query = merge_types("Query", (IdentityQuery, MembersQuery, ClientsQuery, CallsQuery, AuditQuery))
+Query = merge_types(
+    "Query",
+    (IdentityQuery, MembersQuery, ClientsQuery, CallsQuery, AuditQuery, IntegrationsQuery),
+)
 Mutation = merge_types(
-    "Mutation", (IdentityMutation, MembersMutation, ClientsMutation, CallsMutation)
+    "Mutation",
+    (IdentityMutation, MembersMutation, ClientsMutation, CallsMutation, IntegrationsMutation),
 )
 
 

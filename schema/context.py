@@ -8,7 +8,9 @@ always comes from the session: there is no other way to get a unit of work here.
 from __future__ import annotations
 
 import asyncio
+import logging
 import uuid
+from collections.abc import Awaitable, Callable
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -28,6 +30,8 @@ from audora.tenants.audit.security_events import session_revoked
 if TYPE_CHECKING:
     from sqlalchemy import RowMapping
 
+log = logging.getLogger(__name__)
+
 
 @dataclass
 class RequestContext:
@@ -45,6 +49,7 @@ class RequestContext:
     _exit: AsyncExitStack = field(default_factory=AsyncExitStack)
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     _loaders: dict[str, DataLoader[Any, Any]] = field(default_factory=dict)
+    _after_commit: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
 
     def known_principal(self) -> Principal | None:
         """The caller if already authenticated in this request, without I/O."""
@@ -93,6 +98,11 @@ class RequestContext:
             )
         return self._uow
 
+    def after_commit(self, action: Callable[[], Awaitable[None]]) -> None:
+        """Run `action` once the request's transaction has committed (queueing a job
+        that must find what the request wrote); never if the request rolls back."""
+        self._after_commit.append(action)
+
     async def finish(self, *, success: bool) -> None:
         """The request boundary: commit what the operation did, or nothing at all."""
         try:
@@ -100,6 +110,11 @@ class RequestContext:
                 await self._uow.commit()
         finally:
             await self._exit.aclose()
+        for action in self._after_commit if success else ():
+            try:
+                await action()
+            except Exception:
+                log.exception("an after-commit action failed")
 
     async def audit_integrity_failures(self) -> None:
         """Record each failed integrity check in the tenant's audit log, in a transaction

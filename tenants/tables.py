@@ -9,6 +9,7 @@ from audora.tenants.access_log.tables import access_log
 from audora.tenants.audit.tables import audit_chain, audit_events
 from audora.tenants.calls.tables import calls, documents, recordings, transcripts
 from audora.tenants.clients.tables import client_profiles
+from audora.tenants.integrations.tables import integration_links, integration_pushes, integrations
 from audora.tenants.keys.tables import data_keys, reencryptions
 from audora.tenants.meeting_bots.tables import meeting_bots
 
@@ -24,6 +25,9 @@ TENANT_TABLES = (
     reencryptions,
     access_log,
     meeting_bots,
+    integrations,
+    integration_pushes,
+    integration_links,
 )
 
 __all__ = ["TENANT_TABLES", "tenant_metadata"]

@@ -23,6 +23,7 @@ from audora.platform.http.app import create_app
 from audora.platform.runtime import Runtime
 from audora.platform.stack.embedded import EmbeddedStack
 from audora.platform.stack.process import free_port
+from audora.platform.tls.local_ca import ensure_server_certificate
 from audora.tenants.migrate.runner import migrate_platform, migrate_tenants, tenant_schemas
 
 from audora_testing import TEST_AGENT, TEST_IP, GraphQL, Served, client_from
@@ -47,7 +48,18 @@ def stack() -> Iterator[EmbeddedStack]:
 def settings(stack: EmbeddedStack) -> Settings:
     state = stack.state
     assert state is not None
-    made = state.apply_to(Settings(env="test", data_dir=stack.data_dir))
+    # Stand-ins of Linear, Notion and webhook receivers serve on localhost, with
+    # certificates from a test CA of their own: trusted for outbound calls, and
+    # localhost exempt from the SSRF guard, in tests only.
+    outbound_ca = ensure_server_certificate(stack.data_dir / "outbound-ca")
+    made = state.apply_to(
+        Settings(
+            env="test",
+            data_dir=stack.data_dir,
+            outbound_ca_file=outbound_ca.ca_file,
+            outbound_allow_private_hosts=["localhost"],
+        )
+    )
     operator = sync_engine(made.database_url)
     migrate_platform(operator, made)
     report = migrate_tenants(made.provisioner_database_url, tenant_schemas(operator), concurrency=1)

@@ -26,6 +26,7 @@ class Permission(StrEnum):
     AUDIT_READ = "audit:read"
     ACCESS_APPROVE = "access:approve"
     ACCOUNT_MANAGE = "account:manage"
+    INTEGRATIONS_MANAGE = "integrations:manage"
 
 
 DESCRIPTIONS: dict[Permission, str] = {
@@ -42,6 +43,7 @@ DESCRIPTIONS: dict[Permission, str] = {
     Permission.AUDIT_READ: "read the audit log and verify its chain",
     Permission.ACCESS_APPROVE: "approve or deny staff access requests",
     Permission.ACCOUNT_MANAGE: "close, reopen and export the account",
+    Permission.INTEGRATIONS_MANAGE: "connect and remove integrations (Linear, Notion, webhooks)",
 }
 
 _EVERYTHING = frozenset(Permission)

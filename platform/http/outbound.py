@@ -50,9 +50,17 @@ async def _require_https(request: httpx.Request) -> None:
         raise InsecureDestination(f"outbound calls must use https, not {request.url.scheme}")
 
 
-def outbound_client(*, extra_ca: Path | None = None, timeout: float = 30.0) -> httpx.AsyncClient:
+def outbound_client(
+    *,
+    extra_ca: Path | None = None,
+    timeout: float = 30.0,
+    transport: httpx.AsyncBaseTransport | None = None,
+) -> httpx.AsyncClient:
+    """The client for every outbound call. `transport`, when given, must verify TLS with
+    `outbound_tls_context` itself (platform/http/destinations.py's guarded transport)."""
     return httpx.AsyncClient(
         verify=outbound_tls_context(extra_ca),
+        transport=transport,
         timeout=timeout,
         follow_redirects=False,
         trust_env=False,  # no proxy or CA from the environment slips in unverified

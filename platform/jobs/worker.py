@@ -19,6 +19,7 @@ from audora.platform.logs import runtime_banner
 from audora.platform.runtime import Runtime
 from audora.tenants.access_log.jobs import access_log_partitions_job, ensure_access_log_partitions
 from audora.tenants.identity.device_alerts import new_device_alert_job
+from audora.tenants.integrations import jobs as push_jobs
 from audora.tenants.keys.jobs import reencrypt_tenant_job, rotate_due_keys_job
 from audora.tenants.meeting_bots import jobs as meeting_bots
 from audora.tenants.provisioning.orphans import sweep_orphan_storage
@@ -68,6 +69,12 @@ FUNCTIONS = [
         timeout=meeting_bots.JOB_TIMEOUT_SECONDS,
     ),
     meeting_bots.delete_bot_media_job,
+    # Counts its own tries too: the last marks the push FAILED.
+    func(
+        push_jobs.push_task_list_job,
+        max_tries=push_jobs.MAX_TRIES,
+        timeout=push_jobs.JOB_TIMEOUT_SECONDS,
+    ),
 ]
 
 

@@ -11,6 +11,7 @@ from sqlalchemy import Table
 
 from audora.tenants.calls.tables import documents, recordings, transcripts
 from audora.tenants.clients.tables import client_profiles
+from audora.tenants.integrations.tables import integration_links, integrations
 from audora.tenants.meeting_bots.tables import meeting_bots
 
 
@@ -44,6 +45,9 @@ SEALED_COLUMNS = (
     SealedColumn(recordings, "speaker_timeline", "transcripts"),
     SealedColumn(meeting_bots, "media_url", "transcripts"),
     SealedColumn(meeting_bots, "speaker_timeline", "transcripts"),
+    SealedColumn(integrations, "config", "integrations"),
+    SealedColumn(integrations, "credential", "integrations"),
+    SealedColumn(integration_links, "external_ids", "integrations"),
 )
 
 PURPOSES = tuple(dict.fromkeys(c.purpose for c in SEALED_COLUMNS))

@@ -29,7 +29,8 @@ from sqlalchemy import select
 
 from audora.platform.db.tenant_binding import TenantRef, TenantUnitOfWork, tenant_transaction
 from audora.platform.db.tenant_names import tenant_schema
-from audora.platform.http.outbound import InsecureDestination
+from audora.platform.errors import AppError
+from audora.platform.http.destinations import DestinationPolicy, guarded_client
 from audora.platform.jobs.queue import enqueue
 from audora.platform.runtime import Runtime
 from audora.tenants.audit.log import AuditEntry, append
@@ -39,7 +40,6 @@ from audora.tenants.calls.service import CallStatus
 from audora.tenants.keys.data_keys import FieldSealer
 from audora.tenants.keys.sealed_columns import sealed_object_id
 from audora.tenants.meeting_bots import repository
-from audora.tenants.meeting_bots.destinations import vet_peer, vet_url
 from audora.tenants.meeting_bots.events import ACTOR
 from audora.tenants.meeting_bots.provider import BotProvider, ProviderUnavailable
 from audora.tenants.meeting_bots.service import BotStatus
@@ -146,7 +146,7 @@ async def fetch_bot_recording_job(ctx: dict[str, Any], tenant_id: str, call_id: 
                 await _give_up(
                     runtime, tenant, call, f"the meeting bot's recording: {refused.message}"
                 )
-        except (MediaRefused, InsecureDestination) as refused:
+        except (MediaRefused, AppError) as refused:  # a URL refused (SSRF, not https)
             await _give_up(runtime, tenant, call, f"the meeting bot's recording: {refused}")
         bot = await _load(runtime, tenant, call)
     if (
@@ -174,14 +174,16 @@ async def _fetch(
     settings = runtime.settings
     if bot.media_url is None:
         raise MediaRefused("the provider named no media")
-    url = await vet_url(bot.media_url, settings)
+    # The media URL is the provider's word: still, public addresses only (SSRF), checked
+    # now and again at connect time by the guarded client.
+    policy = DestinationPolicy.from_settings(settings)
+    url = await policy.vet_url(bot.media_url, field="the media URL")
 
     async def fetched(uow: TenantUnitOfWork, recording_id: uuid.UUID) -> None:
         # The timeline now lives with the recording; the bot's copy goes.
         await repository.change(uow, bot.row_id, status=BotStatus.FETCHED, speaker_timeline=None)
 
-    async with _provider(ctx, runtime).client() as client, client.stream("GET", url) as response:
-        vet_peer(response, settings)
+    async with guarded_client(policy) as client, client.stream("GET", url) as response:
         status = response.status_code
         if 300 <= status < 400:
             raise MediaRefused("the media URL redirected, and redirects are not followed")
@@ -227,11 +229,11 @@ async def _give_up(
         await uow.commit()
 
 
-async def _gone(runtime: Runtime, provider: BotProvider, media_url: str) -> bool:
+async def _gone(runtime: Runtime, media_url: str) -> bool:
     """Does the media URL now answer 404 or 410? Anything else is not proof."""
-    url = await vet_url(media_url, runtime.settings)
-    async with provider.client() as client, client.stream("GET", url) as response:
-        vet_peer(response, runtime.settings)
+    policy = DestinationPolicy.from_settings(runtime.settings)
+    url = await policy.vet_url(media_url, field="the media URL")
+    async with guarded_client(policy) as client, client.stream("GET", url) as response:
         return response.status_code in (404, 410)
 
 
@@ -242,8 +244,8 @@ async def _delete_at_provider(
     verified = False
     try:
         await provider.delete_media(bot.bot_id)
-        verified = bot.media_url is not None and await _gone(runtime, provider, bot.media_url)
-    except (ProviderUnavailable, httpx.HTTPError, InsecureDestination) as exc:
+        verified = bot.media_url is not None and await _gone(runtime, bot.media_url)
+    except (ProviderUnavailable, httpx.HTTPError, AppError) as exc:
         log.warning("deleting the provider's copy for call %s failed: %r", call, exc)
     attempts = bot.deletion_attempts + 1
     retry = not verified and attempts < DELETION_TRIES

@@ -2,7 +2,7 @@
 timeline a bot-delivered recording came with.
 
 Revision ID: bot_tenant
-Revises: 0003_tenant
+Revises: integrations
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql as pg
 
 revision = "bot_tenant"
-down_revision = "0003_tenant"
+down_revision = "integrations"
 branch_labels = None
 depends_on = None
 

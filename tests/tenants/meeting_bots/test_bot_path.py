@@ -372,11 +372,12 @@ async def test_media_fetch_follows_no_redirect_and_refuses_plain_http_and_privat
         ),
         "http": (
             f"http://localhost:{port}/media/{{bot}}.flac",
-            "the meeting bot's recording: media must be fetched over https",
+            "the meeting bot's recording: the media URL must be an https URL",
         ),
         "loopback": (
             f"https://127.0.0.1:{port}/media/{{bot}}.flac",
-            "the meeting bot's recording: 127.0.0.1 resolves to an address that is not public",
+            "the meeting bot's recording: 127.0.0.1 resolves to a loopback address; "
+            "it cannot be reached",
         ),
     }
     provider.redirect_to = "https://example.com/elsewhere.flac"
