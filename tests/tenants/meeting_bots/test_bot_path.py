@@ -10,6 +10,7 @@ import json
 from typing import Any
 
 import httpx
+import pytest
 from arq.worker import func
 from sqlalchemy import Engine, text
 
@@ -177,12 +178,20 @@ async def test_a_signed_recording_ready_brings_the_recording_home_and_the_provid
     assert timeline is not None
     assert b"Maria" not in bytes(timeline)
     assert tuple(bot_row) == (None, None)
+    # A second delivery of the job (arq is at-least-once) finds nothing to do.
+    tenant_id, call_id = str(raw_id(owner["account"]["id"])), str(raw_id(owner["call_id"]))
+    assert await fetch_bot_recording_job({"runtime": runtime}, tenant_id, call_id) == (
+        "nothing to do"
+    )
+    assert provider.deletions == [owner["bot_id"]]
 
 
 async def test_bad_stale_replayed_and_unknown_deliveries_change_nothing(
     gql: GraphQL,
     api: httpx.AsyncClient,
     runtime: Runtime,
+    settings: Settings,
+    monkeypatch: pytest.MonkeyPatch,
     clock: FrozenClock,
     provider: ProviderState,
     sign: Any,
@@ -206,6 +215,9 @@ async def test_bad_stale_replayed_and_unknown_deliveries_change_nothing(
         stale = await _deliver(api, sign(body, now + skew), body)
         assert stale.status_code == 401
         assert "5-minute window" in stale.text
+    # Over the size limit: refused unread.
+    huge = b"{" + b" " * (1024 * 1024) + b"}"
+    assert (await _deliver(api, sign(huge, now), huge)).status_code == 413
     # An unknown bot, correctly signed: acknowledged, nothing acts.
     other = _event("bot_unknown", provider.media_url("bot_unknown"))
     assert (await _deliver(api, sign(other, now), other)).json() == {"status": "ignored"}
@@ -226,6 +238,9 @@ async def test_bad_stale_replayed_and_unknown_deliveries_change_nothing(
     assert [e["action"] for e in await _audit(gql, owner, "bot.recording_ready")] == [
         "bot.recording_ready"
     ]
+    # With no secret configured the endpoint does not exist.
+    monkeypatch.setattr(settings, "bot_webhook_secret", "")
+    assert (await _deliver(api, headers, body)).status_code == 404
 
 
 async def test_a_bot_is_sent_only_for_a_call_the_seat_sees_of_an_active_account(
