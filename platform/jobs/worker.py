@@ -22,6 +22,7 @@ from audora.tenants.identity.device_alerts import new_device_alert_job
 from audora.tenants.integrations import jobs as push_jobs
 from audora.tenants.keys.jobs import reencrypt_tenant_job, rotate_due_keys_job
 from audora.tenants.meeting_bots import jobs as meeting_bots
+from audora.tenants.meeting_bots.sweep import requeue_stuck_bot_jobs
 from audora.tenants.provisioning.orphans import sweep_orphan_storage
 from audora.tenants.transcription.jobs import (
     JOB_TIMEOUT_SECONDS,
@@ -69,6 +70,7 @@ FUNCTIONS = [
         timeout=meeting_bots.JOB_TIMEOUT_SECONDS,
     ),
     meeting_bots.delete_bot_media_job,
+    requeue_stuck_bot_jobs,
     # Counts its own tries too: the last marks the push FAILED.
     func(
         push_jobs.push_task_list_job,
@@ -90,6 +92,7 @@ def worker_settings() -> dict[str, Any]:
             # Next month's access-log partition exists weeks ahead; expired ones go.
             cron(ensure_access_log_partitions, hour={2}, minute={41}, unique=True),
             cron(requeue_stuck_transcriptions_job, minute=set(range(3, 60, 10)), unique=True),
+            cron(requeue_stuck_bot_jobs, minute=set(range(7, 60, 10)), unique=True),
         ],
         "on_startup": startup,
         "on_shutdown": shutdown,

@@ -62,6 +62,11 @@ DELETION_TRIES = 5
 DELETION_RETRY_SECONDS = 600
 
 
+def deletion_job_id(call_id: uuid.UUID | str, attempts: int) -> str:
+    """The id of the deletion try that follows `attempts` unverified ones."""
+    return f"bot-media-delete:{call_id}:{attempts}"
+
+
 class MediaRefused(Exception):
     """The media cannot be taken, and trying again will not change that."""
 
@@ -292,7 +297,7 @@ async def _delete_at_provider(
                 str(tenant),
                 str(call),
                 defer_seconds=delay,
-                job_id=f"bot-media-delete:{call}:{attempts}",
+                job_id=deletion_job_id(call, attempts),
             )
         except Exception:
             log.exception("could not queue the next deletion try for call %s", call)

@@ -7,6 +7,7 @@ bot's speaker labels; bad, stale, replayed or unknown deliveries change nothing.
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -18,12 +19,14 @@ from audora.platform.clock import FrozenClock
 from audora.platform.config import Settings
 from audora.platform.jobs.queue import QUEUE
 from audora.platform.runtime import Runtime
+from audora.tenants.meeting_bots.events import fetch_job_id
 from audora.tenants.meeting_bots.jobs import (
     DELETION_TRIES,
     MAX_TRIES,
     delete_bot_media_job,
     fetch_bot_recording_job,
 )
+from audora.tenants.meeting_bots.sweep import STUCK_AFTER, requeue_stuck_bot_jobs
 from audora.tenants.transcription.jobs import transcribe_call_job
 
 from audora_testing import (
@@ -405,3 +408,34 @@ async def test_media_fetch_follows_no_redirect_and_refuses_plain_http_and_privat
         call = await _read(gql, owner)
         assert (call["status"], call["failureReason"]) == ("FAILED", reason), name
         assert raw_objects(settings, owner["account"]["id"]) == {}
+
+
+async def test_a_recording_whose_job_went_missing_is_fetched_and_deleted_after_the_sweep(
+    gql: GraphQL,
+    api: httpx.AsyncClient,
+    runtime: Runtime,
+    clock: FrozenClock,
+    provider: ProviderState,
+    sign: Any,
+) -> None:
+    """Redis lost the fetch job after the webhook was answered: the recording is not
+    left at the provider; the worker's sweep queues the job again."""
+    owner = await _dispatched(gql, runtime, provider)
+    body = _event(owner["bot_id"], provider.media_url(owner["bot_id"]))
+    assert (await _deliver(api, sign(body, int(clock.now().timestamp())), body)).status_code == 202
+    job_id = fetch_job_id(raw_id(owner["call_id"]))
+    await runtime.redis.delete(QUEUE, f"arq:job:{job_id}")
+
+    await requeue_stuck_bot_jobs({"runtime": runtime})  # (other tests' bots may be due)
+    assert await runtime.redis.exists(f"arq:job:{job_id}") == 0  # too soon for this one
+    clock.advance(STUCK_AFTER + timedelta(minutes=1))
+    try:
+        assert await requeue_stuck_bot_jobs({"runtime": runtime}) >= 1
+        assert await runtime.redis.exists(f"arq:job:{job_id}") == 1
+        await _work(runtime)
+    finally:
+        clock.advance(-(STUCK_AFTER + timedelta(minutes=1)))
+    call = await _read(gql, owner)
+    assert call["status"] == "TRANSCRIBING"
+    assert call["bot"]["status"] == "PROVIDER_DELETED"
+    assert owner["bot_id"] in provider.deletions
