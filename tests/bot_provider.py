@@ -13,6 +13,7 @@ import base64
 import hashlib
 import hmac
 import json
+import threading
 import uuid
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -27,6 +28,9 @@ class ProviderState:
     api_key: str = "test-provider-key"
     created: list[dict[str, Any]] = field(default_factory=list)
     deletions: list[str] = field(default_factory=list)
+    recalled: list[str] = field(default_factory=list)
+    # Set: each bot creation waits until this many have arrived (a race made certain).
+    creations_together: threading.Barrier | None = None
     deleted: set[str] = field(default_factory=set)
     media: bytes = b""
     media_type: str = "audio/flac"
@@ -63,6 +67,8 @@ class ProviderHandler(BaseHTTPRequestHandler):
             return
         if self.path == "/api/v1/bot/":
             request = json.loads(body)
+            if state.creations_together is not None:
+                state.creations_together.wait(timeout=10)
             bot_id = f"bot_{uuid.uuid4().hex}"
             state.created.append({"id": bot_id, **request})
             self._send(201, json.dumps({"id": bot_id}).encode())
@@ -74,6 +80,10 @@ class ProviderHandler(BaseHTTPRequestHandler):
                 state.keeps = None if state.keeps is None else state.keeps - 1
             else:
                 state.deleted.add(parts[3])
+            self._send(200, b"{}")
+            return
+        if len(parts) == 5 and parts[:3] == ["api", "v1", "bot"] and parts[4] == "leave_call":
+            state.recalled.append(parts[3])
             self._send(200, b"{}")
             return
         self._send(404, b"{}")

@@ -9,6 +9,8 @@ What is sent, and why:
   of customer media and offers no per-request flag for it, so none is sent; no
   transcription is asked of the provider (`recording_config` names no transcript
   provider), so the audio is processed by Audora alone.
+- `POST {base}/api/v1/bot/{id}/leave_call/` for a bot Audora could not record as sent
+  (a race lost to another dispatch): nothing records a meeting Audora does not track.
 - `POST {base}/api/v1/bot/{id}/delete_media/` once the audio is stored here: deletes
   every media file of the bot (recordings, and the metadata such as the speaker
   timeline). Whether it is really gone is then checked on the media URL itself.
@@ -97,6 +99,20 @@ class BotProvider:
         if not isinstance(bot_id, str) or not BOT_ID.match(bot_id):
             raise ProviderUnavailable("create bot answered with an unusable id")
         return bot_id
+
+    async def recall_bot(self, bot_id: str) -> None:
+        """Have the bot leave its meeting (or never join it): one Audora could not record."""
+        if not BOT_ID.match(bot_id):
+            raise ValueError("not a provider bot id")
+        try:
+            async with self.client() as client:
+                response = await client.post(
+                    f"{self.base_url}/api/v1/bot/{bot_id}/leave_call/", headers=self._headers()
+                )
+        except httpx.HTTPError as exc:
+            raise ProviderUnavailable(type(exc).__name__) from None
+        if response.status_code not in (200, 202, 204, 404, 410):
+            raise ProviderUnavailable(f"leave call answered {response.status_code}")
 
     async def delete_media(self, bot_id: str) -> None:
         """Ask the provider to delete every media file of the bot; already gone is fine."""

@@ -161,9 +161,13 @@ async def dispatch_bot(
             row = await repository.of_call(uow, call_id)
             await uow.commit()
     except BaseException as exc:
-        # The provider's bot exists but is not ours to follow: forget its route. (The
-        # bot itself joins nothing useful; its media, if any, expires at the provider.)
-        log.warning("bot %s for call %s was not recorded; dropping its route", bot_id, call_id)
+        # The provider's bot exists but is not ours to follow: call it back, so that
+        # nothing records a meeting Audora does not track, and forget its route.
+        log.warning("bot %s for call %s was not recorded; recalling it", bot_id, call_id)
+        try:
+            await provider.recall_bot(bot_id)
+        except Exception:
+            log.exception("could not recall the unrecorded bot %s", bot_id)
         await repository.drop_route(runtime.platform_engine, bot_id)
         if isinstance(exc, IntegrityError):
             raise AppError(

@@ -6,7 +6,9 @@ bot's speaker labels; bad, stale, replayed or unknown deliveries change nothing.
 
 from __future__ import annotations
 
+import asyncio
 import json
+import threading
 from datetime import timedelta
 from typing import Any
 
@@ -439,3 +441,24 @@ async def test_a_recording_whose_job_went_missing_is_fetched_and_deleted_after_t
     assert call["status"] == "TRANSCRIBING"
     assert call["bot"]["status"] == "PROVIDER_DELETED"
     assert owner["bot_id"] in provider.deletions
+
+
+async def test_two_dispatches_racing_for_one_call_leave_one_bot_and_recall_the_other(
+    gql: GraphQL, runtime: Runtime, provider: ProviderState
+) -> None:
+    owner = await sign_up(gql, "Racing Studio")
+    profile = await create_profile(gql, owner["token"], "Client")
+    call_id = await create_call(gql, owner["token"], profile["id"])
+    variables = {"input": {"callId": call_id, "meetingUrl": MEETING}}
+    provider.creations_together = threading.Barrier(2)  # both pass the first check
+    results = await asyncio.gather(
+        *(gql(DISPATCH, variables, token=owner["token"]) for _ in range(2))
+    )
+    assert sorted(error_codes(r) for r in results) == [[], ["CONFLICT"]]
+    assert len(provider.created) == 2
+    # The bot Audora could not record was called back; the other is the call's.
+    (recalled,) = provider.recalled
+    assert recalled in {b["id"] for b in provider.created}
+    events = await _audit(gql, {**owner, "call_id": call_id}, "bot.dispatched")
+    (kept,) = [e["details"]["bot"] for e in events]
+    assert kept != recalled
