@@ -462,3 +462,33 @@ async def test_two_dispatches_racing_for_one_call_leave_one_bot_and_recall_the_o
     events = await _audit(gql, {**owner, "call_id": call_id}, "bot.dispatched")
     (kept,) = [e["details"]["bot"] for e in events]
     assert kept != recalled
+
+
+async def test_a_suspended_accounts_bot_recording_is_not_kept_but_still_deleted_at_the_provider(
+    gql: GraphQL,
+    api: httpx.AsyncClient,
+    runtime: Runtime,
+    settings: Settings,
+    superuser: Engine,
+    clock: FrozenClock,
+    provider: ProviderState,
+    sign: Any,
+) -> None:
+    owner = await _dispatched(gql, runtime, provider)
+    body = _event(owner["bot_id"], provider.media_url(owner["bot_id"]))
+    assert (await _deliver(api, sign(body, int(clock.now().timestamp())), body)).status_code == 202
+    with superuser.begin() as conn:
+        conn.execute(
+            text("UPDATE platform.accounts SET status = 'SUSPENDED' WHERE id = :id"),
+            {"id": raw_id(owner["account"]["id"])},
+        )
+    await _work(runtime)
+
+    call = await _read(gql, owner)
+    assert (call["status"], call["failureReason"]) == (
+        "FAILED",
+        "the meeting bot's recording: the account is read-only; the recording was not kept",
+    )
+    assert raw_objects(settings, owner["account"]["id"]) == {}
+    assert call["bot"]["status"] == "PROVIDER_DELETED"
+    assert provider.deletions == [owner["bot_id"]]
