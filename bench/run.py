@@ -4,10 +4,14 @@
   bucket, identity, key slot), and full `signUp` mutations per second over HTTP (which
   add argon2id hashing and a session);
 - `clientProfiles` throughput and p50/p99 latency through a real uvicorn server, with
-  10 tenants and again with 1,000, requests spread over every tenant's token.
+  10 tenants and again with 1,000, requests spread over every tenant's token;
+- encryption costs (`encryption.py`), the audio retention sweep (`retention.py`), and
+  the product's figures (`product.py`):
+  transcription real-time factor and upload-to-READY time per minute of audio, with a
+  real worker beside the API.
 
 Loopback only; every loop is bounded in count and time. Results: a table on stdout and
-`bench/results/foundation.json`.
+`bench/results/{foundation,encryption,product}.json`.
 """
 
 from __future__ import annotations
@@ -27,6 +31,8 @@ from typing import Any
 
 import encryption
 import httpx
+import product
+import retention
 from sqlalchemy import text
 
 from audora.platform.auth.service import ClientInfo, open_session
@@ -235,6 +241,8 @@ async def bench(settings: Settings, api_url: str, trust: ssl.SSLContext) -> dict
                 "key_service": await encryption.key_service(runtime, tenant),
                 "upload_200mb_over_https": await encryption.upload_over_https(client, tokens[0]),
             }
+            results["product"] = {"upload_to_ready": await product.upload_to_ready(client)}
+            results["retention"] = await retention.audio_sweep(runtime, first[1].account_id)
     finally:
         await runtime.close()
     p50_10 = results["at_10_tenants"]["p50_ms"]
@@ -248,6 +256,7 @@ def main() -> int:
     stack = EmbeddedStack(data_dir, durable=False)
     stack.start()
     server: subprocess.Popen[bytes] | None = None
+    worker: subprocess.Popen[bytes] | None = None
     try:
         settings = _settings(stack)
         operator = sync_engine(settings.database_url)
@@ -255,17 +264,20 @@ def main() -> int:
         operator.dispose()
         port = free_port()
         certificate = ensure_server_certificate(data_dir / "tls")
+        env = {
+            **os.environ,
+            "AUDORA_DATA_DIR": str(data_dir),
+            "AUDORA_ENV": "test",
+            "AUDORA_PORT": str(port),
+        }
+        audora = str(Path(sys.executable).parent / "audora")
         server_log = (RESULTS / "api-server.log").open("wb")
         server = subprocess.Popen(
-            [str(Path(sys.executable).parent / "audora"), "serve"],
-            env={
-                **os.environ,
-                "AUDORA_DATA_DIR": str(data_dir),
-                "AUDORA_ENV": "test",
-                "AUDORA_PORT": str(port),
-            },
-            stdout=server_log,
-            stderr=subprocess.STDOUT,
+            [audora, "serve"], env=env, stdout=server_log, stderr=subprocess.STDOUT
+        )
+        worker_log = (RESULTS / "worker.log").open("wb")
+        worker = subprocess.Popen(
+            [audora, "worker"], env=env, stdout=worker_log, stderr=subprocess.STDOUT
         )
         api_url = f"https://localhost:{port}"
         trust = ssl.create_default_context(cafile=str(certificate.ca_file))
@@ -278,14 +290,19 @@ def main() -> int:
         results = asyncio.run(bench(settings, api_url, trust))
         results.update(_migration_rates(settings))
     finally:
-        if server is not None:
-            server.terminate()
-            server.wait(timeout=30)
+        for process in (worker, server):
+            if process is not None:
+                process.terminate()
+                process.wait(timeout=30)
         stack.stop()
         shutil.rmtree(data_dir, ignore_errors=True)
 
     RESULTS.mkdir(parents=True, exist_ok=True)
     crypto = results.pop("encryption")
+    made = results.pop("product")
+    # Timed alone, after the API and worker are gone, so nothing else shares the cores.
+    made["transcription"] = product.transcription_rtf()
+    (RESULTS / "product.json").write_text(json.dumps(made, indent=2) + "\n")
     (RESULTS / "foundation.json").write_text(json.dumps(results, indent=2) + "\n")
     (RESULTS / "encryption.json").write_text(json.dumps(crypto, indent=2) + "\n")
     moved, keys = crypto["transfers_64mb"], crypto["key_service"]
@@ -301,6 +318,14 @@ def main() -> int:
             "{throughput_rps} / {p50_ms} / {p99_ms}".format(**results["at_1000_tenants"]),
         ),
         ("p50 ratio 1000 vs 10 tenants (target <= 1.10)", results["p50_ratio_1000_vs_10"]),
+        (
+            "audio retention sweep, 100,000 due recordings (s; target < 60)",
+            results["retention"]["sweep_s"],
+        ),
+        (
+            "retention run over every tenant, nothing due (tenants / s)",
+            "{idle_sweep_tenants} / {idle_sweep_s}".format(**results["retention"]),
+        ),
         ("audora migrate, schemas one behind (per s)", results["migrate_schemas_per_s"]),
         ("audora migrate, schemas already current (per s)", results["migrate_check_current_per_s"]),
         (
@@ -314,6 +339,14 @@ def main() -> int:
         (
             "200 MB PUT /uploads over TLS, encrypted (MB/s)",
             crypto["upload_200mb_over_https"]["mb_s"],
+        ),
+        *(
+            (f"transcription RTF, {name} (target <= 0.15)", call["rtf"])
+            for name, call in made["transcription"]["calls"].items()
+        ),
+        *(
+            (f"upload to READY, {name} (s per audio minute)", call["s_per_audio_min"])
+            for name, call in made["upload_to_ready"]["calls"].items()
         ),
         *(
             (f"key service {name} p50 / p99 ms", "{p50_ms} / {p99_ms}".format(**keys[name]))

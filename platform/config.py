@@ -13,7 +13,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field, model_validator
+from pydantic import AliasChoices, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 Environment = Literal["dev", "test", "production"]
@@ -128,6 +128,21 @@ class Settings(BaseSettings):
     # A call still TRANSCRIBING this long after its upload has its job queued again
     # (Redis refused it, or arq dropped it after a killed worker's last try).
     transcription_requeue_minutes: int = 30
+    # A running job renews its claim on itself for this long at a time: a worker killed
+    # mid-job gives the job up to the next worker this soon (arq's own claim lasts the
+    # job's whole timeout, an hour for transcription). See platform/jobs/lease.py.
+    job_lease_seconds: float = 60.0
+    # Transcription provider: embedded (faster-whisper in the worker, nothing leaves),
+    # or a hosted one: openai (any OpenAI-compatible audio endpoint), deepgram,
+    # assemblyai. The base URL (https only; empty: the provider's own), the API key and
+    # the model (empty: the provider's default) apply to the hosted ones.
+    transcriber: str = "embedded"
+    transcriber_base_url: str = ""
+    transcriber_api_key: str = ""
+    transcriber_model: str = ""
+    # A CA bundle (CA certificates only) to trust besides the system's for the hosted
+    # provider: a private OpenAI-compatible deployment behind an internal CA.
+    transcriber_ca_file: Path | None = None
     new_device_alerts: bool = True
     # Recording uploads: the largest accepted, and how long an upload URL stays valid.
     upload_max_bytes: int = 2 * 1024**3
@@ -141,6 +156,13 @@ class Settings(BaseSettings):
     # The access log keeps each request this many months; the worker's daily job drops
     # a month's partition once its newest row is older.
     access_log_months: int = Field(default=12, ge=1)
+    # Audio is erased this many hours after its transcript is stored: 72 at most (the
+    # promise), shorter if an operator wants.
+    audio_retention_hours: int = Field(default=72, ge=1, le=72)
+
+    @property
+    def audio_retention(self) -> timedelta:
+        return timedelta(hours=self.audio_retention_hours)
 
     # Outbound calls to destinations customers name (integrations, webhooks): a CA
     # bundle trusted besides the system store (CA certificates only; tests name their
@@ -168,6 +190,15 @@ class Settings(BaseSettings):
         if self.bot_provider_url and not self.bot_provider_url.startswith("https://"):
             raise ValueError("AUDORA_BOT_PROVIDER_URL must be an https:// URL")
         return self
+
+    # Document generation: "embedded" (the offline extractor, the default) or "openai"
+    # (an OpenAI-compatible chat completions API at `generator_base_url`, https only,
+    # with `generator_api_key` and `generator_model`; requests carry one call's
+    # transcript and are sent with store=false).
+    generator: Literal["embedded", "openai"] = "embedded"
+    generator_base_url: str = "https://api.openai.com/v1"
+    generator_api_key: SecretStr = SecretStr("")
+    generator_model: str = "gpt-4o-mini"
 
     @property
     def session_idle(self) -> timedelta:

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from audora.platform.auth.passwords import Passwords
 from audora.platform.auth.throttle import LoginThrottle
-from audora.platform.clock import Clock, SystemClock
+from audora.platform.clock import Clock, OffsetClock, SystemClock
 from audora.platform.config import Settings
 from audora.platform.db.engines import app_engine, provisioner_engine
 from audora.platform.keys.aws_kms import AwsKmsKeyService
@@ -58,6 +58,18 @@ def storage_admin(settings: Settings) -> S3TenantStorageAdmin:
     )
 
 
+def application_clock(settings: Settings) -> Clock:
+    """The clock every schedule, expiry and job reads: the system clock in production;
+    in dev and test, the system clock moved by `audora dev clock advance`."""
+    if settings.env == "production":
+        return SystemClock()
+    return OffsetClock(dev_clock_file(settings))
+
+
+def dev_clock_file(settings: Settings) -> Path:
+    return settings.data_dir / "clock-offset"
+
+
 @dataclass
 class Runtime:
     settings: Settings
@@ -85,7 +97,7 @@ class Runtime:
         redis = Redis.from_url(settings.redis_url)
         return cls(
             settings=settings,
-            clock=clock or SystemClock(),
+            clock=clock or application_clock(settings),
             tenant_engine=app_engine(settings),
             platform_engine=platform_engine,
             provisioner=provisioner_engine(settings),

@@ -24,6 +24,7 @@ from audora.schema.integrations.mutations import IntegrationsMutation
 from audora.schema.integrations.queries import IntegrationsQuery
 from audora.schema.members.mutations import MembersMutation
 from audora.schema.members.queries import MembersQuery
+from audora.schema.read_only import read_only_guard
 from audora.schema.rules import StandaloneIdentityMutations
 from audora.schema.scalars import SCALARS
 
@@ -31,9 +32,12 @@ Query = merge_types(
     "Query",
     (IdentityQuery, MembersQuery, ClientsQuery, CallsQuery, AuditQuery, IntegrationsQuery),
 )
-Mutation = merge_types(
-    "Mutation",
-    (IdentityMutation, MembersMutation, ClientsMutation, CallsMutation, IntegrationsMutation),
+# Every mutation is refused for a read-only (suspended, closed) account unless allowlisted.
+Mutation = read_only_guard(
+    merge_types(
+        "Mutation",
+        (IdentityMutation, MembersMutation, ClientsMutation, CallsMutation, IntegrationsMutation),
+    )
 )
 
 

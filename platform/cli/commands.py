@@ -18,6 +18,7 @@ from audora.platform.config import Settings, get_settings
 from audora.platform.logs import configure, runtime_banner
 
 if TYPE_CHECKING:
+    from audora.platform.runtime import Runtime
     from audora.platform.stack.embedded import EmbeddedStack
     from audora.platform.stack.process import ManagedProcess
 
@@ -177,6 +178,7 @@ def run(args: argparse.Namespace) -> int:
         _out(f"              trust it: curl --cacert {ca} ..., or add it to your OS store")
         _out(f"  mail:       {Path(settings.data_dir).resolve() / 'mail'}")
         _out('  services:   eval "$(.venv/bin/audora stack env)"')
+        _out("  try it:     .venv/bin/audora demo   (a demo account, a sample call, its results)")
         _out("Ctrl-C stops everything.")
         _wait_for_signal(watch=children)
     finally:
@@ -209,6 +211,8 @@ async def tenants(args: argparse.Namespace) -> int:
                 )
                 for row in rows:
                     _out(f"{row.id}  {row.schema_name}  {row.status}  {row.created_at:%Y-%m-%d}")
+        elif args.tenants_command in ("suspend", "unsuspend"):
+            return await _suspension(runtime, args)
         else:
             removed = await sweep_orphan_storage(
                 runtime.provisioner,
@@ -220,6 +224,51 @@ async def tenants(args: argparse.Namespace) -> int:
     finally:
         await runtime.close()
     return 0
+
+
+async def _suspension(runtime: Runtime, args: argparse.Namespace) -> int:
+    import getpass
+    import uuid
+
+    from audora.platform.errors import AppError
+    from audora.tenants.registry.suspension import suspend, unsuspend
+
+    try:
+        account_id = uuid.UUID(args.tenant.removeprefix("acc_"))
+    except ValueError:
+        sys.stderr.write(f"not an account id: {args.tenant}\n")
+        return 2
+    actor = f"operator:{getpass.getuser()}"
+    try:
+        if args.tenants_command == "suspend":
+            change = await suspend(runtime, account_id, args.reason, actor=actor)
+        else:
+            change = await unsuspend(runtime, account_id, actor=actor, reason=args.reason)
+    except AppError as exc:
+        sys.stderr.write(f"{exc.message}\n")
+        return 1
+    _out(f"{change.account_id} {change.before} -> {change.after}")
+    return 0
+
+
+def demo(args: argparse.Namespace) -> int:
+    from audora.platform.cli.demo import Options, run_demo
+    from audora.platform.stack.state import StackState
+
+    configure("WARNING")
+    settings = Settings()
+    api_url = args.api_url or os.environ.get("AUDORA_API_URL", "")
+    if not api_url:
+        state = StackState.read(Path(settings.data_dir))
+        api_url = state.api_url if state is not None else ""
+    if not api_url:
+        sys.stderr.write(
+            f"no running stack under {settings.data_dir}/: start one with `make run` "
+            "(or name an API with --api-url)\n"
+        )
+        return 1
+    ca = Path(args.ca_file) if args.ca_file else Path(settings.data_dir) / "tls" / "ca.pem"
+    return run_demo(Options(api_url=api_url, ca_file=ca, timeout_seconds=args.timeout))
 
 
 def schema(args: argparse.Namespace) -> int:

@@ -5,8 +5,12 @@ audora serve | worker      one API process | one worker process
 audora migrate             the platform schema, then every tenant schema
 audora stack up | env      only the embedded stack | its URLs as shell exports
 audora tenants list | gc   the tenant registry | remove storage of no account
+audora tenants suspend | unsuspend  make an account read-only (C1) | writable again
+audora demo                on a running stack: sign up, upload the sample call, show results
 audora keys rotate | status  rotate tenant KEKs (and data keys) | versions and progress
 audora schema export       write schema/schema.graphql
+audora retention run | schedule   due retention actions now | the schedule
+audora dev clock advance 73h | reset | show   (dev and test only)
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ import asyncio
 import sys
 from collections.abc import Callable, Sequence
 
-from audora.platform.cli import commands
+from audora.platform.cli import commands, dev, retention
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -37,6 +41,14 @@ def _parser() -> argparse.ArgumentParser:
     tenants_sub = tenants.add_subparsers(dest="tenants_command", required=True)
     tenants_sub.add_parser("list", help="list tenants")
     tenants_sub.add_parser("gc", help="remove buckets and identities of no account")
+    suspend = tenants_sub.add_parser(
+        "suspend", help="make an account read-only (e.g. evidence of recording without consent)"
+    )
+    suspend.add_argument("--tenant", required=True, help="the account id (acc_<hex> or a UUID)")
+    suspend.add_argument("--reason", required=True, help="why; kept in the tenant's audit log")
+    unsuspend = tenants_sub.add_parser("unsuspend", help="make a suspended account writable")
+    unsuspend.add_argument("--tenant", required=True, help="the account id (acc_<hex> or a UUID)")
+    unsuspend.add_argument("--reason", default="", help="why; kept in the tenant's audit log")
     keys = sub.add_parser("keys", help="tenant encryption keys")
     keys_sub = keys.add_subparsers(dest="keys_command", required=True)
     rotate = keys_sub.add_parser("rotate", help="rotate tenant KEKs and rewrap their data keys")
@@ -57,9 +69,19 @@ def _parser() -> argparse.ArgumentParser:
         "status", help="KEK versions wrapping each tenant's keys; re-encryption progress"
     )
     status.add_argument("--tenant", help="one tenant (account) id")
+    demo = sub.add_parser(
+        "demo", help="on a running stack: sign up, upload the sample call, print the results"
+    )
+    demo.add_argument("--api-url", help="the API (default: the running stack's, AUDORA_API_URL)")
+    demo.add_argument("--ca-file", help="CA to verify the API with (default: .data/tls/ca.pem)")
+    demo.add_argument(
+        "--timeout", type=float, default=600, help="seconds to wait for the results (600)"
+    )
     schema = sub.add_parser("schema", help="the GraphQL schema")
     schema_sub = schema.add_subparsers(dest="schema_command", required=True)
     schema_sub.add_parser("export", help="write schema/schema.graphql")
+    dev.add_parser(sub)
+    retention.add_parser(sub)
     return parser
 
 
@@ -73,7 +95,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         "stack": commands.stack,
         "tenants": lambda a: asyncio.run(commands.tenants(a)),
         "schema": commands.schema,
+        "demo": commands.demo,
         "keys": lambda a: asyncio.run(commands.keys(a)),
+        "dev": dev.dev,
+        "retention": lambda a: asyncio.run(retention.retention(a)),
     }
     return handlers[args.command](args)
 

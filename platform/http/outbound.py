@@ -66,3 +66,20 @@ def outbound_client(
         trust_env=False,  # no proxy or CA from the environment slips in unverified
         event_hooks={"request": [_require_https]},
     )
+
+
+def _require_https_sync(request: httpx.Request) -> None:
+    if request.url.scheme != "https":
+        raise InsecureDestination(f"outbound calls must use https, not {request.url.scheme}")
+
+
+def outbound_sync_client(*, extra_ca: Path | None = None, timeout: float = 30.0) -> httpx.Client:
+    """The same rules for code that runs in a worker thread (hosted transcription
+    providers are called synchronously, like the embedded model)."""
+    return httpx.Client(
+        verify=outbound_tls_context(extra_ca),
+        timeout=timeout,
+        follow_redirects=False,
+        trust_env=False,
+        event_hooks={"request": [_require_https_sync]},
+    )

@@ -14,6 +14,7 @@ from arq.cron import cron
 from arq.worker import func
 
 from audora.platform.config import get_settings
+from audora.platform.jobs.lease import leased
 from audora.platform.jobs.queue import QUEUE
 from audora.platform.logs import runtime_banner
 from audora.platform.runtime import Runtime
@@ -21,6 +22,7 @@ from audora.tenants.access_log.jobs import access_log_partitions_job, ensure_acc
 from audora.tenants.identity.device_alerts import new_device_alert_job
 from audora.tenants.integrations import jobs as push_jobs
 from audora.tenants.keys.jobs import reencrypt_tenant_job, rotate_due_keys_job
+from audora.tenants.lifecycle.jobs import retention_sweep_job
 from audora.tenants.meeting_bots import jobs as meeting_bots
 from audora.tenants.meeting_bots.sweep import requeue_stuck_bot_jobs
 from audora.tenants.provisioning.orphans import sweep_orphan_storage
@@ -62,7 +64,17 @@ FUNCTIONS = [
     new_device_alert_job,
     access_log_partitions_job,
     # The job counts its own tries against MAX_TRIES to mark the call FAILED on the last.
-    func(transcribe_call_job, max_tries=MAX_TRIES, timeout=JOB_TIMEOUT_SECONDS),
+    # No result kept: the per-call job id is free again once the job ends, so the sweep
+    # can queue a call again (one left TRANSCRIBING while its account was suspended);
+    # while the job is queued or running its id still keeps it from being doubled.
+    # Leased: a worker killed mid-transcription gives the call up within the lease, not
+    # after the hour-long timeout (platform/jobs/lease.py).
+    func(
+        leased(transcribe_call_job),
+        max_tries=MAX_TRIES,
+        timeout=JOB_TIMEOUT_SECONDS,
+        keep_result=0,
+    ),
     requeue_stuck_transcriptions_job,
     func(
         meeting_bots.fetch_bot_recording_job,
@@ -71,6 +83,7 @@ FUNCTIONS = [
     ),
     meeting_bots.delete_bot_media_job,
     requeue_stuck_bot_jobs,
+    retention_sweep_job,
     # Counts its own tries too: the last marks the push FAILED.
     func(
         push_jobs.push_task_list_job,
@@ -92,7 +105,9 @@ def worker_settings() -> dict[str, Any]:
             # Next month's access-log partition exists weeks ahead; expired ones go.
             cron(ensure_access_log_partitions, hour={2}, minute={41}, unique=True),
             cron(requeue_stuck_transcriptions_job, minute=set(range(3, 60, 10)), unique=True),
-            cron(requeue_stuck_bot_jobs, minute=set(range(7, 60, 10)), unique=True),
+            # Audio is erased within ten minutes of its deadline (72 h after transcription).
+            cron(retention_sweep_job, minute=set(range(7, 60, 10)), unique=True),
+            cron(requeue_stuck_bot_jobs, minute=set(range(5, 60, 10)), unique=True),
         ],
         "on_startup": startup,
         "on_shutdown": shutdown,

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterable, AsyncIterator
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -20,6 +22,18 @@ from audora.platform.storage.s3_admin import missing
 # recording (256) far below the 10,000 limit.
 PART_BYTES = 8 * 1024 * 1024
 READ_BYTES = 1024 * 1024
+# S3 deletes at most this many objects per DeleteObjects request.
+DELETE_BATCH = 1000
+DELETES_IN_FLIGHT = 8
+
+
+@dataclass(frozen=True)
+class StoredVersion:
+    key: str
+    # "null" for an object stored while the bucket was unversioned: deleting it by that
+    # id removes it; deleting without an id would only hide it behind a delete marker.
+    version_id: str | None
+    modified: datetime
 
 
 class TenantBucket:
@@ -108,3 +122,46 @@ class TenantBucket:
             self.client.list_objects_v2, Bucket=self.bucket, Prefix=prefix
         )
         return [item["Key"] for item in listed.get("Contents", [])]
+
+    async def versions_under(self, prefix: str, *, fan_out: str = "") -> list[StoredVersion]:
+        """Every version under `prefix`, delete markers included: what must go for an
+        object to be gone from a versioned bucket, not merely hidden. With `fan_out`,
+        the listing is split into one per `prefix + character`, run side by side: a
+        store lists a thousand keys a request, so a large prefix is many round trips."""
+        if fan_out:
+            parts = await asyncio.gather(*(self.versions_under(prefix + c) for c in fan_out))
+            return [version for part in parts for version in part]
+        found: list[StoredVersion] = []
+        kwargs: dict[str, Any] = {"Bucket": self.bucket, "Prefix": prefix}
+        while True:
+            page = await asyncio.to_thread(self.client.list_object_versions, **kwargs)
+            for item in [*page.get("Versions", []), *page.get("DeleteMarkers", [])]:
+                found.append(
+                    StoredVersion(item["Key"], item.get("VersionId"), item["LastModified"])
+                )
+            if not page.get("IsTruncated"):
+                return found
+            kwargs["KeyMarker"] = page.get("NextKeyMarker")
+            kwargs["VersionIdMarker"] = page.get("NextVersionIdMarker")
+
+    async def delete_versions(self, versions: list[StoredVersion]) -> list[str]:
+        """Delete these object versions, a thousand per request (S3's limit), a few
+        requests at a time; returns the keys the store refused, which the caller must
+        not count as gone."""
+        gate = asyncio.Semaphore(DELETES_IN_FLIGHT)
+
+        async def batch(start: int) -> list[str]:
+            objects = [
+                {"Key": v.key, **({"VersionId": v.version_id} if v.version_id else {})}
+                for v in versions[start : start + DELETE_BATCH]
+            ]
+            async with gate:
+                answer = await asyncio.to_thread(
+                    self.client.delete_objects,
+                    Bucket=self.bucket,
+                    Delete={"Objects": objects, "Quiet": True},
+                )
+            return [error["Key"] for error in answer.get("Errors", [])]
+
+        refused = await asyncio.gather(*(batch(s) for s in range(0, len(versions), DELETE_BATCH)))
+        return [key for keys in refused for key in keys]

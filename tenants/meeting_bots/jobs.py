@@ -25,7 +25,6 @@ from typing import Any
 
 import httpx
 from arq.worker import Retry
-from sqlalchemy import select
 
 from audora.platform.db.tenant_binding import TenantRef, TenantUnitOfWork, tenant_transaction
 from audora.platform.db.tenant_names import tenant_schema
@@ -46,7 +45,7 @@ from audora.tenants.meeting_bots.service import BotStatus
 from audora.tenants.recordings.audio_format import acceptable_content_type
 from audora.tenants.recordings.ingest import Arrival, UploadRefused, keep_recording
 from audora.tenants.recordings.timeline import open_timeline
-from audora.tenants.registry.tables import accounts
+from audora.tenants.registry.suspension import account_is_writable
 from audora.tenants.transcription.provider import SpeakerTurn
 
 log = logging.getLogger(__name__)
@@ -112,14 +111,6 @@ async def _load(runtime: Runtime, tenant: uuid.UUID, call: uuid.UUID) -> _Bot | 
     )
 
 
-async def _account_active(runtime: Runtime, tenant: uuid.UUID) -> bool:
-    async with runtime.platform_engine.connect() as conn:
-        status = (
-            await conn.execute(select(accounts.c.status).where(accounts.c.id == tenant))
-        ).scalar_one_or_none()
-    return status == "ACTIVE"
-
-
 async def fetch_bot_recording_job(ctx: dict[str, Any], tenant_id: str, call_id: str) -> str:
     """Fetch the bot's recording into the tenant, then have the provider delete its copy."""
     runtime: Runtime = ctx["runtime"]
@@ -129,7 +120,7 @@ async def fetch_bot_recording_job(ctx: dict[str, Any], tenant_id: str, call_id: 
         return "nothing to do"
     if bot.status == BotStatus.RECORDING_READY:
         try:
-            if not await _account_active(runtime, tenant):
+            if not await account_is_writable(runtime.platform_engine, tenant):
                 raise MediaRefused("the account is read-only; the recording was not kept")
             await _fetch(ctx, runtime, tenant, call, bot)
         except (MediaUnavailable, httpx.HTTPError) as exc:

@@ -17,7 +17,7 @@ from datetime import datetime
 from enum import StrEnum
 from urllib.parse import urlsplit
 
-from sqlalchemy import RowMapping, select
+from sqlalchemy import RowMapping
 from sqlalchemy.exc import IntegrityError
 
 from audora.platform.auth.principal import Principal
@@ -29,7 +29,7 @@ from audora.tenants.calls import repository as calls
 from audora.tenants.calls.service import CallStatus
 from audora.tenants.meeting_bots import repository
 from audora.tenants.meeting_bots.provider import BotProvider, ProviderUnavailable
-from audora.tenants.registry.tables import accounts
+from audora.tenants.registry.suspension import account_is_writable
 
 log = logging.getLogger(__name__)
 
@@ -102,15 +102,6 @@ def checked_meeting_url(url: str) -> str:
     return url
 
 
-async def _require_active(runtime: Runtime, account_id: uuid.UUID) -> None:
-    async with runtime.platform_engine.connect() as conn:
-        status = (
-            await conn.execute(select(accounts.c.status).where(accounts.c.id == account_id))
-        ).scalar_one_or_none()
-    if status != "ACTIVE":
-        raise forbidden("this account is read-only")
-
-
 async def dispatch_bot(
     runtime: Runtime,
     principal: Principal,
@@ -120,7 +111,10 @@ async def dispatch_bot(
 ) -> BotRecord:
     """Send the provider's bot to `meeting_url` for the call; the bot as recorded."""
     url = checked_meeting_url(meeting_url)
-    await _require_active(runtime, principal.account_id)
+    # Also refused by the schema's read-only guard; checked here too, because a bot is a
+    # recording (C1) and must never be sent for an account that is not writable.
+    if not await account_is_writable(runtime.platform_engine, principal.account_id):
+        raise forbidden("this account is read-only")
     scope = principal.client_profile_ids
     async with tenant_transaction(runtime.tenant_engine, principal.tenant) as uow:
         call = await calls.get(uow, call_id, scope)

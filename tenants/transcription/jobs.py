@@ -17,7 +17,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from datetime import timedelta
 from typing import Any
 
 from arq.worker import Retry
@@ -32,9 +31,10 @@ from audora.tenants.calls.content import store_transcript
 from audora.tenants.calls.service import CallStatus
 from audora.tenants.recordings.audio import read_audio
 from audora.tenants.recordings.timeline import open_timeline
+from audora.tenants.registry.suspension import account_is_writable
+from audora.tenants.transcription.choice import transcriber_from_settings
 from audora.tenants.transcription.provider import Transcriber
 from audora.tenants.transcription.sweep import TRANSCRIBE_JOB
-from audora.tenants.transcription.whisper import WhisperTranscriber
 
 log = logging.getLogger(__name__)
 
@@ -44,16 +44,17 @@ MAX_TRIES = 3
 RETRY_BACKOFF_SECONDS = 20
 # An hour of audio takes a few minutes on two cores; the upload limit allows hours.
 JOB_TIMEOUT_SECONDS = 3600
-# The audio is kept this long after its transcript exists (the retention promise).
-AUDIO_RETENTION = timedelta(hours=72)
 ACTOR = "system:transcribe"
 
 
 async def transcribe_call_job(ctx: dict[str, Any], tenant_id: str, call_id: str) -> str:
     """Transcribe the call's recording. Returns what it did, for arq's result log."""
     runtime: Runtime = ctx["runtime"]
-    transcriber: Transcriber = ctx.get("transcriber") or WhisperTranscriber()
     tenant, call = uuid.UUID(tenant_id), uuid.UUID(call_id)
+    if not await account_is_writable(runtime.platform_engine, tenant):
+        # Suspended or closed: no new processing. The call stays TRANSCRIBING and the
+        # sweep queues it again once the account is writable.
+        return "account read-only: not processed"
     ref = TenantRef(tenant_schema(tenant))
     async with tenant_transaction(runtime.tenant_engine, ref) as uow:
         row = await calls.get(uow, call, None)
@@ -61,6 +62,9 @@ async def transcribe_call_job(ctx: dict[str, Any], tenant_id: str, call_id: str)
     if row is None or row["status"] != CallStatus.TRANSCRIBING or recording is None:
         return "nothing to do"
     try:
+        transcriber: Transcriber = ctx.get("transcriber") or transcriber_from_settings(
+            runtime.settings
+        )
         # A meeting bot's recording says who spoke when: the segments get their speakers.
         async with tenant_transaction(runtime.tenant_engine, ref) as uow:
             timeline = await open_timeline(
@@ -97,7 +101,9 @@ async def transcribe_call_job(ctx: dict[str, Any], tenant_id: str, call_id: str)
         if row is None or row["status"] != CallStatus.TRANSCRIBING:
             return "nothing to do"  # another delivery of this job got there first
         await store_transcript(uow, runtime.keys, tenant, call, transcript)
-        await calls.mark_transcribed(uow, recording["id"], now, now + AUDIO_RETENTION)
+        await calls.mark_transcribed(
+            uow, recording["id"], now, now + runtime.settings.audio_retention
+        )
         await calls.set_status(uow, call, CallStatus.GENERATING)
         await append(
             uow,

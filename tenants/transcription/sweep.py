@@ -3,8 +3,10 @@
 A call's transcription job can go missing: Redis refused it at upload time, or arq
 dropped it after a worker was killed during its last try. Every ten minutes the worker
 looks, in each tenant, for calls still TRANSCRIBING well after their upload and queues
-their job again. Jobs are queued under a per-call id, so a job still queued or running
-is never doubled; the job itself is idempotent besides.
+their job again. Only ACTIVE accounts: a suspended or closed one starts no new
+processing, and its calls are picked up once it is writable again. Jobs are queued
+under a per-call id, so a job still queued or running is never doubled; the job itself
+is idempotent besides.
 """
 
 from __future__ import annotations
@@ -41,7 +43,7 @@ async def requeue_stuck_transcriptions_job(ctx: dict[str, Any]) -> int:
     async with runtime.platform_engine.connect() as conn:
         tenants = list(
             (
-                await conn.execute(select(accounts.c.id).where(accounts.c.status != "PURGED"))
+                await conn.execute(select(accounts.c.id).where(accounts.c.status == "ACTIVE"))
             ).scalars()
         )
     queued = 0

@@ -2,7 +2,7 @@
 timeline a bot-delivered recording came with.
 
 Revision ID: bot_tenant
-Revises: integrations
+Revises: 0004_tenant
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql as pg
 
 revision = "bot_tenant"
-down_revision = "integrations"
+down_revision = "0004_tenant"
 branch_labels = None
 depends_on = None
 

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql as pg
 
-revision = "integrations"
+revision = "0004_tenant"
 down_revision = "0003_tenant"
 branch_labels = None
 depends_on = None

@@ -1,0 +1,144 @@
+"""The retention schedule: how long each class of data is kept, what happens to it
+then, on what basis, and which job does it. One table, read by the jobs (their
+periods come from here, not from constants of their own) and rendered into
+`docs/retention.md` by `make schema`, so the page and the code cannot disagree.
+
+A row whose `job` is None is a promise not yet carried by code; the rendered page says
+so rather than implying it is enforced.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from enum import StrEnum
+
+
+class DataClass(StrEnum):
+    CALL_AUDIO = "call audio"
+    CALL_CONTENT = "transcripts and generated documents"
+    ACCESS_LOG = "access logs"
+    BILLING = "billing records"
+    SESSIONS = "expired and revoked sessions"
+    UPLOAD_TICKETS = "expired upload tickets"
+    INVITATIONS = "expired invitations"
+    EXPORTS = "data exports"
+    WEBHOOK_DELIVERIES = "webhook delivery logs"
+
+
+@dataclass(frozen=True)
+class Retention:
+    data: DataClass
+    keep: timedelta | None
+    keep_words: str
+    action: str
+    basis: str
+    job: str | None
+
+
+DAY = timedelta(days=1)
+
+SCHEDULE: tuple[Retention, ...] = (
+    Retention(
+        DataClass.CALL_AUDIO,
+        timedelta(hours=72),
+        "72 hours after its transcript is stored (configurable shorter, never longer)",
+        "the recording's data key is destroyed (cryptographic erasure), then the object "
+        "and every version of it are deleted and the deletion confirmed by listing",
+        "data minimisation: audio is needed only to transcribe (GDPR Art. 5(1)(c))",
+        "tenants/recordings/retention.py: delete_due_recordings (cron every 10 minutes)",
+    ),
+    Retention(
+        DataClass.CALL_CONTENT,
+        timedelta(days=30),
+        "the subscription, then 30 days of grace after the account closes",
+        "the tenant's keys are destroyed and its schema and bucket deleted (purge)",
+        "contract: the customer's working data, kept while they use the service",
+        None,
+    ),
+    Retention(
+        DataClass.ACCESS_LOG,
+        timedelta(days=365),
+        "12 months (AUDORA_ACCESS_LOG_MONTHS)",
+        "the month's partition is dropped",
+        "security monitoring and the customer's right to see access (legitimate interest)",
+        "tenants/access_log/partitions.py: ensure_access_log_partitions (daily cron)",
+    ),
+    Retention(
+        DataClass.BILLING,
+        timedelta(days=7 * 365),
+        "7 years, in the platform schema, with no call content",
+        "deleted",
+        "legal obligation: tax and accounting records",
+        None,
+    ),
+    Retention(
+        DataClass.SESSIONS,
+        timedelta(days=30),
+        "refused once revoked or idle 24 hours; the row kept 30 days more as history",
+        "deleted",
+        "security: a session is a credential; its history serves investigations",
+        "tenants/lifecycle/credentials.py: delete_expired_credentials (retention run)",
+    ),
+    Retention(
+        DataClass.UPLOAD_TICKETS,
+        DAY,
+        "refused after 15 minutes or one use; the row kept a day more",
+        "deleted",
+        "security: a ticket is a credential",
+        "tenants/lifecycle/credentials.py: delete_expired_credentials (retention run)",
+    ),
+    Retention(
+        DataClass.INVITATIONS,
+        timedelta(days=30),
+        "refused after 72 hours (AUDORA_INVITATION_HOURS), acceptance or withdrawal;"
+        " the row kept 30 days more",
+        "deleted",
+        "security: an invitation is a credential",
+        "tenants/lifecycle/credentials.py: delete_expired_credentials (retention run)",
+    ),
+    Retention(
+        DataClass.EXPORTS,
+        DAY,
+        "24 hours after they are built",
+        "deleted from the bucket",
+        "the customer's request; kept only long enough to download",
+        None,
+    ),
+    Retention(
+        DataClass.WEBHOOK_DELIVERIES,
+        timedelta(days=30),
+        "30 days",
+        "deleted",
+        "operations: deduplication and support",
+        None,
+    ),
+)
+
+
+def retention_of(data: DataClass) -> Retention:
+    return next(row for row in SCHEDULE if row.data == data)
+
+
+def period_of(data: DataClass) -> timedelta:
+    """How long `data` is kept, for a job that acts on it: only rows with a period."""
+    keep = retention_of(data).keep
+    if keep is None:
+        raise LookupError(f"the retention schedule gives {data} no period")
+    return keep
+
+
+def render_markdown() -> str:
+    lines = [
+        "# Retention schedule",
+        "",
+        "Generated from `tenants/lifecycle/schedule.py` by `make schema`; a test keeps it",
+        "current. A row with no job is a commitment not yet enforced by code.",
+        "",
+        "| data | kept | then | basis | enforced by |",
+        "|---|---|---|---|---|",
+    ]
+    for row in SCHEDULE:
+        job = f"`{row.job}`" if row.job else "not yet enforced by a job"
+        lines.append(f"| {row.data} | {row.keep_words} | {row.action} | {row.basis} | {job} |")
+    return "\n".join(lines) + "\n"
