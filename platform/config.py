@@ -192,10 +192,21 @@ class Settings(BaseSettings):
     linear_api_url: str = "https://api.linear.app/graphql"
     notion_api_url: str = "https://api.notion.com"
 
+    # The meeting-bot provider (Recall.ai-like): its API base URL (https only; empty:
+    # no bots can be dispatched), the API key, the Standard Webhooks secret
+    # ("whsec_<base64>"; empty: the webhook answers 404), and how long the provider
+    # may keep media if our deletion never reaches it (its own timed retention).
+    bot_provider_url: str = ""
+    bot_provider_api_key: str = ""
+    bot_webhook_secret: str = ""
+    bot_provider_retention_hours: int = Field(default=24, ge=1)
+
     @model_validator(mode="after")
     def _no_private_destinations_in_production(self) -> Settings:
         if self.env == "production" and self.outbound_allow_private_hosts:
             raise ValueError("AUDORA_OUTBOUND_ALLOW_PRIVATE_HOSTS is refused in production")
+        if self.bot_provider_url and not self.bot_provider_url.startswith("https://"):
+            raise ValueError("AUDORA_BOT_PROVIDER_URL must be an https:// URL")
         return self
 
     # Document generation: "embedded" (the offline extractor, the default) or "openai"

@@ -12,6 +12,7 @@ from audora.tenants.clients.tables import client_profiles
 from audora.tenants.integrations.tables import integration_links, integration_pushes, integrations
 from audora.tenants.keys.tables import data_keys, reencryptions
 from audora.tenants.lifecycle.export_tables import data_exports
+from audora.tenants.meeting_bots.tables import meeting_bots
 
 TENANT_TABLES = (
     client_profiles,
@@ -25,6 +26,7 @@ TENANT_TABLES = (
     reencryptions,
     access_log,
     data_exports,
+    meeting_bots,
     integrations,
     integration_pushes,
     integration_links,

@@ -23,6 +23,7 @@ from audora.platform.staff.tables import (
 )
 from audora.tenants.backups.tables import backups, restore_drills
 from audora.tenants.lifecycle.tables import deletion_certificates, export_links, purges
+from audora.tenants.meeting_bots.tables import bot_routes
 from audora.tenants.recordings.tables import upload_tickets
 from audora.tenants.registry.tables import accounts, tenant_keys, tenant_storage_identities
 
@@ -49,6 +50,7 @@ PLATFORM_TABLES = (
     access_requests,
     access_grants,
     staff_audit_events,
+    bot_routes,
 )
 
 __all__ = ["PLATFORM_TABLES", "platform_metadata"]

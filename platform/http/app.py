@@ -19,6 +19,7 @@ from audora.platform.http.strict_transport import StrictTransportSecurity
 from audora.platform.runtime import Runtime
 from audora.schema.endpoint import graphql_get, graphql_post
 from audora.tenants.lifecycle.http import get_export
+from audora.tenants.meeting_bots.http import meeting_bot_webhook
 from audora.tenants.recordings.http import put_upload
 
 
@@ -47,6 +48,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> Starlette:
             Route("/readyz", readyz, methods=["GET"]),
             Route("/uploads/{ticket}", put_upload, methods=["PUT"]),
             Route("/exports/{token}", get_export, methods=["GET"]),
+            Route("/webhooks/meeting-bot", meeting_bot_webhook, methods=["POST"]),
             Route("/sessions/revoke/{token}", revoke_page, methods=["GET", "POST"]),
             Mount("/admin", routes=ADMIN_ROUTES),
         ],

@@ -26,6 +26,8 @@ from audora.tenants.keys.jobs import reencrypt_tenant_job, rotate_due_keys_job
 from audora.tenants.lifecycle.export import MAX_TRIES as EXPORT_TRIES
 from audora.tenants.lifecycle.export import build_export_job
 from audora.tenants.lifecycle.jobs import retention_sweep_job
+from audora.tenants.meeting_bots import jobs as meeting_bots
+from audora.tenants.meeting_bots.sweep import requeue_stuck_bot_jobs
 from audora.tenants.provisioning.orphans import sweep_orphan_storage
 from audora.tenants.staff_access.access import staff_access_sweep_job
 from audora.tenants.transcription.jobs import (
@@ -78,6 +80,13 @@ FUNCTIONS = [
         keep_result=0,
     ),
     requeue_stuck_transcriptions_job,
+    func(
+        meeting_bots.fetch_bot_recording_job,
+        max_tries=meeting_bots.MAX_TRIES,
+        timeout=meeting_bots.JOB_TIMEOUT_SECONDS,
+    ),
+    meeting_bots.delete_bot_media_job,
+    requeue_stuck_bot_jobs,
     retention_sweep_job,
     func(build_export_job, max_tries=EXPORT_TRIES),
     # Counts its own tries too: the last marks the push FAILED.
@@ -114,6 +123,7 @@ def worker_settings() -> dict[str, Any]:
             cron(daily_backups_job, hour={1}, minute={23}, unique=True),
             cron(restore_drill_job, weekday={6}, hour={5}, minute={11}, unique=True),
             cron(staff_access_sweep_job, minute=set(range(0, 60, 5)), unique=True),
+            cron(requeue_stuck_bot_jobs, minute=set(range(5, 60, 10)), unique=True),
         ],
         "on_startup": startup,
         "on_shutdown": shutdown,

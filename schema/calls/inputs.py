@@ -17,3 +17,9 @@ class CreateCallInput:
     client_profile_id: strawberry.ID
     title: str
     consent: ConsentInput
+
+
+@strawberry.input(description="Send the meeting-bot provider's bot to the call's meeting.")
+class DispatchMeetingBotInput:
+    call_id: strawberry.ID
+    meeting_url: str

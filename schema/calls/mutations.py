@@ -6,13 +6,15 @@ from strawberry.types import Info
 from audora.platform import ids
 from audora.platform.auth.permissions import Permission
 from audora.platform.errors import AppError, ErrorCode
-from audora.schema.calls.inputs import CreateCallInput
+from audora.schema.calls.inputs import CreateCallInput, DispatchMeetingBotInput
 from audora.schema.calls.types import Call, RecordingUpload
 from audora.schema.context import RequestContext
 from audora.schema.permissions import requires
 from audora.schema.scalars import ByteCount
 from audora.tenants.calls import service
 from audora.tenants.calls.service import CallStatus, Consent
+from audora.tenants.meeting_bots.provider import BotProvider
+from audora.tenants.meeting_bots.service import dispatch_bot
 from audora.tenants.recordings import tickets
 from audora.tenants.recordings.ingest import ticket_lifetime
 
@@ -66,3 +68,24 @@ class CallsMutation:
             expires_at=issued.expires_at,
             max_bytes=ByteCount(issued.max_bytes),
         )
+
+    @strawberry.mutation(
+        **_WRITE,
+        description="Send the meeting-bot provider's bot to record the call's meeting (an "
+        "https Zoom, Meet, Teams, Webex or GoTo link); its recording arrives by webhook.",
+    )
+    async def dispatch_meeting_bot(
+        self, info: Info[RequestContext, None], input: DispatchMeetingBotInput
+    ) -> Call:
+        runtime = info.context.runtime
+        principal = await info.context.principal()
+        call_id = ids.decode(ids.Kind.CALL, input.call_id, field="callId")
+        await dispatch_bot(
+            runtime,
+            principal,
+            call_id,
+            input.meeting_url,
+            BotProvider.from_settings(runtime.settings),
+        )
+        record = await service.get_call(await info.context.tenant_uow(), principal, call_id)
+        return Call.from_record(record)

@@ -16,11 +16,14 @@ from audora.tenants.calls import content
 from audora.tenants.calls import repository as calls_repository
 from audora.tenants.calls.content import DocumentKind
 from audora.tenants.calls.service import CallRecord, CallStatus, ConsentMethod
+from audora.tenants.meeting_bots import repository as bots_repository
+from audora.tenants.meeting_bots.service import BotRecord, BotStatus
 
 # The domain's enums are the schema's: one definition, registered with strawberry here.
 strawberry.enum(CallStatus)
 strawberry.enum(ConsentMethod)
 strawberry.enum(DocumentKind)
+strawberry.enum(BotStatus, name="MeetingBotStatus")
 
 
 @strawberry.enum
@@ -43,6 +46,27 @@ class Recording:
     stored_at: datetime
     delete_after: datetime | None
     deleted_at: datetime | None
+
+
+@strawberry.type(description="The meeting-bot provider's bot sent to the call's meeting.")
+class MeetingBot:
+    status: BotStatus
+    dispatched_at: datetime
+    recording_ready_at: datetime | None
+    provider_deleted_at: datetime | None = strawberry.field(
+        description="When the provider's copy of the media was verified deleted."
+    )
+    failure_reason: str | None
+
+    @classmethod
+    def from_record(cls, record: BotRecord) -> MeetingBot:
+        return cls(
+            status=record.status,
+            dispatched_at=record.dispatched_at,
+            recording_ready_at=record.recording_ready_at,
+            provider_deleted_at=record.provider_deleted_at,
+            failure_reason=record.failure_reason,
+        )
 
 
 @strawberry.type
@@ -92,6 +116,11 @@ class Call:
             delete_after=row["delete_after"],
             deleted_at=row["deleted_at"],
         )
+
+    @strawberry.field
+    async def bot(self, info: Info[RequestContext, None]) -> MeetingBot | None:
+        row = await bots_repository.of_call(await info.context.tenant_uow(), self._id)
+        return None if row is None else MeetingBot.from_record(BotRecord.from_row(row))
 
     @strawberry.field(**requires_on_attribute(Permission.TRANSCRIPTS_READ))
     async def transcript(self, info: Info[RequestContext, None]) -> Transcript | None:

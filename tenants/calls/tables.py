@@ -69,6 +69,9 @@ recordings = Table(
     Column("transcribed_at", DateTime(timezone=True), nullable=True),
     Column("delete_after", DateTime(timezone=True), nullable=True),
     Column("deleted_at", DateTime(timezone=True), nullable=True),
+    # Who spoke when, as a meeting bot reported it (sealed JSON; none for uploads): the
+    # transcript's speaker labels come from it.
+    Column("speaker_timeline", LargeBinary, nullable=True),
 )
 
 transcripts = Table(

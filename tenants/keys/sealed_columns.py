@@ -9,9 +9,10 @@ from dataclasses import dataclass
 
 from sqlalchemy import Table
 
-from audora.tenants.calls.tables import documents, transcripts
+from audora.tenants.calls.tables import documents, recordings, transcripts
 from audora.tenants.clients.tables import client_profiles
 from audora.tenants.integrations.tables import integration_links, integrations
+from audora.tenants.meeting_bots.tables import meeting_bots
 
 
 def sealed_object_id(table: str, row_id: uuid.UUID, column: str) -> str:
@@ -40,6 +41,10 @@ SEALED_COLUMNS = (
     SealedColumn(transcripts, "segments", "transcripts"),
     SealedColumn(documents, "markdown", "documents"),
     SealedColumn(documents, "structured", "documents"),
+    # Participants' names and a download capability: sealed like the transcript.
+    SealedColumn(recordings, "speaker_timeline", "transcripts"),
+    SealedColumn(meeting_bots, "media_url", "transcripts"),
+    SealedColumn(meeting_bots, "speaker_timeline", "transcripts"),
     SealedColumn(integrations, "config", "integrations"),
     SealedColumn(integrations, "credential", "integrations"),
     SealedColumn(integration_links, "external_ids", "integrations"),

@@ -16,6 +16,7 @@ from enum import StrEnum
 
 class DataClass(StrEnum):
     CALL_AUDIO = "call audio"
+    PROVIDER_MEDIA = "the meeting-bot provider's copy of a recording"
     CALL_CONTENT = "transcripts and generated documents"
     ACCESS_LOG = "access logs"
     BILLING = "billing records"
@@ -48,6 +49,16 @@ SCHEDULE: tuple[Retention, ...] = (
         "and every version of it are deleted and the deletion confirmed by listing",
         "data minimisation: audio is needed only to transcribe (GDPR Art. 5(1)(c))",
         "tenants/recordings/retention.py: delete_due_recordings (cron every 10 minutes)",
+    ),
+    Retention(
+        DataClass.PROVIDER_MEDIA,
+        None,
+        "until Audora has fetched it; the provider's own timed retention "
+        "(AUDORA_BOT_PROVIDER_RETENTION_HOURS, 24) is asked for as a backstop",
+        "the provider is asked to delete it and the deletion is verified (its URL answers "
+        "404 or 410), audited, and retried up to five times if unverified",
+        "S2: no raw audio stays with a subprocessor after transfer",
+        "tenants/meeting_bots/jobs.py: fetch_bot_recording_job, delete_bot_media_job",
     ),
     Retention(
         DataClass.CALL_CONTENT,

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import AsyncIterable, AsyncIterator
-from dataclasses import dataclass
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError as UniqueViolation
@@ -21,7 +22,7 @@ from sqlalchemy.exc import IntegrityError as UniqueViolation
 from audora.platform.auth.permissions import Permission, allows
 from audora.platform.auth.principal import Role
 from audora.platform.auth.tables import memberships
-from audora.platform.db.tenant_binding import TenantRef, tenant_transaction
+from audora.platform.db.tenant_binding import TenantRef, TenantUnitOfWork, tenant_transaction
 from audora.platform.db.tenant_names import tenant_schema
 from audora.platform.errors import AppError, ErrorCode
 from audora.platform.jobs.queue import enqueue
@@ -37,7 +38,9 @@ from audora.tenants.recordings.audio_format import (
     acceptable_content_type,
     looks_like_audio,
 )
+from audora.tenants.recordings.timeline import seal_timeline
 from audora.tenants.registry.tables import accounts
+from audora.tenants.transcription.provider import SpeakerTurn
 from audora.tenants.transcription.sweep import TRANSCRIBE_JOB, transcription_job_id
 
 log = logging.getLogger(__name__)
@@ -62,10 +65,11 @@ def _too_large(limit: int) -> UploadRefused:
     )
 
 
-async def _checked_body(
+async def checked_audio(
     body: AsyncIterable[bytes], limit: int, counted: list[int]
 ) -> AsyncIterator[bytes]:
-    """The body as it arrives, refused if empty, not audio, or over `limit` bytes."""
+    """The body as it arrives, refused if empty, not audio, or over `limit` bytes; its
+    length is appended to `counted` once it has all passed."""
     head = bytearray()
     total = 0
     sniffed = False
@@ -135,64 +139,116 @@ async def receive_recording(
     if isinstance(claimed, tickets.Refusal):
         raise _REFUSALS[claimed]
     scope = await _check_uploader(runtime, claimed)
-    tenant = TenantRef(tenant_schema(claimed.account_id))
-    async with tenant_transaction(runtime.tenant_engine, tenant) as uow:
+    async with tenant_transaction(
+        runtime.tenant_engine, TenantRef(tenant_schema(claimed.account_id))
+    ) as uow:
         call = await calls.get(uow, claimed.call_id, scope)
         if call is None:
             raise _REFUSALS[tickets.Refusal.UNKNOWN]
         if call["status"] != CallStatus.AWAITING_RECORDING:
             raise UploadRefused(409, "this call already has a recording", ErrorCode.CONFLICT)
 
+    return await keep_recording(
+        runtime,
+        claimed.account_id,
+        claimed.call_id,
+        scope,
+        body,
+        limit=min(limit, claimed.max_bytes),
+        content_type=kind,
+        arrival=Arrival(actor=f"user:{claimed.created_by}", action="recording.uploaded", ip=ip),
+    )
+
+
+@dataclass(frozen=True)
+class Arrival:
+    """Who or what brought a recording, for the tenant's audit log."""
+
+    actor: str
+    action: str
+    ip: str | None = None
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+async def keep_recording(
+    runtime: Runtime,
+    tenant_id: uuid.UUID,
+    call_id: uuid.UUID,
+    scope: Scope,
+    body: AsyncIterable[bytes],
+    *,
+    limit: int,
+    content_type: str,
+    arrival: Arrival,
+    timeline: Sequence[SpeakerTurn] = (),
+    also: Callable[[TenantUnitOfWork, uuid.UUID], Awaitable[None]] | None = None,
+) -> ReceivedRecording:
+    """The step every way in shares (an upload, a meeting bot's media): stream `body`,
+    checked as audio within `limit` bytes, encrypted into the tenant's bucket; then, in
+    one transaction, record it (with its speaker `timeline`, sealed), move the call from
+    AWAITING_RECORDING to TRANSCRIBING, audit `arrival`, and run `also` (the caller's
+    own bookkeeping); after the commit, queue the transcription. Any failure, the body's
+    own included (`UploadRefused`), leaves no object and no row."""
     recording_id = uuid.uuid4()
     counted: list[int] = []
     stored = await store_audio(
         runtime.keys,
         runtime.buckets,
-        claimed.account_id,
+        tenant_id,
         recording_id,
-        _checked_body(body, min(limit, claimed.max_bytes), counted),
+        checked_audio(body, limit, counted),
     )
+    tenant = TenantRef(tenant_schema(tenant_id))
     try:
         async with tenant_transaction(runtime.tenant_engine, tenant) as uow:
-            call = await calls.get(uow, claimed.call_id, scope, for_update=True)
+            call = await calls.get(uow, call_id, scope, for_update=True)
             if call is None or call["status"] != CallStatus.AWAITING_RECORDING:
                 raise UploadRefused(409, "this call already has a recording", ErrorCode.CONFLICT)
             await calls.add_recording(
                 uow,
                 id=recording_id,
-                call_id=claimed.call_id,
+                call_id=call_id,
                 object_key=stored.object_key,
                 size_bytes=counted[0],
-                content_type=kind,
+                content_type=content_type,
                 wrapped_key=stored.wrapped_key,
+                speaker_timeline=await seal_timeline(
+                    uow, runtime.keys, tenant_id, "recordings", recording_id, timeline
+                ),
                 stored_at=runtime.clock.now(),
             )
-            await calls.set_status(uow, claimed.call_id, CallStatus.TRANSCRIBING)
+            await calls.set_status(uow, call_id, CallStatus.TRANSCRIBING)
             await append(
                 uow,
                 runtime.clock.now(),
                 AuditEntry(
-                    actor=f"user:{claimed.created_by}",
-                    action="recording.uploaded",
-                    target=f"call:{claimed.call_id}",
-                    ip=ip,
-                    details={"recording": str(recording_id), "sizeBytes": counted[0]},
+                    actor=arrival.actor,
+                    action=arrival.action,
+                    target=f"call:{call_id}",
+                    ip=arrival.ip,
+                    details={
+                        "recording": str(recording_id),
+                        "sizeBytes": counted[0],
+                        **arrival.details,
+                    },
                 ),
             )
+            if also is not None:
+                await also(uow, recording_id)
             await uow.commit()
     except BaseException as exc:
         # The audio is stored but not recorded: take it back out.
         try:
-            await discard_audio(runtime.buckets, claimed.account_id, stored.object_key)
+            await discard_audio(runtime.buckets, tenant_id, stored.object_key)
         except Exception:
-            log.exception("could not remove the audio of a failed upload %s", recording_id)
+            log.exception("could not remove the audio of a failed recording %s", recording_id)
         if isinstance(exc, UniqueViolation):
             raise UploadRefused(
                 409, "this call already has a recording", ErrorCode.CONFLICT
             ) from None
         raise
-    await _queue_transcription(runtime, claimed.account_id, claimed.call_id)
-    return ReceivedRecording(recording_id, claimed.call_id, counted[0])
+    await _queue_transcription(runtime, tenant_id, call_id)
+    return ReceivedRecording(recording_id, call_id, counted[0])
 
 
 async def _queue_transcription(runtime: Runtime, tenant_id: uuid.UUID, call_id: uuid.UUID) -> None:

@@ -30,6 +30,7 @@ from audora.tenants.calls import repository as calls
 from audora.tenants.calls.content import store_transcript
 from audora.tenants.calls.service import CallStatus
 from audora.tenants.recordings.audio import read_audio
+from audora.tenants.recordings.timeline import open_timeline
 from audora.tenants.registry.suspension import account_is_writable
 from audora.tenants.transcription.choice import transcriber_from_settings
 from audora.tenants.transcription.provider import Transcriber
@@ -64,12 +65,22 @@ async def transcribe_call_job(ctx: dict[str, Any], tenant_id: str, call_id: str)
         transcriber: Transcriber = ctx.get("transcriber") or transcriber_from_settings(
             runtime.settings
         )
+        # A meeting bot's recording says who spoke when: the segments get their speakers.
+        async with tenant_transaction(runtime.tenant_engine, ref) as uow:
+            timeline = await open_timeline(
+                uow,
+                runtime.keys,
+                tenant,
+                "recordings",
+                recording["id"],
+                recording["speaker_timeline"],
+            )
         audio = bytearray()
         async for chunk in read_audio(
             runtime.keys, runtime.buckets, tenant, recording["id"], recording["wrapped_key"]
         ):
             audio += chunk
-        transcript = await asyncio.to_thread(transcriber.transcribe, bytes(audio))
+        transcript = await asyncio.to_thread(transcriber.transcribe, bytes(audio), timeline)
         del audio
     except IntegrityError:
         await _fail(runtime, ref, call, "the recording failed its integrity check", integrity=True)

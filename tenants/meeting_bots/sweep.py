@@ -1,0 +1,93 @@
+"""The sweep that keeps a meeting bot's recording from being forgotten, here or at the
+provider.
+
+Jobs can go missing (Redis refused or lost them, arq dropped one after a killed
+worker's last try). Every ten minutes the worker looks, in each tenant, for bots whose
+next step has no job: a recording announced a while ago but not fetched, a recording
+fetched (or refused) without the provider being asked to delete its copy, and a
+deletion not yet verified whose retry vanished. Each gets its job again, under the same
+per-call id the job was queued with, so a job still waiting is never doubled; the jobs
+act from the bot's state, so a second run changes nothing besides.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import and_, or_, select
+
+from audora.platform.db.tenant_binding import TenantRef, tenant_transaction
+from audora.platform.db.tenant_names import tenant_schema
+from audora.platform.jobs.queue import enqueue
+from audora.platform.runtime import Runtime
+from audora.tenants.meeting_bots.events import FETCH_JOB, fetch_job_id
+from audora.tenants.meeting_bots.jobs import DELETE_JOB, DELETION_TRIES, deletion_job_id
+from audora.tenants.meeting_bots.service import BotStatus
+from audora.tenants.meeting_bots.tables import meeting_bots
+from audora.tenants.registry.tables import accounts
+
+log = logging.getLogger(__name__)
+
+# A recording announced this long ago and still not fetched has lost its job.
+STUCK_AFTER = timedelta(minutes=30)
+
+
+async def requeue_stuck_bot_jobs(ctx: dict[str, Any]) -> int:
+    """Queue again the job of every bot whose next step has none; how many it queued."""
+    runtime: Runtime = ctx["runtime"]
+    cutoff = runtime.clock.now() - STUCK_AFTER
+    async with runtime.platform_engine.connect() as conn:
+        tenants = list(
+            (
+                await conn.execute(select(accounts.c.id).where(accounts.c.status != "PURGED"))
+            ).scalars()
+        )
+    queued = 0
+    for tenant_id in tenants:
+        try:
+            async with tenant_transaction(
+                runtime.tenant_engine, TenantRef(tenant_schema(tenant_id))
+            ) as uow:
+                stuck = (
+                    await uow.execute(
+                        select(
+                            meeting_bots.c.call_id,
+                            meeting_bots.c.status,
+                            meeting_bots.c.deletion_attempts,
+                        ).where(
+                            or_(
+                                and_(
+                                    meeting_bots.c.status == BotStatus.RECORDING_READY,
+                                    meeting_bots.c.recording_ready_at < cutoff,
+                                ),
+                                and_(
+                                    meeting_bots.c.status.in_(
+                                        [BotStatus.FETCHED, BotStatus.FAILED]
+                                    ),
+                                    meeting_bots.c.deletion_attempts == 0,
+                                ),
+                                and_(
+                                    meeting_bots.c.status == BotStatus.DELETION_UNVERIFIED,
+                                    meeting_bots.c.deletion_attempts < DELETION_TRIES,
+                                ),
+                            )
+                        )
+                    )
+                ).all()
+        except Exception:
+            log.exception("could not look for stuck meeting bots in %s", tenant_id)
+            continue
+        for bot in stuck:
+            call_id = bot.call_id
+            if bot.status == BotStatus.DELETION_UNVERIFIED:
+                job, job_id = DELETE_JOB, deletion_job_id(call_id, bot.deletion_attempts)
+            else:
+                job, job_id = FETCH_JOB, fetch_job_id(call_id)
+            if await enqueue(
+                runtime.settings.redis_url, job, str(tenant_id), str(call_id), job_id=job_id
+            ):
+                queued += 1
+                log.info("queued %s for call %s again", job, call_id)
+    return queued
