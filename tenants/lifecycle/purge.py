@@ -257,11 +257,11 @@ async def _mark_purged(runtime: Runtime, doomed: Doomed, facts: Facts) -> Facts:
 
 
 async def _stage_rows(conn: AsyncConnection, account_id: uuid.UUID) -> list[Any]:
-    return list(
-        await conn.execute(
-            select(purges).where(purges.c.account_id == account_id).order_by(purges.c.started_at)
-        )
-    )
+    """The purge's stage rows in the order the stages run: their start times may tie
+    (a frozen or coarse clock), their places in STAGES never do."""
+    rows = await conn.execute(select(purges).where(purges.c.account_id == account_id))
+    order = {name: place for place, (name, _) in enumerate(STAGES)}
+    return sorted(rows, key=lambda row: order.get(row.stage, len(order)))
 
 
 def canonical(body: dict[str, Any]) -> bytes:
