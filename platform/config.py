@@ -128,6 +128,12 @@ class Settings(BaseSettings):
     # A call still TRANSCRIBING this long after its upload has its job queued again
     # (Redis refused it, or arq dropped it after a killed worker's last try).
     transcription_requeue_minutes: int = 30
+    # A call still GENERATING this long after its round began has its job queued again;
+    # a waiting or running job of the same round is never doubled.
+    generation_requeue_minutes: int = 15
+    # The TrueType font exported PDFs are set in; empty: DejaVu Sans where the system
+    # has it, else the Latin-1 core font (see tenants/documents/export.py).
+    pdf_font_file: str = ""
     new_device_alerts: bool = True
     # Recording uploads: the largest accepted, and how long an upload URL stays valid.
     upload_max_bytes: int = 2 * 1024**3

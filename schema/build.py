@@ -17,6 +17,8 @@ from audora.schema.calls.mutations import CallsMutation
 from audora.schema.calls.queries import CallsQuery
 from audora.schema.clients.mutations import ClientsMutation
 from audora.schema.clients.queries import ClientsQuery
+from audora.schema.documents.mutations import DocumentsMutation
+from audora.schema.documents.queries import DocumentsQuery
 from audora.schema.errors import ErrorPolicy
 from audora.schema.identity.mutations import IdentityMutation
 from audora.schema.identity.queries import IdentityQuery
@@ -25,9 +27,13 @@ from audora.schema.members.queries import MembersQuery
 from audora.schema.rules import StandaloneIdentityMutations
 from audora.schema.scalars import SCALARS
 
-Query = merge_types("Query", (IdentityQuery, MembersQuery, ClientsQuery, CallsQuery, AuditQuery))
+Query = merge_types(
+    "Query",
+    (IdentityQuery, MembersQuery, ClientsQuery, CallsQuery, DocumentsQuery, AuditQuery),
+)
 Mutation = merge_types(
-    "Mutation", (IdentityMutation, MembersMutation, ClientsMutation, CallsMutation)
+    "Mutation",
+    (IdentityMutation, MembersMutation, ClientsMutation, CallsMutation, DocumentsMutation),
 )
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import Awaitable, Callable
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -45,6 +46,7 @@ class RequestContext:
     _exit: AsyncExitStack = field(default_factory=AsyncExitStack)
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     _loaders: dict[str, DataLoader[Any, Any]] = field(default_factory=dict)
+    _after_commit: list[Callable[[], Awaitable[object]]] = field(default_factory=list)
 
     def known_principal(self) -> Principal | None:
         """The caller if already authenticated in this request, without I/O."""
@@ -93,13 +95,25 @@ class RequestContext:
             )
         return self._uow
 
+    def after_commit(self, action: Callable[[], Awaitable[object]]) -> None:
+        """Run `action` once the request's transaction has committed (queueing a job
+        that must find what the request wrote); never if it rolls back."""
+        self._after_commit.append(action)
+
     async def finish(self, *, success: bool) -> None:
-        """The request boundary: commit what the operation did, or nothing at all."""
+        """The request boundary: commit what the operation did, or nothing at all; then
+        what was to follow the commit. Those actions must not raise: their failures
+        are theirs to handle (a job that cannot be queued is found by a sweep)."""
+        committed = False
         try:
             if self._uow is not None and success:
                 await self._uow.commit()
+                committed = True
         finally:
             await self._exit.aclose()
+        if committed or (success and self._uow is None):
+            for action in self._after_commit:
+                await action()
 
     async def audit_integrity_failures(self) -> None:
         """Record each failed integrity check in the tenant's audit log, in a transaction

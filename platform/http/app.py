@@ -17,6 +17,7 @@ from audora.platform.http.session_revoke import revoke_page
 from audora.platform.http.strict_transport import StrictTransportSecurity
 from audora.platform.runtime import Runtime
 from audora.schema.endpoint import graphql_get, graphql_post
+from audora.tenants.documents.http import export_document
 from audora.tenants.recordings.http import put_upload
 
 
@@ -44,6 +45,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> Starlette:
             Route("/healthz", healthz, methods=["GET"]),
             Route("/readyz", readyz, methods=["GET"]),
             Route("/uploads/{ticket}", put_upload, methods=["PUT"]),
+            Route("/documents/{id}/export", export_document, methods=["GET"]),
             Route("/sessions/revoke/{token}", revoke_page, methods=["GET", "POST"]),
         ],
         lifespan=lifespan,

@@ -18,6 +18,8 @@ from audora.platform.jobs.queue import QUEUE
 from audora.platform.logs import runtime_banner
 from audora.platform.runtime import Runtime
 from audora.tenants.access_log.jobs import access_log_partitions_job, ensure_access_log_partitions
+from audora.tenants.documents import jobs as generation
+from audora.tenants.documents.jobs import generate_documents_job
 from audora.tenants.identity.device_alerts import new_device_alert_job
 from audora.tenants.keys.jobs import reencrypt_tenant_job, rotate_due_keys_job
 from audora.tenants.provisioning.orphans import sweep_orphan_storage
@@ -26,7 +28,7 @@ from audora.tenants.transcription.jobs import (
     MAX_TRIES,
     transcribe_call_job,
 )
-from audora.tenants.transcription.sweep import requeue_stuck_transcriptions_job
+from audora.tenants.transcription.sweep import requeue_stuck_calls_job
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +62,12 @@ FUNCTIONS = [
     access_log_partitions_job,
     # The job counts its own tries against MAX_TRIES to mark the call FAILED on the last.
     func(transcribe_call_job, max_tries=MAX_TRIES, timeout=JOB_TIMEOUT_SECONDS),
-    requeue_stuck_transcriptions_job,
+    func(
+        generate_documents_job,
+        max_tries=generation.MAX_TRIES,
+        timeout=generation.JOB_TIMEOUT_SECONDS,
+    ),
+    requeue_stuck_calls_job,
 ]
 
 
@@ -75,7 +82,7 @@ def worker_settings() -> dict[str, Any]:
             cron(rotate_due_keys_job, hour={3}, minute={17}, unique=True),
             # Next month's access-log partition exists weeks ahead; expired ones go.
             cron(ensure_access_log_partitions, hour={2}, minute={41}, unique=True),
-            cron(requeue_stuck_transcriptions_job, minute=set(range(3, 60, 10)), unique=True),
+            cron(requeue_stuck_calls_job, minute=set(range(3, 60, 10)), unique=True),
         ],
         "on_startup": startup,
         "on_shutdown": shutdown,

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import Table
 
-from audora.tenants.calls.tables import documents, transcripts
+from audora.tenants.calls.tables import document_versions, documents, transcripts
 from audora.tenants.clients.tables import client_profiles
 
 
@@ -39,6 +39,8 @@ SEALED_COLUMNS = (
     SealedColumn(transcripts, "segments", "transcripts"),
     SealedColumn(documents, "markdown", "documents"),
     SealedColumn(documents, "structured", "documents"),
+    SealedColumn(document_versions, "markdown", "documents"),
+    SealedColumn(document_versions, "structured", "documents"),
 )
 
 PURPOSES = tuple(dict.fromkeys(c.purpose for c in SEALED_COLUMNS))

@@ -199,7 +199,7 @@ async def _queue_transcription(runtime: Runtime, tenant_id: uuid.UUID, call_id: 
     """Queue the call's transcription, after the recording committed. The upload has
     succeeded whatever happens here: if Redis cannot take the job, the call stays
     TRANSCRIBING with its audio stored, the failure is logged, and the worker's sweep
-    (`requeue_stuck_transcriptions_job`) queues it again later."""
+    (`requeue_stuck_calls_job`) queues it again later."""
     try:
         await enqueue(
             runtime.settings.redis_url,

@@ -1,5 +1,6 @@
 """`transcribe_call_job`: a call's recording, decrypted in memory, turned into its
-transcript; the call moves from TRANSCRIBING to GENERATING.
+transcript; the call moves from TRANSCRIBING to GENERATING, and its documents'
+generation is queued once that is committed.
 
 arq delivers at least once, so the job is idempotent: it acts only on a call that is
 still TRANSCRIBING, and checks again, under a row lock, before it writes. Nothing is
@@ -29,7 +30,9 @@ from audora.platform.runtime import Runtime
 from audora.tenants.audit.log import AuditEntry, append
 from audora.tenants.calls import repository as calls
 from audora.tenants.calls.content import store_transcript
+from audora.tenants.calls.failure import fail_call
 from audora.tenants.calls.service import CallStatus
+from audora.tenants.documents.queueing import queue_generation
 from audora.tenants.recordings.audio import read_audio
 from audora.tenants.transcription.provider import Transcriber
 from audora.tenants.transcription.sweep import TRANSCRIBE_JOB
@@ -87,7 +90,8 @@ async def transcribe_call_job(ctx: dict[str, Any], tenant_id: str, call_id: str)
             return "nothing to do"  # another delivery of this job got there first
         await store_transcript(uow, runtime.keys, tenant, call, transcript)
         await calls.mark_transcribed(uow, recording["id"], now, now + AUDIO_RETENTION)
-        await calls.set_status(uow, call, CallStatus.GENERATING)
+        # Straight on to the documents: the call enters its first generation round.
+        generation = await calls.begin_generation(uow, call, now, kinds=None)
         await append(
             uow,
             now,
@@ -99,31 +103,19 @@ async def transcribe_call_job(ctx: dict[str, Any], tenant_id: str, call_id: str)
             ),
         )
         await uow.commit()
+    await queue_generation(runtime, tenant, call, generation)
     return f"transcribed: {len(transcript.segments)} segments"
 
 
 async def _fail(
     runtime: Runtime, ref: TenantRef, call: uuid.UUID, reason: str, *, integrity: bool = False
 ) -> None:
-    """Mark the call FAILED with `reason` (no customer content in it) and raise the
-    alert: an error in the worker's log and an entry in the tenant's audit log."""
-    log.error("call %s FAILED: %s", call, reason)
-    now = runtime.clock.now()
-    async with tenant_transaction(runtime.tenant_engine, ref) as uow:
-        row = await calls.get(uow, call, None, for_update=True)
-        if row is None or row["status"] != CallStatus.TRANSCRIBING:
-            return
-        await calls.set_status(uow, call, CallStatus.FAILED, reason)
-        entries = [AuditEntry(ACTOR, "call.failed", f"call:{call}", details={"reason": reason})]
-        if integrity:
-            entries.append(
-                AuditEntry(
-                    ACTOR,
-                    "security.integrity_failure",
-                    f"call:{call}",
-                    details={"object": "recording"},
-                )
-            )
-        for entry in entries:
-            await append(uow, now, entry)
-        await uow.commit()
+    await fail_call(
+        runtime,
+        ref,
+        call,
+        reason,
+        stage=CallStatus.TRANSCRIBING,
+        actor=ACTOR,
+        integrity_object="recording" if integrity else None,
+    )
