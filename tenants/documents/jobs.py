@@ -84,7 +84,7 @@ async def generate_documents_job(
     """Write the call's documents (`kinds`, else the round's, else all four). Returns
     what it did, for arq's result log."""
     runtime: Runtime = ctx["runtime"]
-    generator: DocumentGenerator = ctx.get("generator") or generator_from_settings(runtime.settings)
+    generator: DocumentGenerator = ctx.get("generator") or _default_generator(runtime)
     tenant, call = uuid.UUID(tenant_id), uuid.UUID(call_id)
     ref = TenantRef(tenant_schema(tenant))
     try:
