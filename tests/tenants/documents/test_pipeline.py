@@ -14,6 +14,7 @@ from typing import Any
 import httpx
 import pytest
 from arq.worker import Retry, func
+from documents_testing import ScriptedGenerator, generate, generating_call, tenant_of
 from sqlalchemy import select
 
 from audora.platform.clock import FrozenClock
@@ -38,7 +39,6 @@ from audora_testing import (
     sign_up,
     upload_path,
 )
-from documents_testing import ScriptedGenerator, generate, generating_call, tenant_of
 
 FLAC = Path(__file__).resolve().parents[2] / "fixtures" / "calls" / "brightside-dental.flac"
 
