@@ -13,7 +13,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 Environment = Literal["dev", "test", "production"]
@@ -147,6 +147,18 @@ class Settings(BaseSettings):
     # The access log keeps each request this many months; the worker's daily job drops
     # a month's partition once its newest row is older.
     access_log_months: int = Field(default=12, ge=1)
+
+    # Document generation: "embedded" (the offline extractor, the default) or "openai"
+    # (an OpenAI-compatible chat completions API at `generator_base_url`, https only,
+    # with `generator_api_key` and `generator_model`; requests carry one call's
+    # transcript and are sent with store=false).
+    generator: Literal["embedded", "openai"] = "embedded"
+    generator_base_url: str = "https://api.openai.com/v1"
+    generator_api_key: SecretStr = SecretStr("")
+    generator_model: str = "gpt-4o-mini"
+    # Outbound calls: an extra CA bundle (CA certificates only) trusted besides the
+    # system store, for a provider behind a private CA (and the tests' own CA).
+    outbound_ca_file: Path | None = None
 
     @property
     def session_idle(self) -> timedelta:
