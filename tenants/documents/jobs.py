@@ -21,7 +21,6 @@ customer content, and what the generator raised goes to the worker's log only.
 
 from __future__ import annotations
 
-import importlib
 import logging
 import uuid
 from collections.abc import Collection, Sequence
@@ -45,6 +44,7 @@ from audora.tenants.documents.generator import (
     DocumentGenerator,
     GeneratedDocument,
 )
+from audora.tenants.documents.providers import generator_from_settings
 from audora.tenants.documents.queueing import GENERATE_JOB
 
 log = logging.getLogger(__name__)
@@ -84,7 +84,6 @@ async def generate_documents_job(
     """Write the call's documents (`kinds`, else the round's, else all four). Returns
     what it did, for arq's result log."""
     runtime: Runtime = ctx["runtime"]
-    generator: DocumentGenerator = ctx.get("generator") or _default_generator(runtime)
     tenant, call = uuid.UUID(tenant_id), uuid.UUID(call_id)
     ref = TenantRef(tenant_schema(tenant))
     try:
@@ -106,6 +105,11 @@ async def generate_documents_job(
         call_title=row["title"], client_name=profile["name"], call_date=row["created_at"].date()
     )
     try:
+        # Made here, inside the try: a misconfigured hosted generator fails like one
+        # that is down (retried, then FAILED), rather than leaving the call waiting.
+        generator: DocumentGenerator = ctx.get("generator") or generator_from_settings(
+            runtime.settings
+        )
         documents = _checked(await generator.generate(transcript, context, wanted), wanted)
     except Exception:
         job_try: int = ctx.get("job_try", 1)
@@ -154,13 +158,6 @@ async def generate_documents_job(
         )
         await uow.commit()
     return f"generated: {', '.join(sorted(versions))}"
-
-
-def _default_generator(runtime: Runtime) -> DocumentGenerator:
-    """The generator the settings choose (the docgen branch's providers module)."""
-    providers = importlib.import_module("audora.tenants.documents.providers")
-    made: DocumentGenerator = providers.generator_from_settings(runtime.settings)
-    return made
 
 
 async def _fail(

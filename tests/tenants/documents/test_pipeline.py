@@ -88,28 +88,36 @@ async def test_an_uploaded_call_is_transcribed_then_documented_and_ready(
     assert response.status_code == 201, response.text
     assert (await _read(gql, owner))["progress"] == {"stage": "TRANSCRIBING", "percent": 10}
 
-    generator = ScriptedGenerator()
-    # One worker run: the transcription job queues the generation job after its commit.
-    await run_jobs(runtime, WORKER, generator=generator)
+    # One worker run, on the default (embedded) generator: the transcription job
+    # queues the generation job after its commit.
+    await run_jobs(runtime, WORKER)
 
     call = await _read(gql, owner)
     assert call["status"] == "READY", call
     assert call["progress"] == {"stage": "READY", "percent": 100}
-    assert sorted(d["kind"] for d in call["documents"]) == [
-        "CLIENT_BRIEF",
-        "PRD",
-        "SOW",
-        "TASK_LIST",
-    ]
-    assert all(d["version"] == 1 for d in call["documents"])
-    assert all(d["versions"] == [{"version": 1, "source": "GENERATED"}] for d in call["documents"])
-    # The generator saw this call's transcript and labels, and nothing else (P3).
-    ((transcript, context, kinds),) = generator.seen
-    assert "booking" in transcript.text.lower()
-    assert (context.call_title, context.client_name) == ("Discovery", "Brightside Dental")
-    assert len(kinds) == 4
+    docs = {d["kind"]: d for d in call["documents"]}
+    assert sorted(docs) == ["CLIENT_BRIEF", "PRD", "SOW", "TASK_LIST"]
+    assert all(d["version"] == 1 for d in docs.values())
+    assert all(d["versions"] == [{"version": 1, "source": "GENERATED"}] for d in docs.values())
+    # What the call said reached the right documents.
+    assert "booking" in docs["PRD"]["markdown"].lower()
+    assert "## Budget" in docs["SOW"]["markdown"]
     (event,) = await _audit(runtime, owner, "call.documents_generated")
     assert event["versions"] == {"CLIENT_BRIEF": 1, "PRD": 1, "SOW": 1, "TASK_LIST": 1}
+
+
+async def test_the_generator_is_given_this_calls_transcript_and_labels_only(
+    gql: GraphQL, runtime: Runtime
+) -> None:
+    """P3: one call's transcript, title and client name in; nothing of another call."""
+    await generating_call(gql, runtime, "Other Call", said="Other call's words")
+    owner = await generating_call(gql, runtime, "Own Call", said="Own call's words")
+    generator = ScriptedGenerator()
+    assert (await generate(runtime, owner, generator=generator)).startswith("generated")
+    ((transcript, context, kinds),) = generator.seen
+    assert transcript.text == "Own call's words"
+    assert (context.call_title, context.client_name) == ("Discovery", "Brightside Dental")
+    assert len(kinds) == 4
 
 
 async def test_a_second_delivery_of_the_generation_job_changes_nothing(
