@@ -39,6 +39,9 @@ class RequestContext:
     base_url: str = ""
     # The document the execution parsed (for the access log's operation name).
     document: DocumentNode | None = None
+    # A WebSocket's `connection_init` payload (strawberry sets it): where the bearer
+    # token of a subscription comes from.
+    connection_params: dict[str, Any] | None = None
     # Objects that failed their integrity check during the request: each is audited.
     integrity_failures: list[str] = field(default_factory=list)
     _principal: Principal | None = None

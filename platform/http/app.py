@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from starlette.applications import Starlette
-from starlette.routing import Route
+from starlette.routing import Route, WebSocketRoute
 from starlette.types import ASGIApp
 
 from audora.platform.clock import Clock
@@ -17,6 +17,7 @@ from audora.platform.http.session_revoke import revoke_page
 from audora.platform.http.strict_transport import StrictTransportSecurity
 from audora.platform.runtime import Runtime
 from audora.schema.endpoint import graphql_get, graphql_post
+from audora.schema.websocket import SubscriptionEndpoint
 from audora.tenants.documents.http import export_document
 from audora.tenants.recordings.http import put_upload
 
@@ -42,6 +43,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> Starlette:
         routes=[
             Route("/graphql", graphql_post, methods=["POST"]),
             Route("/graphql", graphql_get, methods=["GET"]),
+            WebSocketRoute("/graphql", SubscriptionEndpoint()),
             Route("/healthz", healthz, methods=["GET"]),
             Route("/readyz", readyz, methods=["GET"]),
             Route("/uploads/{ticket}", put_upload, methods=["PUT"]),

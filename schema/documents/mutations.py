@@ -11,6 +11,7 @@ from audora.schema.documents.inputs import UpdateDocumentInput
 from audora.schema.documents.types import Document
 from audora.schema.permissions import requires
 from audora.tenants.calls.content import DocumentKind
+from audora.tenants.calls.events import announce_status_change
 from audora.tenants.documents import service
 from audora.tenants.documents.queueing import queue_generation
 
@@ -64,6 +65,7 @@ class DocumentsMutation:
         )
 
         async def queue() -> None:
+            await announce_status_change(context.runtime, principal.account_id, call.id)
             await queue_generation(context.runtime, principal.account_id, call.id, round_id)
 
         context.after_commit(queue)

@@ -8,9 +8,11 @@ import logging
 import uuid
 
 from audora.platform.db.tenant_binding import TenantRef, tenant_transaction
+from audora.platform.db.tenant_names import tenant_schema
 from audora.platform.runtime import Runtime
 from audora.tenants.audit.log import AuditEntry, append
 from audora.tenants.calls import repository as calls
+from audora.tenants.calls.events import announce_status_change
 from audora.tenants.calls.service import CallStatus
 
 log = logging.getLogger(__name__)
@@ -18,7 +20,7 @@ log = logging.getLogger(__name__)
 
 async def fail_call(
     runtime: Runtime,
-    ref: TenantRef,
+    tenant_id: uuid.UUID,
     call: uuid.UUID,
     reason: str,
     *,
@@ -31,7 +33,9 @@ async def fail_call(
     audit the integrity failure of that object. True if it marked the call."""
     log.error("call %s FAILED: %s", call, reason)
     now = runtime.clock.now()
-    async with tenant_transaction(runtime.tenant_engine, ref) as uow:
+    async with tenant_transaction(
+        runtime.tenant_engine, TenantRef(tenant_schema(tenant_id))
+    ) as uow:
         row = await calls.get(uow, call, None, for_update=True)
         if row is None or row["status"] != stage:
             return False
@@ -51,4 +55,5 @@ async def fail_call(
         for entry in entries:
             await append(uow, now, entry)
         await uow.commit()
+    await announce_status_change(runtime, tenant_id, call)
     return True

@@ -35,6 +35,7 @@ from audora.platform.runtime import Runtime
 from audora.tenants.audit.log import AuditEntry, append
 from audora.tenants.calls import repository as calls
 from audora.tenants.calls.content import DocumentKind, read_transcript, store_document
+from audora.tenants.calls.events import announce_status_change
 from audora.tenants.calls.failure import fail_call
 from audora.tenants.calls.service import CallStatus
 from audora.tenants.clients import repository as profiles
@@ -94,10 +95,12 @@ async def generate_documents_job(
             transcript = await read_transcript(uow, runtime.keys, tenant, call)
             profile = await profiles.get(uow, row["client_profile_id"], None)
     except IntegrityError:
-        await _fail(runtime, ref, call, "the transcript failed its integrity check", "transcript")
+        await _fail(
+            runtime, tenant, call, "the transcript failed its integrity check", "transcript"
+        )
         return "failed: integrity"
     if transcript is None or profile is None:
-        await _fail(runtime, ref, call, "the call has no transcript to generate from")
+        await _fail(runtime, tenant, call, "the call has no transcript to generate from")
         return "failed: no transcript"
     round_id = row["generation_id"]
     wanted = _kinds(kinds or row["generation_kinds"])
@@ -118,7 +121,7 @@ async def generate_documents_job(
             backoff = ctx.get("retry_backoff_seconds", RETRY_BACKOFF_SECONDS)
             raise Retry(defer=job_try * backoff) from None
         log.exception("generation for call %s failed on its last try", call)
-        await _fail(runtime, ref, call, f"document generation failed after {job_try} tries")
+        await _fail(runtime, tenant, call, f"document generation failed after {job_try} tries")
         return "failed"
 
     now = runtime.clock.now()
@@ -157,15 +160,16 @@ async def generate_documents_job(
             ),
         )
         await uow.commit()
+    await announce_status_change(runtime, tenant, call)
     return f"generated: {', '.join(sorted(versions))}"
 
 
 async def _fail(
-    runtime: Runtime, ref: TenantRef, call: uuid.UUID, reason: str, integrity: str | None = None
+    runtime: Runtime, tenant: uuid.UUID, call: uuid.UUID, reason: str, integrity: str | None = None
 ) -> None:
     await fail_call(
         runtime,
-        ref,
+        tenant,
         call,
         reason,
         stage=CallStatus.GENERATING,

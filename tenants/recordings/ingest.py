@@ -28,6 +28,7 @@ from audora.platform.jobs.queue import enqueue
 from audora.platform.runtime import Runtime
 from audora.tenants.audit.log import AuditEntry, append
 from audora.tenants.calls import repository as calls
+from audora.tenants.calls.events import announce_status_change
 from audora.tenants.calls.service import CallStatus
 from audora.tenants.clients.repository import Scope
 from audora.tenants.recordings import tickets
@@ -191,6 +192,7 @@ async def receive_recording(
                 409, "this call already has a recording", ErrorCode.CONFLICT
             ) from None
         raise
+    await announce_status_change(runtime, claimed.account_id, claimed.call_id)
     await _queue_transcription(runtime, claimed.account_id, claimed.call_id)
     return ReceivedRecording(recording_id, claimed.call_id, counted[0])
 

@@ -30,6 +30,7 @@ from audora.platform.runtime import Runtime
 from audora.tenants.audit.log import AuditEntry, append
 from audora.tenants.calls import repository as calls
 from audora.tenants.calls.content import store_transcript
+from audora.tenants.calls.events import announce_status_change
 from audora.tenants.calls.failure import fail_call
 from audora.tenants.calls.service import CallStatus
 from audora.tenants.documents.queueing import queue_generation
@@ -71,7 +72,9 @@ async def transcribe_call_job(ctx: dict[str, Any], tenant_id: str, call_id: str)
         transcript = await asyncio.to_thread(transcriber.transcribe, bytes(audio))
         del audio
     except IntegrityError:
-        await _fail(runtime, ref, call, "the recording failed its integrity check", integrity=True)
+        await _fail(
+            runtime, tenant, call, "the recording failed its integrity check", integrity=True
+        )
         return "failed: integrity"
     except Exception:
         job_try: int = ctx.get("job_try", 1)
@@ -80,7 +83,7 @@ async def transcribe_call_job(ctx: dict[str, Any], tenant_id: str, call_id: str)
             backoff = ctx.get("retry_backoff_seconds", RETRY_BACKOFF_SECONDS)
             raise Retry(defer=job_try * backoff) from None
         log.exception("transcription of call %s failed on its last try", call)
-        await _fail(runtime, ref, call, f"transcription failed after {job_try} tries")
+        await _fail(runtime, tenant, call, f"transcription failed after {job_try} tries")
         return "failed"
 
     now = runtime.clock.now()
@@ -103,16 +106,17 @@ async def transcribe_call_job(ctx: dict[str, Any], tenant_id: str, call_id: str)
             ),
         )
         await uow.commit()
+    await announce_status_change(runtime, tenant, call)
     await queue_generation(runtime, tenant, call, generation)
     return f"transcribed: {len(transcript.segments)} segments"
 
 
 async def _fail(
-    runtime: Runtime, ref: TenantRef, call: uuid.UUID, reason: str, *, integrity: bool = False
+    runtime: Runtime, tenant: uuid.UUID, call: uuid.UUID, reason: str, *, integrity: bool = False
 ) -> None:
     await fail_call(
         runtime,
-        ref,
+        tenant,
         call,
         reason,
         stage=CallStatus.TRANSCRIBING,
