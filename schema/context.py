@@ -8,6 +8,7 @@ always comes from the session: there is no other way to get a unit of work here.
 from __future__ import annotations
 
 import asyncio
+import logging
 import uuid
 from collections.abc import Awaitable, Callable
 from contextlib import AsyncExitStack
@@ -28,6 +29,8 @@ from audora.tenants.audit.security_events import session_revoked
 
 if TYPE_CHECKING:
     from sqlalchemy import RowMapping
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -116,7 +119,11 @@ class RequestContext:
             await self._exit.aclose()
         if committed or (success and self._uow is None):
             for action in self._after_commit:
-                await action()
+                try:
+                    await action()
+                except Exception:
+                    # What committed stands; the answer must say so.
+                    log.exception("an action after the commit failed")
 
     async def audit_integrity_failures(self) -> None:
         """Record each failed integrity check in the tenant's audit log, in a transaction

@@ -112,13 +112,13 @@ async def _record(runtime: Runtime, tenant: TenantRef, entry: AccessEntry) -> No
 async def _answer(request: Request, context: RequestContext) -> Response:
     success = False
     try:
+        principal = await context.principal()
+        if not allows(principal.role, Permission.DOCUMENTS_READ):
+            raise forbidden(f"your role does not have {Permission.DOCUMENTS_READ.value}")
         fmt = request.query_params.get("format", "md")
         if fmt not in FORMATS:
             raise bad_input("format must be md or pdf", field="format")
         document_id = ids.decode(ids.Kind.DOCUMENT, request.path_params["id"])
-        principal = await context.principal()
-        if not allows(principal.role, Permission.DOCUMENTS_READ):
-            raise forbidden(f"your role does not have {Permission.DOCUMENTS_READ.value}")
         uow = await context.tenant_uow()
         document = await service.get_document(uow, context.runtime.keys, principal, document_id)
         if fmt == "pdf":
