@@ -26,22 +26,25 @@ from datetime import date
 
 from audora.tenants.calls.content import Segment
 from audora.tenants.documents import sentences as sent
+from audora.tenants.documents.actions import COMMITMENT, REQUEST, ActionReader
 from audora.tenants.documents.dates import DateMention, find_dates
 from audora.tenants.documents.models import (
     DatedItem,
     Priority,
     Requirement,
     TaskItem,
-    TaskPriority,
 )
 from audora.tenants.documents.numbers import Money, find_money
+from audora.tenants.documents.phrases import (
+    MONEY_WORDS,
+    as_sentence,
+    clauses,
+    has_money,
+    mask_money,
+    normalise,
+)
 from audora.tenants.documents.sentences import People, Sentence
 
-MONEY_WORDS = re.compile(
-    r"\b(?:budget|set aside|spend|cost|costs|price|pricing|fee|fees|invest|funding|quote|"
-    r"paid|pay|payment|payments|invoice|dollars?|euros?|pounds?)\b|[$€£]",
-    re.IGNORECASE,
-)
 COULD = re.compile(
     r"nice[- ]to[- ]have|would be nice|\bcould\b|if possible|optional|\bbonus\b|\bideally\b",
     re.I,
@@ -97,23 +100,6 @@ USER_ROLES = (
     "users", "employees", "technicians", "agents", "students", "teachers", "members",
     "visitors", "buyers", "sellers", "operators", "accountants", "sales team", "support team",
 )  # fmt: skip
-COMMITMENT = re.compile(
-    r"\b(?:i will|i'll|i can|i am going to|i'm going to|let me|we will|we'll|i shall)\s+"
-    r"(?!be\b|need\b|have\b|want\b|double\b)(?P<rest>\w.*)",
-    re.IGNORECASE,
-)
-REQUEST = re.compile(r"\b(?:can|could|would|will) you\s+(?:please\s+)?(?P<rest>\w.*)", re.I)
-TASK_VERBS = re.compile(
-    r"^(?:send|share|provide|prepare|schedule|book|set up|review|check|confirm|get|forward|"
-    r"introduce|draft|create|write|update|look|find|arrange|organi[sz]e|email|call|invite)\b",
-    re.IGNORECASE,
-)
-ACCEPT = re.compile(
-    r"^\W*(?:yes|yeah|yep|sure|ok|okay|will do|of course|absolutely|no problem)\b", re.I
-)
-URGENT = re.compile(
-    r"\b(?:asap|as soon as possible|urgent|urgently|right away|immediately)\b", re.I
-)
 FORMATS = {"csv", "pdf", "json", "xml", "sms", "gps", "api", "it", "ok", "i"}
 
 
@@ -141,66 +127,6 @@ class Extraction:
     budget: BudgetFinding
     actions: tuple[TaskItem, ...]
     client_responsibilities: tuple[str, ...]
-
-
-def mask_money(text: str) -> str:
-    """`text` with every sum of money replaced, for sections a seat without financials
-    may read."""
-    out = text
-    for money in reversed(find_money(text)):
-        out = out[: money.start] + "[amount in the budget section]" + out[money.end :]
-    return out
-
-
-SPELLED = re.compile(r"\b[A-Z]{1,4}(?:-[A-Z]{1,4}){2,}\b")
-
-
-def normalise(texts: Sequence[str]) -> list[str]:
-    """Undo what speech recognition does to spelled-out names, over a whole call:
-    "SAM-SAR-A" → "Samsara", and "SAM-SAR-A-B-I" → "Samsara API" (its "A-P-I" heard as
-    "A-B-I", the name's last letter and the A of API run together)."""
-    known = {"".join(t.split("-")) for text in texts for t in SPELLED.findall(text)}
-
-    def word(letters: str) -> str:
-        return letters.capitalize() if len(letters) > 3 else letters
-
-    def fix(m: re.Match[str]) -> str:
-        pieces = m.group(0).split("-")
-        if len(pieces) > 3 and pieces[-2:] in (["P", "I"], ["B", "I"]) and pieces[-3] == "A":
-            for name in ("".join(pieces[:-3]), "".join(pieces[:-2])):
-                if name in known:
-                    return f"{word(name)} API"
-            return f"{word(''.join(pieces[:-3]))} API"
-        return word("".join(pieces))
-
-    return [SPELLED.sub(fix, text) for text in texts]
-
-
-def clauses(text: str) -> list[str]:
-    """A sentence cut where a new statement starts: ", and they must ...", "; ", ": "."""
-    parts = re.split(
-        r",?\s+(?:and|but)\s+(?=(?:\w+\s+){0,3}?(?:must|should|need|needs|has to|have to|want|"
-        r"wants|will|would like)\b)|,\s+(?:and|but)\s+|;\s*|:\s+",
-        text,
-    )
-    return [p.strip(" ,") for p in parts if p and re.search(r"\w", p)]
-
-
-def _sentence(text: str) -> str:
-    """A clause as a sentence, without the fillers that opened it ("So", "Sure, ")."""
-    text = text.strip().rstrip(",;:")
-    text = re.sub(
-        r"^(?:(?:so|and|but|also|then|sure|yes|yeah|okay|ok|well|great|right)\b[,]?\s+)+",
-        "",
-        text,
-        flags=re.I,
-    )
-    text = text[:1].upper() + text[1:]
-    return text if re.search(r"[.?!]$", text) else text + "."
-
-
-def _has_money(text: str) -> bool:
-    return bool(MONEY_WORDS.search(text) or find_money(text))
 
 
 def _priority(clause: str) -> Priority | None:
@@ -244,7 +170,7 @@ class _Reader:
                 asked = s if needs and not REQUEST.search(text) else None
                 continue
             if risk := RISK.search(text):
-                found["risks"].append(_sentence(risk.group("rest") or text))
+                found["risks"].append(as_sentence(risk.group("rest") or text))
             for clause in clauses(text):
                 self._read_clause(clause, s, requirements, found, deadlines)
             if asked is not None and not COMMITMENT.search(text):
@@ -253,7 +179,7 @@ class _Reader:
                     continue  # a bare "Yes." : the answer goes on in the next sentence
                 self._answered_need(asked, rest, s, requirements)
             asked = None
-        actions, responsibilities = self._actions()
+        actions, responsibilities = ActionReader(self.sentences, self.people, self.call_date).read()
         return Extraction(
             people=self.people,
             problem=_unique(found["problem"]),
@@ -279,7 +205,7 @@ class _Reader:
         found: dict[str, list[str]],
         deadlines: list[DatedItem],
     ) -> None:
-        if NOT_CONTENT.search(clause) or _has_money(clause):
+        if NOT_CONTENT.search(clause) or has_money(clause):
             return
         if (
             COMMITMENT.search(clause)
@@ -296,7 +222,7 @@ class _Reader:
                 )  # fmt: skip
                 requirements[-1] = replace(requirements[-1], priority=level)
             return
-        said = _sentence(clause)
+        said = as_sentence(clause)
         risk = RISK.search(clause)
         if CONSTRAINT.search(clause):
             found["constraints"].append(said)
@@ -330,11 +256,11 @@ class _Reader:
     ) -> None:
         """ "Do managers need reporting?" "Yes. Weekly delivery reports ..." is a requirement."""
         priority = _priority(question.text)
-        if priority is None or len(rest.split()) < 3 or _has_money(rest):
+        if priority is None or len(rest.split()) < 3 or has_money(rest):
             return
-        if any(r.statement == _sentence(rest) for r in reqs):
+        if any(r.statement == as_sentence(rest) for r in reqs):
             return
-        reqs.append(Requirement(_sentence(rest), priority, _criteria(rest), answer.start_seconds))
+        reqs.append(Requirement(as_sentence(rest), priority, _criteria(rest), answer.start_seconds))
 
     def _users(self, reqs: Sequence[Requirement], problem: Sequence[str]) -> tuple[str, ...]:
         text = " ".join([*(r.statement for r in reqs), *problem]).lower()
@@ -351,7 +277,7 @@ class _Reader:
                 if primary is None and budgetary:
                     primary = (money, s.start_seconds)
                 elif primary is None or money.said != primary[0].said:
-                    notes.append(_sentence(s.text))
+                    notes.append(as_sentence(s.text))
             if budgetary or find_money(s.text):
                 for m in re.finditer(
                     r"\b(?:split|paid|payable|in)\s+(?:into\s+|in\s+)?(?:\w+\s+){0,2}?"
@@ -360,124 +286,17 @@ class _Reader:
                     s.text,
                     re.IGNORECASE,
                 ):
-                    schedule.append(_sentence(m.group(0)))
+                    schedule.append(as_sentence(m.group(0)))
         if primary is None:
             return BudgetFinding(None, None, tuple(schedule), _unique(notes))
         return BudgetFinding(primary[0], primary[1], tuple(schedule), _unique(notes))
-
-    def _actions(self) -> tuple[list[TaskItem], list[str]]:
-        items: list[TaskItem] = []
-        open_requests: dict[str, tuple[int, int]] = {}  # owner → (item index, sentence index)
-        client_side: list[int] = []
-        for s in self.sentences:
-            for clause in clauses(s.text):
-                made = self._action(clause, s, open_requests)
-                if made is None:
-                    continue
-                item, kind = made
-                merge = (
-                    open_requests.pop(item.owner, None)
-                    if item.owner and kind == "commitment"
-                    else None
-                )
-                if merge is not None and s.index - merge[1] <= 2:
-                    earlier = items[merge[0]]
-                    items[merge[0]] = replace(
-                        earlier,
-                        due_said=item.due_said or earlier.due_said,
-                        due_date=item.due_date or earlier.due_date,
-                        priority=item.priority if item.due_said else earlier.priority,
-                    )
-                    continue
-                if kind == "request" and item.owner:
-                    open_requests[item.owner] = (len(items), s.index)
-                items.append(item)
-                label = (s.label or "").lower()
-                to_us = re.search(r"\b(?:send|give|provide|share with|get) us\b", clause, re.I)
-                if (kind == "commitment" and "client" in label) or (kind == "request" and to_us):
-                    client_side.append(len(items) - 1)
-        responsibilities = [
-            f"{items[i].owner or 'The client (owner not named on the call)'}: {items[i].title}"
-            for i in client_side
-        ]
-        return items, responsibilities
-
-    def _action(
-        self, clause: str, s: Sentence, open_requests: dict[str, tuple[int, int]]
-    ) -> tuple[TaskItem, str] | None:
-        owner: str | None
-        if (name := sent.addressed(clause)) and (request := REQUEST.search(clause)):
-            rest, kind = request.group("rest"), "request"
-            if not TASK_VERBS.match(rest) and not find_dates(rest, self.call_date):
-                return None
-            owner = self.people.canonical(name) or name
-        elif commitment := COMMITMENT.search(clause):
-            rest, kind = commitment.group("rest"), "commitment"
-            owner = self.people.canonical(s.speaker) or s.speaker
-            if owner is None and ACCEPT.match(clause):
-                # "Yes, I will ..." right after "Leo, could you ...": Leo answers.
-                recent = [o for o, (_, at) in open_requests.items() if s.index - at <= 2]
-                owner = recent[-1] if len(recent) == 1 else None
-        else:
-            third = re.search(
-                r"\b(?P<name>[A-Z][a-z]+) (?:will|is going to|is to) (?P<rest>\w.*)", clause
-            )
-            if not third or self.people.canonical(third.group("name")) is None:
-                return None
-            rest, kind = third.group("rest"), "commitment"
-            owner = self.people.canonical(third.group("name"))
-        due = next((d for d in find_dates(rest, self.call_date)), None)
-        title = _task_title(rest, due)
-        if len(title.split()) < 2:
-            return None
-        return (
-            TaskItem(
-                title=mask_money(title),
-                owner=owner,
-                due_said=due.said if due else None,
-                due_date=due.iso if due else None,
-                priority=_task_priority(clause, due, self.call_date),
-                source_seconds=s.start_seconds,
-            ),
-            kind,
-        )
-
-
-def _task_title(rest: str, due: DateMention | None) -> str:
-    text = rest
-    if due is not None:
-        text = text.replace(due.said, " ")
-    # "by" before the due words, or what recognisers make of it ("I Friday", "my June").
-    text = re.sub(
-        r"\s+\b(?:by|on|before|until|for|no later than|i|my)\s*(?=[.?!,]?\s*$)",
-        "",
-        text.strip(),
-        flags=re.I,
-    )
-    text = re.sub(
-        r"^(\w+)\s+(?:you|us|me|them)\s+(?=(?:the|a|an|our|your|my|\w+)\b)",
-        r"\1 ",
-        text,
-        flags=re.I,
-    )
-    text = re.sub(r"\s+", " ", text).strip(" .,?!")
-    return text[:1].upper() + text[1:]
-
-
-def _task_priority(clause: str, due: DateMention | None, today: date) -> TaskPriority:
-    if URGENT.search(clause):
-        return "high"
-    if due is None or due.iso is None:
-        return "low" if due is None else "medium"
-    days = (date.fromisoformat(due.iso) - today).days
-    return "high" if days <= 1 else "medium" if days <= 7 else "low"
 
 
 def _what(clause: str, mention: DateMention) -> str:
     """What is due at a date: the clause without the date words."""
     text = clause.replace(mention.said, " ")
     text = re.sub(r"\b(?:by|on|before|until|in|my)\s*(?=[,.]|$|\s+(?:before|,))", "", text)
-    return _sentence(re.sub(r"\s+([,.])", r"\1", re.sub(r"\s+", " ", text)).strip(" ,"))
+    return as_sentence(re.sub(r"\s+([,.])", r"\1", re.sub(r"\s+", " ", text)).strip(" ,"))
 
 
 def _integrations(sentences: Sequence[Sentence]) -> tuple[str, ...]:
@@ -509,7 +328,7 @@ def _integrations(sentences: Sequence[Sentence]) -> tuple[str, ...]:
                 label = label[:1].upper() + label[1:]
                 if m.groupdict().get("api"):
                     label += " API"
-                found.setdefault(label, _sentence(mask_money(s.text)))
+                found.setdefault(label, as_sentence(mask_money(s.text)))
     # "Samsara" and "Samsara API" are one integration: keep the longer name.
     order = list(found)
     kept: dict[str, str] = {}  # longest name → the evidence of its first mention

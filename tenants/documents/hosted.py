@@ -33,10 +33,10 @@ from audora.platform.http.outbound import InsecureDestination, outbound_client
 from audora.tenants.calls.content import DocumentKind, Transcript
 from audora.tenants.documents.complete import complete
 from audora.tenants.documents.embedded import document, ordered
-from audora.tenants.documents.extractor import mask_money
 from audora.tenants.documents.generator import ALL_KINDS, CallContext, GeneratedDocument
 from audora.tenants.documents.jsonmodel import InvalidDocument, load, schema_of
 from audora.tenants.documents.models import Budget, ClientBrief, Document, Prd, Sow, TaskList
+from audora.tenants.documents.phrases import mask_money
 
 MODELS: dict[DocumentKind, type[Document]] = {
     DocumentKind.PRD: Prd,

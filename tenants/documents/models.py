@@ -7,7 +7,7 @@ top-level "budget" key of the SOW's and the client brief's JSON and is rendered 
 under headings that start with "Budget" ("## Budget and payment schedule", "## Budget").
 The pipeline hides those sections and that key from seats without `financials:read`, so
 no other field may carry a sum of money: the extractor keeps money out of every other
-field, and text quoted elsewhere has its amounts masked (`extractor.mask_money`).
+field, and text quoted elsewhere has its amounts masked (`phrases.mask_money`).
 
 What the call did not say is an open question, never invented content: an empty list
 means "not discussed", and `complete.py` adds the matching open question.

@@ -37,7 +37,7 @@ NOT_NAMES = {
 _OPENERS = (
     r"next steps?|our budget|the budget|the main risk|one concern|i will|i'll|we will|"
     r"we need|we want|we also need|they must|it must|it has to|the dashboard|patients|"
-    r"drivers|managers|users|could you|can you"
+    r"drivers|managers|users|[a-z]+,?\s+(?:can|could|would) you"
 )
 _REQUEST = r"(?:can|could|would|will) you|please"
 
@@ -87,7 +87,7 @@ def split(segments: Sequence[Segment]) -> list[Sentence]:
 
 def _pieces(text: str) -> list[tuple[int, str]]:
     pieces: list[tuple[int, str]] = []
-    for m in re.finditer(r"[^.?!]+(?:[.?!]+|$)", text):
+    for m in re.finditer(r".+?(?:[.?!]+(?=\s|$)|$)", text):
         piece = m.group(0)
         offset = m.start() + len(piece) - len(piece.lstrip())
         pieces.extend(_unpunctuated(offset, piece.strip()))
@@ -115,19 +115,31 @@ def addressed(sentence: str) -> str | None:
     return None
 
 
+def introduced(sentence: str) -> str | None:
+    """The name a speaker gives themself: "Hi, I'm Sam", "my name is Sam", "Sam here"."""
+    m = re.search(r"\b(?i:i am|i'm|my name is)\s+([A-Z][a-z'-]+)\b", sentence) or re.search(
+        r"^\W*(?:(?i:hi|hello|hey)\W+)?(?:(?i:this is)\s+([A-Z][a-z'-]+)|([A-Z][a-z'-]+)\s+here)\b",
+        sentence,
+    )
+    if m is None:
+        return None
+    name = next(g for g in m.groups() if g)
+    return None if name.lower() in NOT_NAMES else name
+
+
 def names_in(sentence: str) -> list[str]:
     """Names a sentence gives people: greetings, addresses, introductions, "Sam:" labels."""
     found: list[str] = []
     patterns = [
-        r"\b(?:hi|hello|hey|thanks|thank you|welcome)\s*,?\s+([A-Z][a-z'-]+)\b",
-        r"\b(?:i am|i'm|this is|my name is|it's)\s+([A-Z][a-z'-]+)\b",
+        r"\b(?i:hi|hello|hey|thanks|thank you|welcome)\s*,?\s+([A-Z][a-z'-]+)\b",
         r"^\W*([A-Z][a-z'-]+)\s*:",
-        r"\b([A-Z][a-z'-]+)\s+here\b",
     ]
     for pattern in patterns:
         for m in re.finditer(pattern, sentence):
             if m.group(1).lower() not in NOT_NAMES:
                 found.append(m.group(1))
+    if (own := introduced(sentence)) is not None:
+        found.append(own)
     if (name := addressed(sentence)) is not None:
         found.append(name)
     return found
@@ -162,7 +174,8 @@ def people_of(sentences: Sequence[Sentence]) -> People:
                 if len(name) > len(known):
                     names[i] = name
                 return
-        names.append(name)
+        if People(tuple(names)).canonical(first) is None:  # not a misspelling of a known one
+            names.append(name)
 
     for sentence in sentences:
         if sentence.speaker:
