@@ -295,3 +295,30 @@ async def test_exports_are_markdown_and_pdf_files_for_signed_in_readers_only(
         f"/documents/{sow['id']}/export", headers={"authorization": "Bearer not-a-session"}
     )
     assert forged.status_code == 401
+
+
+async def test_a_seat_scoped_elsewhere_finds_no_document_by_any_path(
+    gql: GraphQL, runtime: Runtime, superuser: Engine, api: httpx.AsyncClient
+) -> None:
+    """A11: a member scoped to another client profile gets NOT_FOUND, as for a missing
+    id, on every document path."""
+    owner = await ready_call(gql, runtime, "Scoped Documents")
+    elsewhere = await create_profile(gql, owner["token"], "Another Client")
+    scoped = (await seat(gql, runtime, superuser, owner, "MEMBER", [elsewhere["id"]])).token
+    sow = (await _documents(gql, owner))["SOW"]
+    for doc_id in (sow["id"], f"doc_{uuid.uuid4().hex}"):
+        edit = await gql(UPDATE, {"input": {"id": doc_id, "markdown": "x"}}, token=scoped)
+        assert error_codes(edit) == ["NOT_FOUND"]
+        read = await gql(VERSION, {"id": doc_id, "version": 1}, token=scoped)
+        assert error_codes(read) == ["NOT_FOUND"]
+        one = await gql(
+            "query($id: ID!) { document(id: $id) { id } }", {"id": doc_id}, token=scoped
+        )
+        assert error_codes(one) == ["NOT_FOUND"]
+        exported = await api.get(
+            f"/documents/{doc_id}/export", headers={"authorization": f"Bearer {scoped}"}
+        )
+        assert exported.status_code == 404
+    regen = await gql(REGENERATE, {"callId": owner["call_id"]}, token=scoped)
+    assert error_codes(regen) == ["NOT_FOUND"]
+    assert (await _documents(gql, owner))["SOW"] == sow

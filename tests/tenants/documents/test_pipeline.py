@@ -15,7 +15,7 @@ import httpx
 import pytest
 from arq.worker import Retry, func
 from documents_testing import ScriptedGenerator, generate, generating_call, tenant_of
-from sqlalchemy import select
+from sqlalchemy import Engine, select, text
 
 from audora.platform.clock import FrozenClock
 from audora.platform.db.tenant_binding import tenant_transaction
@@ -36,6 +36,7 @@ from audora_testing import (
     create_profile,
     raw_id,
     run_jobs,
+    schema_of,
     sign_up,
     upload_path,
 )
@@ -197,6 +198,34 @@ async def test_a_call_whose_generation_job_went_missing_is_queued_again_and_fini
         assert await requeue_stuck_calls_job({"runtime": runtime}) >= 1
         # Queued once: a second sweep finds the round's job already waiting.
         assert await requeue_stuck_calls_job({"runtime": runtime}) == 0
+        await run_jobs(
+            runtime,
+            [func(generate_documents_job, max_tries=generation.MAX_TRIES)],
+            generator=ScriptedGenerator(),
+        )
+    finally:
+        clock.advance(-timedelta(minutes=minutes))
+    assert (await _read(gql, owner))["status"] == "READY"
+
+
+async def test_a_call_left_generating_without_a_round_gets_one_from_the_sweep(
+    gql: GraphQL, runtime: Runtime, clock: FrozenClock, superuser: Engine
+) -> None:
+    """A call transcribed before generation existed sits in GENERATING with no round:
+    the sweep gives it one and queues it."""
+    await runtime.redis.delete(QUEUE)
+    owner = await generating_call(gql, runtime, "Before Generation")
+    with superuser.begin() as conn:
+        conn.execute(
+            text(
+                f"UPDATE {schema_of(owner['account']['id'])}.calls "
+                "SET generation_id = NULL, generating_since = NULL"
+            )
+        )
+    minutes = runtime.settings.generation_requeue_minutes + 1
+    clock.advance(timedelta(minutes=minutes))
+    try:
+        assert await requeue_stuck_calls_job({"runtime": runtime}) >= 1
         await run_jobs(
             runtime,
             [func(generate_documents_job, max_tries=generation.MAX_TRIES)],
