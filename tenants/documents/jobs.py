@@ -14,8 +14,10 @@ client's name; another writes the documents, each as a new version (the one befo
 kept), moves the call to READY and audits `call.documents_generated`.
 
 Failures: a transcript that fails its integrity check will fail every time, so the call
-is marked FAILED at once. Anything else is retried with a growing delay until the
-job's tries are used up; the last try marks the call FAILED. Reasons never quote
+is marked FAILED at once. Anything else, in the generator or in the write, is retried
+with a growing delay until the job's tries are used up; the last try marks the call
+FAILED (arq retries only what raises `Retry`: anything else escaping would leave the
+call GENERATING for the sweep to queue again, failing the same way forever). Reasons never quote
 customer content, and what the generator raised goes to the worker's log only.
 """
 
@@ -114,6 +116,7 @@ async def generate_documents_job(
             runtime.settings
         )
         documents = _checked(await generator.generate(transcript, context, wanted), wanted)
+        versions = await _write(runtime, tenant, call, round_id, documents)
     except Exception:
         job_try: int = ctx.get("job_try", 1)
         if job_try < MAX_TRIES:
@@ -123,16 +126,30 @@ async def generate_documents_job(
         log.exception("generation for call %s failed on its last try", call)
         await _fail(runtime, tenant, call, f"document generation failed after {job_try} tries")
         return "failed"
+    if versions is None:
+        return "nothing to do"  # another delivery got there first, or a new round began
+    await announce_status_change(runtime, tenant, call)
+    return f"generated: {', '.join(sorted(versions))}"
 
+
+async def _write(
+    runtime: Runtime,
+    tenant: uuid.UUID,
+    call: uuid.UUID,
+    round_id: uuid.UUID,
+    documents: Sequence[GeneratedDocument],
+) -> dict[str, int] | None:
+    """Store the round's documents and move the call to READY, if the call is still in
+    that round; the version written of each kind, or None if it no longer was."""
     now = runtime.clock.now()
-    async with tenant_transaction(runtime.tenant_engine, ref) as uow:
+    async with tenant_transaction(runtime.tenant_engine, TenantRef(tenant_schema(tenant))) as uow:
         row = await calls.get(uow, call, None, for_update=True)
         if (
             row is None
             or row["status"] != CallStatus.GENERATING
             or row["generation_id"] != round_id
         ):
-            return "nothing to do"  # another delivery got there first, or a new round began
+            return None
         versions: dict[str, int] = {}
         for document in documents:
             await store_document(
@@ -160,8 +177,7 @@ async def generate_documents_job(
             ),
         )
         await uow.commit()
-    await announce_status_change(runtime, tenant, call)
-    return f"generated: {', '.join(sorted(versions))}"
+    return versions
 
 
 async def _fail(

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Sequence
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -24,6 +26,7 @@ from audora.platform.runtime import Runtime
 from audora.tenants.audit.tables import audit_events
 from audora.tenants.calls.tables import document_versions
 from audora.tenants.documents import jobs as generation
+from audora.tenants.documents.generator import GeneratedDocument
 from audora.tenants.documents.jobs import generate_documents_job
 from audora.tenants.documents.queueing import queue_generation
 from audora.tenants.transcription import jobs as transcription
@@ -234,3 +237,24 @@ async def test_a_call_left_generating_without_a_round_gets_one_from_the_sweep(
     finally:
         clock.advance(-timedelta(minutes=minutes))
     assert (await _read(gql, owner))["status"] == "READY"
+
+
+class _UnstorableTitles(ScriptedGenerator):
+    async def generate(self, *args: Any, **kwargs: Any) -> Sequence[GeneratedDocument]:
+        made = await super().generate(*args, **kwargs)
+        return [replace(d, title=d.title + "\x00") for d in made]
+
+
+async def test_documents_that_cannot_be_stored_end_failed_not_stuck(
+    gql: GraphQL, runtime: Runtime
+) -> None:
+    """A write that fails (PostgreSQL takes no NUL in text) is retried like a failed
+    generation, then marks the call FAILED, rather than leaving it GENERATING."""
+    owner = await generating_call(gql, runtime, "Unstorable")
+    bad = _UnstorableTitles()
+    for job_try in range(1, generation.MAX_TRIES):
+        with pytest.raises(Retry):
+            await generate(runtime, owner, generator=bad, job_try=job_try)
+    assert await generate(runtime, owner, generator=bad, job_try=generation.MAX_TRIES) == "failed"
+    call = await _read(gql, owner)
+    assert (call["status"], call["documents"]) == ("FAILED", [])
