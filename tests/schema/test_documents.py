@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 import pytest
 from documents_testing import BUDGET_FIGURE, generate, ready_call, tenant_of
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 
 from audora.platform.auth.principal import Principal, Role
 from audora.platform.auth.service import ClientInfo, authenticate
@@ -20,6 +20,7 @@ from audora.platform.db.tenant_binding import tenant_transaction
 from audora.platform.errors import AppError, ErrorCode
 from audora.platform.jobs.queue import QUEUE
 from audora.platform.runtime import Runtime
+from audora.tenants.audit.tables import audit_events
 from audora.tenants.documents import service
 from audora.tenants.documents.redaction import HIDDEN_NOTICE
 
@@ -286,6 +287,14 @@ async def test_exports_are_markdown_and_pdf_files_for_signed_in_readers_only(
     assert pdf.content.startswith(b"%PDF-")
     assert pdf.content.rstrip().endswith(b"%%EOF")
     assert f"/Title ({sow['title']})".encode() in pdf.content
+
+    async with tenant_transaction(runtime.tenant_engine, tenant_of(owner["account"]["id"])) as uow:
+        exports = (
+            await uow.execute(
+                select(audit_events.c.details).where(audit_events.c.action == "document.exported")
+            )
+        ).scalars()
+        assert sorted(e["format"] for e in exports) == ["md", "pdf"]
 
     bad = await api.get(f"/documents/{sow['id']}/export?format=docx", headers=auth)
     assert bad.status_code == 400
