@@ -15,7 +15,7 @@ import uuid
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import func, select, update
 
 from audora.platform.db.tenant_binding import TenantRef, TenantUnitOfWork, tenant_transaction
 from audora.platform.db.tenant_names import tenant_schema
@@ -54,22 +54,26 @@ async def _stuck(
         .scalars()
         .all()
     )
-    # A call transcribed before generation existed has no round yet: it gets one.
-    await uow.execute(
-        update(calls)
-        .where(calls.c.status == "GENERATING", calls.c.generation_id.is_(None))
-        .values(generation_id=uuid.uuid4(), generating_since=calls.c.updated_at)
-    )
+    # A call transcribed before generation existed has no round and never had a job:
+    # it gets a round now and is queued at once.
+    roundless = (
+        await uow.execute(
+            update(calls)
+            .where(calls.c.status == "GENERATING", calls.c.generation_id.is_(None))
+            .values(generation_id=func.gen_random_uuid(), generating_since=now)
+            .returning(calls.c.id, calls.c.generation_id)
+        )
+    ).all()
     stuck_generating = (
         await uow.execute(
             select(calls.c.id, calls.c.generation_id).where(
-                calls.c.status == "GENERATING",
-                or_(calls.c.generating_since.is_(None), calls.c.generating_since < generating),
+                calls.c.status == "GENERATING", calls.c.generating_since < generating
             )
         )
     ).all()
     await uow.commit()
-    return list(stuck_transcribing), [(r.id, r.generation_id) for r in stuck_generating]
+    rounds = [(r.id, r.generation_id) for r in [*roundless, *stuck_generating]]
+    return list(stuck_transcribing), rounds
 
 
 async def requeue_stuck_calls_job(ctx: dict[str, Any]) -> int:
