@@ -148,6 +148,12 @@ class Settings(BaseSettings):
     # A CA bundle (CA certificates only) to trust besides the system's for the hosted
     # provider: a private OpenAI-compatible deployment behind an internal CA.
     transcriber_ca_file: Path | None = None
+    # A call still GENERATING this long after its round began has its job queued again;
+    # a waiting or running job of the same round is never doubled.
+    generation_requeue_minutes: int = 15
+    # The TrueType font exported PDFs are set in; empty: DejaVu Sans where the system
+    # has it, else the Latin-1 core font (see tenants/documents/export.py).
+    pdf_font_file: str = ""
     new_device_alerts: bool = True
     # Recording uploads: the largest accepted, and how long an upload URL stays valid.
     upload_max_bytes: int = 2 * 1024**3

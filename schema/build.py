@@ -15,9 +15,12 @@ from audora.schema.access_log import NoteDocument
 from audora.schema.audit.queries import AuditQuery
 from audora.schema.calls.mutations import CallsMutation
 from audora.schema.calls.queries import CallsQuery
+from audora.schema.calls.subscriptions import CallsSubscription
 from audora.schema.clients.mutations import ClientsMutation
 from audora.schema.clients.queries import ClientsQuery
-from audora.schema.errors import ErrorPolicy
+from audora.schema.documents.mutations import DocumentsMutation
+from audora.schema.documents.queries import DocumentsQuery
+from audora.schema.errors import ErrorPolicy, format_error
 from audora.schema.identity.mutations import IdentityMutation
 from audora.schema.identity.queries import IdentityQuery
 from audora.schema.integrations.mutations import IntegrationsMutation
@@ -27,7 +30,11 @@ from audora.schema.lifecycle.queries import LifecycleQuery
 from audora.schema.members.mutations import MembersMutation
 from audora.schema.members.queries import MembersQuery
 from audora.schema.read_only import read_only_guard
-from audora.schema.rules import StandaloneIdentityMutations
+from audora.schema.rules import (
+    NoSubscriptionsOverHttp,
+    StandaloneIdentityMutations,
+    SubscriptionsOnly,
+)
 from audora.schema.scalars import SCALARS
 from audora.schema.staff_access.mutations import StaffAccessMutation
 from audora.schema.staff_access.queries import StaffAccessQuery
@@ -39,6 +46,7 @@ Query = merge_types(
         MembersQuery,
         ClientsQuery,
         CallsQuery,
+        DocumentsQuery,
         AuditQuery,
         IntegrationsQuery,
         StaffAccessQuery,
@@ -54,12 +62,15 @@ Mutation = read_only_guard(
             MembersMutation,
             ClientsMutation,
             CallsMutation,
+            DocumentsMutation,
             IntegrationsMutation,
             StaffAccessMutation,
             LifecycleMutation,
         ),
     )
 )
+
+Subscription = merge_types("Subscription", (CallsSubscription,))
 
 
 class AudoraSchema(strawberry.Schema):
@@ -70,13 +81,38 @@ class AudoraSchema(strawberry.Schema):
 
 @cache
 def build_schema() -> strawberry.Schema:
+    """The schema `POST /graphql` executes (and the exported SDL)."""
     return AudoraSchema(
         query=Query,
         mutation=Mutation,
+        subscription=Subscription,
         extensions=[
             ErrorPolicy,
             NoteDocument,
-            lambda: AddValidationRules([StandaloneIdentityMutations]),
+            lambda: AddValidationRules([StandaloneIdentityMutations, NoSubscriptionsOverHttp]),
         ],
+        config=StrawberryConfig(scalar_map=SCALARS),
+    )
+
+
+class SubscriptionSchema(AudoraSchema):
+    def process_errors(self, errors: list[GraphQLError], execution_context: Any = None) -> None:
+        """A subscription's errors reach the socket without passing `ErrorPolicy`'s
+        hook (it runs once per operation, not per message): give each its code here,
+        in place, since the transport formats the very objects it holds."""
+        for error in errors:
+            shaped = format_error(error)
+            error.message = shaped.message
+            error.extensions = shaped.extensions
+
+
+@cache
+def build_subscription_schema() -> strawberry.Schema:
+    """The same types for the WebSocket, which runs subscriptions only."""
+    return SubscriptionSchema(
+        query=Query,
+        mutation=Mutation,
+        subscription=Subscription,
+        extensions=[ErrorPolicy, lambda: AddValidationRules([SubscriptionsOnly])],
         config=StrawberryConfig(scalar_map=SCALARS),
     )

@@ -43,6 +43,9 @@ class RequestContext:
     base_url: str = ""
     # The document the execution parsed (for the access log's operation name).
     document: DocumentNode | None = None
+    # A WebSocket's `connection_init` payload (strawberry sets it): where the bearer
+    # token of a subscription comes from.
+    connection_params: dict[str, Any] | None = None
     # Objects that failed their integrity check during the request: each is audited.
     integrity_failures: list[str] = field(default_factory=list)
     _principal: Principal | None = None
@@ -50,7 +53,7 @@ class RequestContext:
     _exit: AsyncExitStack = field(default_factory=AsyncExitStack)
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     _loaders: dict[str, DataLoader[Any, Any]] = field(default_factory=dict)
-    _after_commit: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+    _after_commit: list[Callable[[], Awaitable[object]]] = field(default_factory=list)
 
     def known_principal(self) -> Principal | None:
         """The caller if already authenticated in this request, without I/O."""
@@ -102,23 +105,29 @@ class RequestContext:
             )
         return self._uow
 
-    def after_commit(self, action: Callable[[], Awaitable[None]]) -> None:
+    def after_commit(self, action: Callable[[], Awaitable[object]]) -> None:
         """Run `action` once the request's transaction has committed (queueing a job
-        that must find what the request wrote); never if the request rolls back."""
+        that must find what the request wrote); never if it rolls back."""
         self._after_commit.append(action)
 
     async def finish(self, *, success: bool) -> None:
-        """The request boundary: commit what the operation did, or nothing at all."""
+        """The request boundary: commit what the operation did, or nothing at all; then
+        what was to follow the commit. Those actions must not raise: their failures
+        are theirs to handle (a job that cannot be queued is found by a sweep)."""
+        committed = False
         try:
             if self._uow is not None and success:
                 await self._uow.commit()
+                committed = True
         finally:
             await self._exit.aclose()
-        for action in self._after_commit if success else ():
-            try:
-                await action()
-            except Exception:
-                log.exception("an after-commit action failed")
+        if committed or (success and self._uow is None):
+            for action in self._after_commit:
+                try:
+                    await action()
+                except Exception:
+                    # What committed stands; the answer must say so.
+                    log.exception("an action after the commit failed")
 
     async def audit_integrity_failures(self) -> None:
         """Record each failed integrity check in the tenant's audit log, in a transaction

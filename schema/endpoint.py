@@ -60,7 +60,7 @@ async def read_body(request: Request, limit: int) -> bytes:
     return bytes(body)
 
 
-def _bearer(request: Request) -> str | None:
+def bearer_token(request: Request) -> str | None:
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     return token.strip() if scheme.lower() == "bearer" and token.strip() else None
@@ -140,7 +140,7 @@ async def graphql_post(request: Request) -> Response:
             ),
             user_agent=request.headers.get("user-agent"),
         ),
-        token=_bearer(request),
+        token=bearer_token(request),
         base_url=runtime.settings.public_url or str(request.base_url),
     )
     started = runtime.clock.now()

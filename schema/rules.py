@@ -65,3 +65,31 @@ class StandaloneIdentityMutations(ValidationRule):
                     node,
                 )
             )
+
+
+class SubscriptionsOnly(ValidationRule):
+    """The WebSocket serves subscriptions alone: queries and mutations go to POST
+    /graphql, whose request boundary commits or rolls back their transaction."""
+
+    def enter_operation_definition(self, node: OperationDefinitionNode, *_: Any) -> None:
+        if node.operation is not OperationType.SUBSCRIPTION:
+            self.report_error(
+                GraphQLError(
+                    "only subscriptions are served over WebSocket; "
+                    "send queries and mutations to POST /graphql",
+                    node,
+                )
+            )
+
+
+class NoSubscriptionsOverHttp(ValidationRule):
+    """Subscriptions need a WebSocket (graphql-transport-ws on /graphql)."""
+
+    def enter_operation_definition(self, node: OperationDefinitionNode, *_: Any) -> None:
+        if node.operation is OperationType.SUBSCRIPTION:
+            self.report_error(
+                GraphQLError(
+                    "subscriptions are served over WebSocket (graphql-transport-ws) only",
+                    node,
+                )
+            )

@@ -7,7 +7,13 @@ from __future__ import annotations
 from audora.platform.db.metadata import tenant_metadata
 from audora.tenants.access_log.tables import access_log
 from audora.tenants.audit.tables import audit_chain, audit_events
-from audora.tenants.calls.tables import calls, documents, recordings, transcripts
+from audora.tenants.calls.tables import (
+    calls,
+    document_versions,
+    documents,
+    recordings,
+    transcripts,
+)
 from audora.tenants.clients.tables import client_profiles
 from audora.tenants.integrations.tables import integration_links, integration_pushes, integrations
 from audora.tenants.keys.tables import data_keys, reencryptions
@@ -21,6 +27,7 @@ TENANT_TABLES = (
     recordings,
     transcripts,
     documents,
+    document_versions,
     audit_events,
     audit_chain,
     reencryptions,

@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from starlette.applications import Starlette
-from starlette.routing import Mount, Route
+from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.types import ASGIApp
 
 from audora.admin.http import ROUTES as ADMIN_ROUTES
@@ -18,6 +18,8 @@ from audora.platform.http.session_revoke import revoke_page
 from audora.platform.http.strict_transport import StrictTransportSecurity
 from audora.platform.runtime import Runtime
 from audora.schema.endpoint import graphql_get, graphql_post
+from audora.schema.websocket import SubscriptionEndpoint
+from audora.tenants.documents.http import export_document
 from audora.tenants.lifecycle.http import get_export
 from audora.tenants.meeting_bots.http import meeting_bot_webhook
 from audora.tenants.recordings.http import put_upload
@@ -44,11 +46,13 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> Starlette:
         routes=[
             Route("/graphql", graphql_post, methods=["POST"]),
             Route("/graphql", graphql_get, methods=["GET"]),
+            WebSocketRoute("/graphql", SubscriptionEndpoint()),
             Route("/healthz", healthz, methods=["GET"]),
             Route("/readyz", readyz, methods=["GET"]),
             Route("/uploads/{ticket}", put_upload, methods=["PUT"]),
             Route("/exports/{token}", get_export, methods=["GET"]),
             Route("/webhooks/meeting-bot", meeting_bot_webhook, methods=["POST"]),
+            Route("/documents/{id}/export", export_document, methods=["GET"]),
             Route("/sessions/revoke/{token}", revoke_page, methods=["GET", "POST"]),
             Mount("/admin", routes=ADMIN_ROUTES),
         ],

@@ -20,6 +20,8 @@ from audora.platform.logs import runtime_banner
 from audora.platform.runtime import Runtime
 from audora.tenants.access_log.jobs import access_log_partitions_job, ensure_access_log_partitions
 from audora.tenants.backups.jobs import backup_tenant_job, daily_backups_job, restore_drill_job
+from audora.tenants.documents import jobs as generation
+from audora.tenants.documents.jobs import generate_documents_job
 from audora.tenants.identity.device_alerts import new_device_alert_job
 from audora.tenants.integrations import jobs as push_jobs
 from audora.tenants.keys.jobs import reencrypt_tenant_job, rotate_due_keys_job
@@ -35,7 +37,7 @@ from audora.tenants.transcription.jobs import (
     MAX_TRIES,
     transcribe_call_job,
 )
-from audora.tenants.transcription.sweep import requeue_stuck_transcriptions_job
+from audora.tenants.transcription.sweep import requeue_stuck_calls_job
 
 log = logging.getLogger(__name__)
 
@@ -79,7 +81,12 @@ FUNCTIONS = [
         timeout=JOB_TIMEOUT_SECONDS,
         keep_result=0,
     ),
-    requeue_stuck_transcriptions_job,
+    func(
+        leased(generate_documents_job),
+        max_tries=generation.MAX_TRIES,
+        timeout=generation.JOB_TIMEOUT_SECONDS,
+    ),
+    requeue_stuck_calls_job,
     func(
         meeting_bots.fetch_bot_recording_job,
         max_tries=meeting_bots.MAX_TRIES,
@@ -114,7 +121,7 @@ def worker_settings() -> dict[str, Any]:
             cron(rotate_due_keys_job, hour={3}, minute={17}, unique=True),
             # Next month's access-log partition exists weeks ahead; expired ones go.
             cron(ensure_access_log_partitions, hour={2}, minute={41}, unique=True),
-            cron(requeue_stuck_transcriptions_job, minute=set(range(3, 60, 10)), unique=True),
+            cron(requeue_stuck_calls_job, minute=set(range(3, 60, 10)), unique=True),
             # Audio is erased within ten minutes of its deadline (72 h after transcription).
             cron(retention_sweep_job, minute=set(range(7, 60, 10)), unique=True),
             # I2: a backup of every tenant every day (expired ones go in the same run),

@@ -10,12 +10,15 @@ from strawberry.types import Info
 from audora.platform import ids
 from audora.platform.auth.permissions import Permission
 from audora.schema.context import RequestContext
+from audora.schema.documents.types import Document
 from audora.schema.permissions import requires_on_attribute
 from audora.schema.scalars import ByteCount
 from audora.tenants.calls import content
 from audora.tenants.calls import repository as calls_repository
 from audora.tenants.calls.content import DocumentKind
+from audora.tenants.calls.progress import progress_of
 from audora.tenants.calls.service import CallRecord, CallStatus, ConsentMethod
+from audora.tenants.documents import service as documents
 from audora.tenants.meeting_bots import repository as bots_repository
 from audora.tenants.meeting_bots.service import BotRecord, BotStatus
 
@@ -83,14 +86,12 @@ class Transcript:
     segments: list[TranscriptSegment]
 
 
-@strawberry.type
-class Document:
-    id: strawberry.ID
-    kind: DocumentKind
-    title: str
-    markdown: str
-    version: int
-    updated_at: datetime
+@strawberry.type(description="How far the call's processing got, for a progress bar.")
+class Progress:
+    stage: CallStatus
+    percent: int = strawberry.field(
+        description="0 to 100; a FAILED call keeps the figure of the stage it failed at."
+    )
 
 
 @strawberry.type
@@ -155,17 +156,14 @@ class Call:
             principal.account_id,
             self._id,
         )
-        return [
-            Document(
-                id=strawberry.ID(ids.encode(ids.Kind.DOCUMENT, d.id)),
-                kind=d.kind,
-                title=d.title,
-                markdown=d.markdown,
-                version=d.version,
-                updated_at=d.updated_at,
-            )
-            for d in found
-        ]
+        return [Document.from_record(documents.as_seen_by(principal, d)) for d in found]
+
+    @strawberry.field(description="The stage and a percentage, for polling frontends.")
+    async def progress(self, info: Info[RequestContext, None]) -> Progress:
+        uow = await info.context.tenant_uow()
+        transcribed = await calls_repository.transcript_of(uow, self._id) is not None
+        stage, percent = progress_of(self.status, transcribed=transcribed)
+        return Progress(stage=stage, percent=percent)
 
     @classmethod
     def from_record(cls, record: CallRecord) -> Call:

@@ -7,13 +7,20 @@ joins the profile and filters by the scope, so lookups by id and lists agree.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, RowMapping, func, insert, select, true, update
 
 from audora.platform.db.tenant_binding import TenantUnitOfWork
-from audora.tenants.calls.tables import calls, documents, recordings, transcripts
+from audora.tenants.calls.tables import (
+    calls,
+    document_versions,
+    documents,
+    recordings,
+    transcripts,
+)
 from audora.tenants.clients.repository import Scope
 from audora.tenants.clients.tables import client_profiles
 
@@ -59,6 +66,31 @@ async def set_status(
     )
 
 
+async def begin_generation(
+    uow: TenantUnitOfWork,
+    call_id: uuid.UUID,
+    now: datetime,
+    *,
+    kinds: Sequence[str] | None,
+) -> uuid.UUID:
+    """Move the call to GENERATING as a new round writing `kinds` (None: all); the
+    round's id, which names its job."""
+    generation = uuid.uuid4()
+    await uow.execute(
+        update(calls)
+        .where(calls.c.id == call_id)
+        .values(
+            status="GENERATING",
+            failure_reason=None,
+            generation_id=generation,
+            generation_kinds=None if kinds is None else list(kinds),
+            generating_since=now,
+            updated_at=func.now(),
+        )
+    )
+    return generation
+
+
 async def recording_of(uow: TenantUnitOfWork, call_id: uuid.UUID) -> RowMapping | None:
     result = await uow.execute(select(recordings).where(recordings.c.call_id == call_id))
     return result.mappings().first()
@@ -79,6 +111,61 @@ async def documents_of(uow: TenantUnitOfWork, call_id: uuid.UUID) -> list[RowMap
         select(documents).where(documents.c.call_id == call_id).order_by(documents.c.kind)
     )
     return list(result.mappings())
+
+
+async def document_of_kind(
+    uow: TenantUnitOfWork, call_id: uuid.UUID, kind: str, *, for_update: bool = False
+) -> RowMapping | None:
+    query = select(documents).where(documents.c.call_id == call_id, documents.c.kind == kind)
+    if for_update:
+        query = query.with_for_update()
+    return (await uow.execute(query)).mappings().first()
+
+
+async def document_in_scope(
+    uow: TenantUnitOfWork, document_id: uuid.UUID, scope: Scope, *, for_update: bool = False
+) -> RowMapping | None:
+    """A document whose call the seat sees; None for a missing one or one outside."""
+    query = (
+        select(documents)
+        .join(calls, calls.c.id == documents.c.call_id)
+        .where(documents.c.id == document_id, _in_scope(scope))
+    )
+    if for_update:
+        query = query.with_for_update(of=documents)
+    return (await uow.execute(query)).mappings().first()
+
+
+async def document_versions_of(uow: TenantUnitOfWork, document_id: uuid.UUID) -> list[RowMapping]:
+    """A document's versions, newest first, without their content."""
+    result = await uow.execute(
+        select(
+            document_versions.c.id,
+            document_versions.c.version,
+            document_versions.c.source,
+            document_versions.c.author_id,
+            document_versions.c.created_at,
+        )
+        .where(document_versions.c.document_id == document_id)
+        .order_by(document_versions.c.version.desc())
+    )
+    return list(result.mappings())
+
+
+async def document_version(
+    uow: TenantUnitOfWork, document_id: uuid.UUID, version: int
+) -> RowMapping | None:
+    result = await uow.execute(
+        select(document_versions).where(
+            document_versions.c.document_id == document_id,
+            document_versions.c.version == version,
+        )
+    )
+    return result.mappings().first()
+
+
+async def add_document_version(uow: TenantUnitOfWork, **values: Any) -> None:
+    await uow.execute(insert(document_versions).values(**values))
 
 
 async def mark_transcribed(

@@ -43,6 +43,14 @@ calls = Table(
     Column("created_by", UUID(as_uuid=True), nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    # One round of document generation: set each time the call enters GENERATING. The
+    # job is queued under an id made from it, so deliveries of one round collapse while
+    # a later regeneration is a new job (arq keeps a finished job's id for an hour).
+    Column("generation_id", UUID(as_uuid=True), nullable=True),
+    # The kinds that round writes (null: all four), so a requeued job writes the same.
+    Column("generation_kinds", ARRAY(String(16)), nullable=True),
+    # When the round began, by the application clock: the sweep requeues old rounds.
+    Column("generating_since", DateTime(timezone=True), nullable=True),
     Index("ix_calls_client_profile_id", "client_profile_id"),
 )
 
@@ -111,4 +119,27 @@ documents = Table(
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     UniqueConstraint("call_id", "kind"),
+)
+
+document_versions = Table(
+    "document_versions",
+    tenant_metadata,
+    Column("id", UUID(as_uuid=True), primary_key=True),
+    Column(
+        "document_id",
+        UUID(as_uuid=True),
+        ForeignKey("documents.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("version", Integer, nullable=False),
+    Column("title", Text, nullable=False),
+    # Sealed with the tenant's "documents" data key, like the document itself.
+    Column("markdown", LargeBinary, nullable=False),
+    Column("structured", LargeBinary, nullable=True),
+    # GENERATED (by a generation round) or EDITED (by a person).
+    Column("source", String(16), nullable=False),
+    # The user who edited; null for a generated version.
+    Column("author_id", UUID(as_uuid=True), nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("document_id", "version"),
 )

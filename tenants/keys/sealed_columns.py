@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import Table
 
-from audora.tenants.calls.tables import documents, recordings, transcripts
+from audora.tenants.calls.tables import document_versions, documents, recordings, transcripts
 from audora.tenants.clients.tables import client_profiles
 from audora.tenants.integrations.tables import integration_links, integrations
 from audora.tenants.meeting_bots.tables import meeting_bots
@@ -48,6 +48,8 @@ SEALED_COLUMNS = (
     SealedColumn(integrations, "config", "integrations"),
     SealedColumn(integrations, "credential", "integrations"),
     SealedColumn(integration_links, "external_ids", "integrations"),
+    SealedColumn(document_versions, "markdown", "documents"),
+    SealedColumn(document_versions, "structured", "documents"),
 )
 
 PURPOSES = tuple(dict.fromkeys(c.purpose for c in SEALED_COLUMNS))

@@ -29,6 +29,7 @@ from audora.platform.jobs.queue import enqueue
 from audora.platform.runtime import Runtime
 from audora.tenants.audit.log import AuditEntry, append
 from audora.tenants.calls import repository as calls
+from audora.tenants.calls.events import announce_status_change
 from audora.tenants.calls.service import CallStatus
 from audora.tenants.clients.repository import Scope
 from audora.tenants.recordings import tickets
@@ -247,6 +248,7 @@ async def keep_recording(
                 409, "this call already has a recording", ErrorCode.CONFLICT
             ) from None
         raise
+    await announce_status_change(runtime, tenant_id, call_id)
     await _queue_transcription(runtime, tenant_id, call_id)
     return ReceivedRecording(recording_id, call_id, counted[0])
 
@@ -255,7 +257,7 @@ async def _queue_transcription(runtime: Runtime, tenant_id: uuid.UUID, call_id: 
     """Queue the call's transcription, after the recording committed. The upload has
     succeeded whatever happens here: if Redis cannot take the job, the call stays
     TRANSCRIBING with its audio stored, the failure is logged, and the worker's sweep
-    (`requeue_stuck_transcriptions_job`) queues it again later."""
+    (`requeue_stuck_calls_job`) queues it again later."""
     try:
         await enqueue(
             runtime.settings.redis_url,

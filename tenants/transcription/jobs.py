@@ -1,5 +1,6 @@
 """`transcribe_call_job`: a call's recording, decrypted in memory, turned into its
-transcript; the call moves from TRANSCRIBING to GENERATING.
+transcript; the call moves from TRANSCRIBING to GENERATING, and its documents'
+generation is queued once that is committed.
 
 arq delivers at least once, so the job is idempotent: it acts only on a call that is
 still TRANSCRIBING, and checks again, under a row lock, before it writes. Nothing is
@@ -28,7 +29,10 @@ from audora.platform.runtime import Runtime
 from audora.tenants.audit.log import AuditEntry, append
 from audora.tenants.calls import repository as calls
 from audora.tenants.calls.content import store_transcript
+from audora.tenants.calls.events import announce_status_change
+from audora.tenants.calls.failure import fail_call
 from audora.tenants.calls.service import CallStatus
+from audora.tenants.documents.queueing import queue_generation
 from audora.tenants.recordings.audio import read_audio
 from audora.tenants.recordings.timeline import open_timeline
 from audora.tenants.registry.suspension import account_is_writable
@@ -83,7 +87,9 @@ async def transcribe_call_job(ctx: dict[str, Any], tenant_id: str, call_id: str)
         transcript = await asyncio.to_thread(transcriber.transcribe, bytes(audio), timeline)
         del audio
     except IntegrityError:
-        await _fail(runtime, ref, call, "the recording failed its integrity check", integrity=True)
+        await _fail(
+            runtime, tenant, call, "the recording failed its integrity check", integrity=True
+        )
         return "failed: integrity"
     except Exception:
         job_try: int = ctx.get("job_try", 1)
@@ -92,7 +98,7 @@ async def transcribe_call_job(ctx: dict[str, Any], tenant_id: str, call_id: str)
             backoff = ctx.get("retry_backoff_seconds", RETRY_BACKOFF_SECONDS)
             raise Retry(defer=job_try * backoff) from None
         log.exception("transcription of call %s failed on its last try", call)
-        await _fail(runtime, ref, call, f"transcription failed after {job_try} tries")
+        await _fail(runtime, tenant, call, f"transcription failed after {job_try} tries")
         return "failed"
 
     now = runtime.clock.now()
@@ -104,7 +110,8 @@ async def transcribe_call_job(ctx: dict[str, Any], tenant_id: str, call_id: str)
         await calls.mark_transcribed(
             uow, recording["id"], now, now + runtime.settings.audio_retention
         )
-        await calls.set_status(uow, call, CallStatus.GENERATING)
+        # Straight on to the documents: the call enters its first generation round.
+        generation = await calls.begin_generation(uow, call, now, kinds=None)
         await append(
             uow,
             now,
@@ -116,31 +123,20 @@ async def transcribe_call_job(ctx: dict[str, Any], tenant_id: str, call_id: str)
             ),
         )
         await uow.commit()
+    await announce_status_change(runtime, tenant, call)
+    await queue_generation(runtime, tenant, call, generation)
     return f"transcribed: {len(transcript.segments)} segments"
 
 
 async def _fail(
-    runtime: Runtime, ref: TenantRef, call: uuid.UUID, reason: str, *, integrity: bool = False
+    runtime: Runtime, tenant: uuid.UUID, call: uuid.UUID, reason: str, *, integrity: bool = False
 ) -> None:
-    """Mark the call FAILED with `reason` (no customer content in it) and raise the
-    alert: an error in the worker's log and an entry in the tenant's audit log."""
-    log.error("call %s FAILED: %s", call, reason)
-    now = runtime.clock.now()
-    async with tenant_transaction(runtime.tenant_engine, ref) as uow:
-        row = await calls.get(uow, call, None, for_update=True)
-        if row is None or row["status"] != CallStatus.TRANSCRIBING:
-            return
-        await calls.set_status(uow, call, CallStatus.FAILED, reason)
-        entries = [AuditEntry(ACTOR, "call.failed", f"call:{call}", details={"reason": reason})]
-        if integrity:
-            entries.append(
-                AuditEntry(
-                    ACTOR,
-                    "security.integrity_failure",
-                    f"call:{call}",
-                    details={"object": "recording"},
-                )
-            )
-        for entry in entries:
-            await append(uow, now, entry)
-        await uow.commit()
+    await fail_call(
+        runtime,
+        tenant,
+        call,
+        reason,
+        stage=CallStatus.TRANSCRIBING,
+        actor=ACTOR,
+        integrity_object="recording" if integrity else None,
+    )

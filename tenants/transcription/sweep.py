@@ -1,12 +1,12 @@
-"""The sweep that keeps calls from staying stuck in TRANSCRIBING.
+"""The sweep that keeps calls from staying stuck in TRANSCRIBING or GENERATING.
 
-A call's transcription job can go missing: Redis refused it at upload time, or arq
-dropped it after a worker was killed during its last try. Every ten minutes the worker
-looks, in each tenant, for calls still TRANSCRIBING well after their upload and queues
-their job again. Only ACTIVE accounts: a suspended or closed one starts no new
-processing, and its calls are picked up once it is writable again. Jobs are queued
-under a per-call id, so a job still queued or running is never doubled; the job itself
-is idempotent besides.
+A call's job can go missing: Redis refused it when it was queued, or arq dropped it
+after a worker was killed during its last try. Every ten minutes the worker looks, in
+each tenant, for calls still TRANSCRIBING well after their upload, or still GENERATING
+well after their round began, and queues their job again. Only ACTIVE accounts: a
+suspended or closed one starts no new processing, and its calls are picked up once it
+is writable again. Jobs are queued under an id per call (per round, for generation), so
+a job still queued or running is never doubled; the jobs are idempotent besides.
 """
 
 from __future__ import annotations
@@ -16,13 +16,14 @@ import uuid
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select, update
 
-from audora.platform.db.tenant_binding import TenantRef, tenant_transaction
+from audora.platform.db.tenant_binding import TenantRef, TenantUnitOfWork, tenant_transaction
 from audora.platform.db.tenant_names import tenant_schema
 from audora.platform.jobs.queue import enqueue
 from audora.platform.runtime import Runtime
 from audora.tenants.calls.tables import calls, recordings
+from audora.tenants.documents.queueing import queue_generation
 from audora.tenants.registry.tables import accounts
 
 log = logging.getLogger(__name__)
@@ -36,10 +37,49 @@ def transcription_job_id(call_id: uuid.UUID | str) -> str:
     return f"transcribe:{call_id}"
 
 
-async def requeue_stuck_transcriptions_job(ctx: dict[str, Any]) -> int:
-    """Queue the transcription of every call stuck in TRANSCRIBING; how many it queued."""
+async def _stuck(
+    uow: TenantUnitOfWork, runtime: Runtime
+) -> tuple[list[uuid.UUID], list[tuple[uuid.UUID, uuid.UUID]]]:
+    """(calls stuck transcribing, (call, round) stuck generating)."""
+    now = runtime.clock.now()
+    transcribing = now - timedelta(minutes=runtime.settings.transcription_requeue_minutes)
+    generating = now - timedelta(minutes=runtime.settings.generation_requeue_minutes)
+    stuck_transcribing = (
+        (
+            await uow.execute(
+                select(calls.c.id)
+                .join(recordings, recordings.c.call_id == calls.c.id)
+                .where(calls.c.status == "TRANSCRIBING", recordings.c.stored_at < transcribing)
+            )
+        )
+        .scalars()
+        .all()
+    )
+    # A call transcribed before generation existed has no round and never had a job:
+    # it gets a round now and is queued at once.
+    roundless = (
+        await uow.execute(
+            update(calls)
+            .where(calls.c.status == "GENERATING", calls.c.generation_id.is_(None))
+            .values(generation_id=func.gen_random_uuid(), generating_since=now)
+            .returning(calls.c.id, calls.c.generation_id)
+        )
+    ).all()
+    stuck_generating = (
+        await uow.execute(
+            select(calls.c.id, calls.c.generation_id).where(
+                calls.c.status == "GENERATING", calls.c.generating_since < generating
+            )
+        )
+    ).all()
+    await uow.commit()
+    rounds = [(r.id, r.generation_id) for r in [*roundless, *stuck_generating]]
+    return list(stuck_transcribing), rounds
+
+
+async def requeue_stuck_calls_job(ctx: dict[str, Any]) -> int:
+    """Queue the job of every call stuck in TRANSCRIBING or GENERATING; how many it queued."""
     runtime: Runtime = ctx["runtime"]
-    cutoff = runtime.clock.now() - timedelta(minutes=runtime.settings.transcription_requeue_minutes)
     async with runtime.platform_engine.connect() as conn:
         tenants = list(
             (
@@ -52,23 +92,11 @@ async def requeue_stuck_transcriptions_job(ctx: dict[str, Any]) -> int:
             async with tenant_transaction(
                 runtime.tenant_engine, TenantRef(tenant_schema(tenant_id))
             ) as uow:
-                stuck = (
-                    (
-                        await uow.execute(
-                            select(calls.c.id)
-                            .join(recordings, recordings.c.call_id == calls.c.id)
-                            .where(
-                                calls.c.status == "TRANSCRIBING", recordings.c.stored_at < cutoff
-                            )
-                        )
-                    )
-                    .scalars()
-                    .all()
-                )
+                transcribing, generating = await _stuck(uow, runtime)
         except Exception:
-            log.exception("could not look for stuck transcriptions in %s", tenant_id)
+            log.exception("could not look for stuck calls in %s", tenant_id)
             continue
-        for call_id in stuck:
+        for call_id in transcribing:
             if await enqueue(
                 runtime.settings.redis_url,
                 TRANSCRIBE_JOB,
@@ -78,4 +106,8 @@ async def requeue_stuck_transcriptions_job(ctx: dict[str, Any]) -> int:
             ):
                 queued += 1
                 log.info("queued the stuck transcription of call %s again", call_id)
+        for call_id, round_id in generating:
+            if await queue_generation(runtime, tenant_id, call_id, round_id):
+                queued += 1
+                log.info("queued the stuck document generation of call %s again", call_id)
     return queued

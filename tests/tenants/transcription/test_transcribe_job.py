@@ -25,7 +25,7 @@ from audora.platform.storage.s3_admin import s3_client
 from audora.tenants.calls.content import Transcript
 from audora.tenants.recordings import ingest
 from audora.tenants.transcription.jobs import MAX_TRIES, transcribe_call_job
-from audora.tenants.transcription.sweep import requeue_stuck_transcriptions_job
+from audora.tenants.transcription.sweep import requeue_stuck_calls_job, transcription_job_id
 
 from audora_testing import (
     GraphQL,
@@ -207,12 +207,16 @@ async def test_a_call_whose_job_went_missing_is_queued_again_and_finishes(
     owner = await _uploaded_call(gql, api, runtime)
     monkeypatch.undo()
     assert (await _read(gql, owner))["status"] == "TRANSCRIBING"
-    assert await requeue_stuck_transcriptions_job({"runtime": runtime}) == 0  # too soon
+    job_id = transcription_job_id(raw_id(owner["call_id"]))
+    # Too soon: other tenants' calls may be due (the sweep covers them all), not this one.
+    await requeue_stuck_calls_job({"runtime": runtime})
+    assert await runtime.redis.zscore(QUEUE, job_id) is None
     clock.advance(timedelta(minutes=runtime.settings.transcription_requeue_minutes + 1))
     try:
-        assert await requeue_stuck_transcriptions_job({"runtime": runtime}) >= 1
+        assert await requeue_stuck_calls_job({"runtime": runtime}) >= 1
+        assert await runtime.redis.zscore(QUEUE, job_id) is not None
         # Queued once: a second sweep finds the job already waiting.
-        assert await requeue_stuck_transcriptions_job({"runtime": runtime}) == 0
+        assert await requeue_stuck_calls_job({"runtime": runtime}) == 0
         await _run_worker(runtime)
     finally:
         clock.advance(-timedelta(minutes=runtime.settings.transcription_requeue_minutes + 1))
