@@ -13,49 +13,21 @@ From the recordings, a fact is checked when the recogniser kept it; what it garb
 from __future__ import annotations
 
 import json
-import re
-from dataclasses import dataclass
-from datetime import date
-from pathlib import Path
-from typing import Any
 
 import pytest
 
-from audora.tenants.calls.content import DocumentKind, Segment, Transcript
+from audora.tenants.calls.content import DocumentKind, Transcript
 from audora.tenants.documents.embedded import EmbeddedGenerator
 from audora.tenants.documents.generator import CallContext, GeneratedDocument
 
-FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "calls"
-NAMES = ("brightside-dental", "northwind-logistics")
-CALL_DATE = date(2026, 3, 4)  # a Wednesday
-
-
-@dataclass(frozen=True)
-class FixtureCall:
-    data: dict[str, Any]
-
-    @property
-    def context(self) -> CallContext:
-        return CallContext(self.data["title"], self.data["client"], CALL_DATE)
-
-    @property
-    def facts(self) -> dict[str, Any]:
-        facts: dict[str, Any] = self.data["facts"]
-        return facts
-
-    def script(self) -> Transcript:
-        """The call as written: one labelled segment per turn, five seconds each."""
-        segments = tuple(
-            Segment(float(i * 5), float(i * 5 + 5), speaker, text)
-            for i, (speaker, text) in enumerate(self.data["turns"])
-        )
-        return Transcript(" ".join(s.text for s in segments), segments)
-
-
-def fixture_call(name: str) -> FixtureCall:
-    path = FIXTURES / f"{name}.json"
-    assert path.is_file(), f"the fixture calls are missing from {FIXTURES}"
-    return FixtureCall(json.loads(path.read_text()))
+from fixture_facts import (
+    FIXTURES,
+    NAMES,
+    check_facts,
+    fixture_call,
+    has_any,
+    outside_budget,
+)
 
 
 @pytest.fixture(scope="session")
@@ -74,90 +46,13 @@ async def _documents(
     return {d.kind: d for d in documents}
 
 
-def _plain(text: str) -> str:
-    return re.sub(r"[-\s]+", " ", text.lower())
-
-
-def _has(text: str, spellings: list[str]) -> bool:
-    return any(_plain(s) in _plain(text) for s in spellings)
-
-
-def sections(markdown: str, heading_prefix: str) -> str:
-    """The text of the `##` sections whose heading starts with `heading_prefix`."""
-    out, keep = [], False
-    for line in markdown.splitlines():
-        if line.startswith("## "):
-            keep = line[3:].startswith(heading_prefix)
-        if keep:
-            out.append(line)
-    return "\n".join(out)
-
-
-def outside_budget(markdown: str) -> str:
-    return "\n".join(
-        part for part in re.split(r"(?m)^(?=## )", markdown) if not part.startswith("## Budget")
-    )
-
-
-def _check(
-    docs: dict[DocumentKind, GeneratedDocument], facts: dict[str, Any], said: str | None
-) -> int:
-    """Asserts each fact in its documents; `said` (a recognised transcript) limits the
-    check to the facts it kept. Returns how many facts were checked."""
-
-    def kept(spellings: list[str]) -> bool:
-        # A name spelled out letter by letter ("SAM-SAR-A") was kept too.
-        return said is None or _has(said, spellings) or _has(said.replace("-", ""), spellings)
-
-    checked = 0
-    prd = docs[DocumentKind.PRD].markdown
-    for kind in (DocumentKind.SOW, DocumentKind.CLIENT_BRIEF):
-        doc = docs[kind]
-        if kept(facts["budget"]):
-            budget = sections(doc.markdown, "Budget")
-            assert _has(budget, facts["budget"]), (kind, budget)
-            figure = int(facts["budget"][1])
-            assert doc.structured["budget"]["amount"] == figure
-            assert f"${figure:,}" in budget
-            checked += 1
-        if kept(facts["deadline"]):
-            assert _has(doc.markdown, facts["deadline"]), (kind, doc.markdown)
-            checked += 1
-    for group in ("requirements", "integrations", "constraints"):
-        for fact in facts[group]:
-            if kept([fact]):
-                assert _has(prd, [fact]), (group, fact, prd)
-                checked += 1
-    items = docs[DocumentKind.TASK_LIST].structured["items"]
-    for action in facts["action_items"]:
-        if not kept([action["when"]]):
-            continue
-        matching = [
-            item
-            for item in items
-            if action["when"].lower() in (item["due_said"] or "").lower()
-            and (not kept([action["what"]]) or _plain(action["what"]) in _plain(item["title"]))
-        ]
-        assert len(matching) == 1, (action, items)
-        owner = matching[0]["owner"]
-        if said is None:
-            assert owner is not None, action
-            assert action["owner"] in owner, (action, owner)
-        else:
-            # Without speaker labels an owner is only known when the call names them;
-            # never someone else.
-            assert owner is None or action["owner"] in owner, (action, owner)
-        checked += 1
-    return checked
-
-
 @pytest.mark.parametrize("name", NAMES)
 async def test_every_fact_of_the_script_lands_in_the_right_document(name: str) -> None:
     call = fixture_call(name)
     docs = await _documents(call.script(), call.context)
     assert set(docs) == set(DocumentKind)
     facts = call.facts
-    checked = _check(docs, facts, said=None)
+    checked = check_facts(docs, facts, said=None)
     expected = (
         4
         + sum(len(facts[g]) for g in ("requirements", "integrations", "constraints"))
@@ -174,7 +69,7 @@ async def test_the_facts_the_recogniser_kept_land_in_the_right_document(
     transcript = heard[name]
     assert all(s.speaker is None for s in transcript.segments)
     docs = await _documents(transcript, call.context)
-    checked = _check(docs, call.facts, said=transcript.text)
+    checked = check_facts(docs, call.facts, said=transcript.text)
     # The recordings keep most facts: the check is not vacuous.
     assert checked >= 10, checked
 
@@ -203,9 +98,9 @@ async def test_budget_figures_appear_only_under_budget_headings(name: str) -> No
     docs = await _documents(call.script(), call.context)
     spellings = call.facts["budget"]
     for doc in docs.values():
-        assert not _has(outside_budget(doc.markdown), spellings), doc.kind
+        assert not has_any(outside_budget(doc.markdown), spellings), doc.kind
         others = {k: v for k, v in doc.structured.items() if k != "budget"}
-        assert not _has(json.dumps(others), spellings), doc.kind
+        assert not has_any(json.dumps(others), spellings), doc.kind
     for kind in (DocumentKind.PRD, DocumentKind.TASK_LIST):
         assert "budget" not in docs[kind].structured
 
