@@ -17,7 +17,7 @@ from audora.platform.clock import FrozenClock
 from audora.platform.jobs.queue import QUEUE
 from audora.platform.jobs.worker import FUNCTIONS
 from audora.platform.runtime import Runtime
-from audora.tenants.transcription.sweep import TRANSCRIBE_JOB, requeue_stuck_transcriptions_job
+from audora.tenants.transcription.sweep import TRANSCRIBE_JOB, requeue_stuck_calls_job
 
 from audora_testing import (
     REPO,
@@ -137,10 +137,10 @@ async def test_a_suspended_accounts_recording_waits_and_is_processed_once_lifted
     late = timedelta(minutes=runtime.settings.transcription_requeue_minutes + 1)
     clock.advance(late)
     try:
-        assert await requeue_stuck_transcriptions_job({"runtime": runtime}) == 0
+        assert await requeue_stuck_calls_job({"runtime": runtime}) == 0
 
         run_audora(stack_env, "tenants", "unsuspend", "--tenant", account)
-        assert await requeue_stuck_transcriptions_job({"runtime": runtime}) == 1
+        assert await requeue_stuck_calls_job({"runtime": runtime}) == 1
         await run_jobs(runtime, transcribe)
     finally:
         clock.advance(-late)
