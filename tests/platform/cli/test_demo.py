@@ -1,8 +1,7 @@
 """`audora demo` against the API served over TLS as `make run` serves it, with a real
 `audora worker` transcribing: it signs up a demo account, uploads the project's sample
-call, follows its progress and prints the transcript. (The documents follow READY,
-which needs the document-generation job.) Without a worker it gives up at its timeout
-and exits non-zero."""
+call, follows its progress to READY and prints the transcript and the four documents,
+then exits 0. Without a worker it gives up at its timeout and exits non-zero."""
 
 from __future__ import annotations
 
@@ -47,34 +46,35 @@ async def _demo(env: dict[str, str], served: Served, *args: str) -> asyncio.subp
     )
 
 
-async def test_the_demo_signs_up_uploads_the_sample_and_prints_its_transcript(
+async def test_the_demo_signs_up_uploads_the_sample_and_prints_its_transcript_and_documents(
     served: Served, stack_env: dict[str, str], runtime: Runtime, tmp_path: Path
 ) -> None:
     await runtime.redis.delete(QUEUE)
     log = tmp_path / "worker.log"
     worker = _worker(stack_env, log)
-    demo = await _demo(stack_env, served, "--timeout", "90")
-    assert demo.stdout is not None
-    printed: list[str] = []
+    demo = await _demo(stack_env, served, "--timeout", "150")
     try:
-        # Read until the transcript's last line (the sample's last words) appears.
-        async with asyncio.timeout(60):
-            while not any("friday" in line.lower() for line in printed):
-                line = (await demo.stdout.readline()).decode()
-                assert line, "".join(printed) + log.read_text(errors="replace")
-                printed.append(line)
+        async with asyncio.timeout(180):
+            stdout, stderr = await demo.communicate()
     finally:
         if demo.returncode is None:
             demo.terminate()
-        await demo.wait()
+            await demo.wait()
         _stop(worker)
-    text = "".join(printed)
+    text = stdout.decode()
+    assert demo.returncode == 0, text + stderr.decode() + log.read_text(errors="replace")
     assert f"Signed up a demo account on {served.url}" in text
     assert "password: " in text
     assert "Uploaded the sample call" in text
     transcript = text.split("## Transcript", 1)[1].lower()
     for words in ("harbor cafe", "stripe", "offline", "20,000", "march"):
         assert words in transcript, (words, transcript)
+    documents = text.split("## Transcript", 1)[1]
+    for heading in ("Product requirements", "Task list", "Statement of work", "Client brief"):
+        assert f"## {heading}" in documents, (heading, documents)
+    assert "$20,000" in documents
+    assert "Stripe" in documents
+    assert f"Explore them in GraphiQL: {served.url}/graphql" in text
 
 
 async def test_without_a_worker_the_demo_times_out_and_exits_non_zero(
