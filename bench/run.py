@@ -5,7 +5,8 @@
   add argon2id hashing and a session);
 - `clientProfiles` throughput and p50/p99 latency through a real uvicorn server, with
   10 tenants and again with 1,000, requests spread over every tenant's token;
-- encryption costs (`encryption.py`), the audio retention sweep (`retention.py`), and
+- encryption costs (`encryption.py`), the audio retention sweep (`retention.py`), the
+  purge of a tenant (`purge.py`), and
   the product's figures (`product.py`):
   transcription real-time factor and upload-to-READY time per minute of audio, with a
   real worker beside the API.
@@ -32,6 +33,7 @@ from typing import Any
 import encryption
 import httpx
 import product
+import purge
 import retention
 from sqlalchemy import text
 
@@ -195,7 +197,11 @@ def _migration_rates(settings: Settings) -> dict[str, float]:
     (tables dropped, as before their first migration), once with all current."""
     operator = sync_engine(settings.database_url)
     with operator.connect() as conn:
-        schemas = conn.execute(text("SELECT schema_name FROM platform.accounts")).scalars().all()
+        schemas = (
+            conn.execute(text("SELECT schema_name FROM platform.accounts WHERE status <> 'PURGED'"))
+            .scalars()
+            .all()
+        )
     for schema in schemas:  # a transaction each: thousands of DROPs exhaust the lock table
         with operator.begin() as conn:
             tables = [f"{schema}.{t.name}" for t in TENANT_TABLES] + [f"{schema}.alembic_version"]
@@ -243,6 +249,7 @@ async def bench(settings: Settings, api_url: str, trust: ssl.SSLContext) -> dict
             }
             results["product"] = {"upload_to_ready": await product.upload_to_ready(client)}
             results["retention"] = await retention.audio_sweep(runtime, first[1].account_id)
+            results["purge"] = await purge.tenant_purge(runtime, first[2].account_id)
     finally:
         await runtime.close()
     p50_10 = results["at_10_tenants"]["p50_ms"]
@@ -321,6 +328,10 @@ def main() -> int:
         (
             "audio retention sweep, 100,000 due recordings (s; target < 60)",
             results["retention"]["sweep_s"],
+        ),
+        (
+            "purge of a tenant with 10,000 objects (s)",
+            results["purge"]["purge_s"],
         ),
         (
             "retention run over every tenant, nothing due (tenants / s)",
