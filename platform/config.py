@@ -219,6 +219,8 @@ class Settings(BaseSettings):
     # (an OpenAI-compatible chat completions API at `generator_base_url`, https only,
     # with `generator_api_key` and `generator_model`; requests carry one call's
     # transcript and are sent with store=false).
+    # The bearer token Prometheus sends to `GET /metrics`; empty: no such endpoint.
+    metrics_token: SecretStr = SecretStr("")
     generator: Literal["embedded", "openai"] = "embedded"
     generator_base_url: str = "https://api.openai.com/v1"
     generator_api_key: SecretStr = SecretStr("")

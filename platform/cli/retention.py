@@ -29,6 +29,8 @@ async def retention(args: argparse.Namespace) -> int:
         "objects_left": run.objects_left,
         "overdue": run.overdue,
         "exports_expired": run.exports_expired,
+        "pushes_deleted": run.pushes_deleted,
+        "billing_records_deleted": run.billing_records_deleted,
         "purged": run.purged,
         "expired_credentials": run.expired_credentials,
         "failed_tenants": run.failed_tenants,

@@ -12,6 +12,7 @@ from audora.platform.auth.tables import (
     users,
     webauthn_credentials,
 )
+from audora.platform.billing.tables import billing_records
 from audora.platform.db.metadata import platform_metadata
 from audora.platform.staff.tables import (
     access_grants,
@@ -28,6 +29,7 @@ from audora.tenants.recordings.tables import upload_tickets
 from audora.tenants.registry.tables import accounts, tenant_keys, tenant_storage_identities
 
 PLATFORM_TABLES = (
+    billing_records,
     accounts,
     tenant_keys,
     tenant_storage_identities,

@@ -14,6 +14,7 @@ from audora.admin.http import ROUTES as ADMIN_ROUTES
 from audora.platform.clock import Clock
 from audora.platform.config import Settings
 from audora.platform.http.health import healthz, readyz
+from audora.platform.http.metrics import metrics
 from audora.platform.http.session_revoke import revoke_page
 from audora.platform.http.strict_transport import StrictTransportSecurity
 from audora.platform.runtime import Runtime
@@ -49,6 +50,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> Starlette:
             WebSocketRoute("/graphql", SubscriptionEndpoint()),
             Route("/healthz", healthz, methods=["GET"]),
             Route("/readyz", readyz, methods=["GET"]),
+            Route("/metrics", metrics, methods=["GET"]),
             Route("/uploads/{ticket}", put_upload, methods=["PUT"]),
             Route("/exports/{token}", get_export, methods=["GET"]),
             Route("/webhooks/meeting-bot", meeting_bot_webhook, methods=["POST"]),

@@ -25,6 +25,7 @@ from sqlalchemy import select, update
 
 from audora.platform.auth.permissions import Permission, allows
 from audora.platform.auth.principal import Principal
+from audora.platform.billing.records import BillingKind, BillingRecord, record_billing
 from audora.platform.db.tenant_binding import TenantRef
 from audora.platform.db.tenant_names import tenant_schema
 from audora.platform.errors import AppError, ErrorCode, bad_input, forbidden
@@ -92,8 +93,10 @@ async def _transition(
     after: str,
     entry: AuditEntry,
     closing: bool,
+    billing: BillingKind | None = None,
 ) -> AccountState:
-    """Move the account from one of `before` to `after`, its audit entry committed first."""
+    """Move the account from one of `before` to `after`, its audit entry committed first;
+    a change billing made is kept as a billing record in the same transaction."""
     state = await account_state(runtime, account_id)
     now = runtime.clock.now()
     if state.status not in before:
@@ -128,8 +131,10 @@ async def _transition(
                 purge_after=purge_after,
             )
         )
-    if changed.rowcount != 1:
-        raise AppError("the account's status changed meanwhile", code=ErrorCode.CONFLICT)
+        if changed.rowcount != 1:
+            raise AppError("the account's status changed meanwhile", code=ErrorCode.CONFLICT)
+        if billing is not None:
+            await record_billing(conn, BillingRecord(account_id, billing, now))
     return AccountState(account_id, after, now if closing else None, purge_after)
 
 
@@ -223,6 +228,7 @@ async def lapse_account(
         after=LAPSED,
         entry=AuditEntry(actor, "account.lapsed", details={"reason": reason.strip()[:500]}),
         closing=True,
+        billing=BillingKind.SUBSCRIPTION_LAPSED,
     )
     await _tell_owners(
         runtime,
@@ -246,6 +252,7 @@ async def renew_account(runtime: Runtime, account_id: uuid.UUID, *, actor: str) 
         after=ACTIVE,
         entry=AuditEntry(actor, "account.renewed"),
         closing=False,
+        billing=BillingKind.SUBSCRIPTION_RENEWED,
     )
     await _tell_owners(
         runtime,

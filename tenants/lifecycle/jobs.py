@@ -14,10 +14,20 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
+from audora.platform.billing.records import delete_expired_billing_records
+from audora.platform.metrics.gauges import (
+    AUDIO_OBJECTS_LEFT,
+    RECORDINGS_PAST_DEADLINE,
+    RETENTION_FAILED_TENANTS,
+    RETENTION_LAST_RUN,
+    set_gauges,
+)
 from audora.platform.runtime import Runtime
+from audora.tenants.integrations.retention import delete_finished_pushes
 from audora.tenants.lifecycle.credentials import delete_expired_credentials
 from audora.tenants.lifecycle.export import sweep_exports
 from audora.tenants.lifecycle.purge import purge_due_accounts
+from audora.tenants.lifecycle.schedule import DataClass, period_of
 from audora.tenants.recordings.retention import AudioSweep, delete_due_recordings
 from audora.tenants.registry.repository import live_account_ids
 
@@ -34,6 +44,8 @@ class RetentionRun:
     objects_left: int = 0
     overdue: int = 0
     exports_expired: int = 0
+    pushes_deleted: int = 0
+    billing_records_deleted: int = 0
     purged: list[str] = field(default_factory=list)
     expired_credentials: dict[str, int] = field(default_factory=dict)
     failed_tenants: list[str] = field(default_factory=list)
@@ -56,6 +68,7 @@ async def run_due_retention(runtime: Runtime) -> RetentionRun:
             try:
                 run.add(await delete_due_recordings(runtime, tenant))
                 run.exports_expired += (await sweep_exports(runtime, tenant)).expired
+                run.pushes_deleted += await delete_finished_pushes(runtime, tenant)
             except Exception:
                 log.exception("retention failed for tenant %s; the next run retries", tenant)
                 run.failed_tenants.append(str(tenant))
@@ -66,6 +79,9 @@ async def run_due_retention(runtime: Runtime) -> RetentionRun:
     purged, failed = await purge_due_accounts(runtime)
     run.purged += [str(t) for t in purged]
     run.failed_tenants += [str(t) for t in failed]
+    run.billing_records_deleted = await delete_expired_billing_records(
+        runtime.platform_engine, runtime.clock.now(), period_of(DataClass.BILLING)
+    )
     expired = await delete_expired_credentials(
         runtime.platform_engine, runtime.clock.now(), runtime.settings.session_idle
     )
@@ -74,6 +90,15 @@ async def run_due_retention(runtime: Runtime) -> RetentionRun:
         "upload_tickets": expired.upload_tickets,
         "invitations": expired.invitations,
     }
+    await set_gauges(
+        runtime.redis,
+        {
+            RECORDINGS_PAST_DEADLINE: run.overdue,
+            AUDIO_OBJECTS_LEFT: run.objects_left,
+            RETENTION_FAILED_TENANTS: len(run.failed_tenants),
+            RETENTION_LAST_RUN: runtime.clock.now().timestamp(),
+        },
+    )
     if run.failed_tenants or run.overdue or run.objects_left:
         log.error("retention run incomplete: %s", run)
     return run
@@ -88,6 +113,8 @@ async def retention_sweep_job(ctx: dict[str, Any]) -> dict[str, Any]:
         "objects_deleted": run.objects_deleted,
         "overdue": run.overdue,
         "exports_expired": run.exports_expired,
+        "pushes_deleted": run.pushes_deleted,
+        "billing_records_deleted": run.billing_records_deleted,
         "purged": len(run.purged),
         "expired_credentials": run.expired_credentials,
         "failed": len(run.failed_tenants),

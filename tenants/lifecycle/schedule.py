@@ -78,11 +78,11 @@ SCHEDULE: tuple[Retention, ...] = (
     ),
     Retention(
         DataClass.BILLING,
-        timedelta(days=7 * 365),
-        "7 years, in the platform schema, with no call content",
+        timedelta(days=7 * 365 + 2),  # seven years, leap days included
+        "7 years, in the platform schema: amounts, dates and processor ids, no call content",
         "deleted",
         "legal obligation: tax and accounting records",
-        None,
+        "platform/billing/records.py: delete_expired_billing_records (retention run)",
     ),
     Retention(
         DataClass.SESSIONS,
@@ -121,10 +121,11 @@ SCHEDULE: tuple[Retention, ...] = (
     Retention(
         DataClass.WEBHOOK_DELIVERIES,
         timedelta(days=30),
-        "30 days",
-        "deleted",
+        "outbound pushes: 30 days after they finish; inbound meeting-bot delivery ids: 24 hours",
+        "deleted (inbound ids expire in Redis)",
         "operations: deduplication and support",
-        None,
+        "tenants/integrations/retention.py: delete_finished_pushes (retention run);"
+        " tenants/meeting_bots/http.py (Redis TTL)",
     ),
     Retention(
         DataClass.BACKUPS,

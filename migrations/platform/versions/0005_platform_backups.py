@@ -1,6 +1,6 @@
 """Backups: the catalogue of encrypted tenant dumps, and the restore drills' record.
 
-Revision ID: backups
+Revision ID: 0005_platform
 Revises: 0004_platform
 """
 

@@ -1,8 +1,8 @@
 """Staff break-glass: staff users, their security keys and sessions, access requests,
 grants and the append-only staff audit log (platform/staff/tables.py).
 
-Revision ID: staff
-Revises: 0004_platform
+Revision ID: 0006_platform
+Revises: 0005_platform
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
 """Account closure and purge: grace dates on accounts, each purge's stages, deletion
 certificates, and data export download links.
 
-Revision ID: 0006_platform
-Revises: 0005_platform
+Revision ID: 0007_platform
+Revises: 0006_platform
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
 """Meeting bots: which tenant and call a provider's bot belongs to (ids only), so the
 provider's webhook, which carries no session, finds them.
 
-Revision ID: bot_platform
-Revises: 0004_platform
+Revision ID: 0008_platform
+Revises: 0007_platform
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Integrations (Linear, Notion, signed webhooks), the pushes made to them, and the map
 from task items to what they became there.
 
-Revision ID: integrations
+Revision ID: 0004_tenant
 Revises: 0003_tenant
 """
 

@@ -1,8 +1,8 @@
 """Meeting bots per call (media URL and speaker timeline sealed), and the speaker
 timeline a bot-delivered recording came with.
 
-Revision ID: bot_tenant
-Revises: 0004_tenant
+Revision ID: 0006_tenant
+Revises: 0005_tenant
 """
 
 from __future__ import annotations

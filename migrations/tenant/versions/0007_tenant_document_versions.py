@@ -1,8 +1,8 @@
 """Document versions (every write of a document kept, sealed like the document), and
 what a call's round of document generation needs: its id, its kinds, when it began.
 
-Revision ID: pipeline
-Revises: 0003_tenant
+Revision ID: 0007_tenant
+Revises: 0006_tenant
 """
 
 from __future__ import annotations
