@@ -11,6 +11,10 @@ next sweep, which looks for objects of erased recordings, not only for new due r
 Audio objects with no recording row at all (an upload that stored its object and then
 failed to record it) are deleted once they are an hour old, so they are covered too.
 
+Listing a bucket costs round trips even when nothing is there, so a sweep that erased
+nothing lists a tenant's audio only once a day (by the application clock): leftovers are
+ciphertext whose key is already gone, and a day is soon enough to clear them.
+
 A recording still holding its key well after its deadline is overdue: the sweep logs an
 error naming the count (the alert) and returns it, for the status command and metrics.
 """
@@ -44,6 +48,10 @@ BATCH = 1000
 OVERDUE_AFTER = timedelta(hours=1)
 # An object with no row may be an upload between its last byte and its row's commit.
 ORPHAN_AGE = timedelta(hours=1)
+# A sweep that erased nothing lists the tenant's audio this often, for leftovers.
+FULL_LISTING_EVERY = timedelta(days=1)
+# Redis key: when the tenant's audio was last listed (ISO time, application clock).
+LISTED_KEY = "audora:retention:audio-listed:"
 
 
 @dataclass(frozen=True)
@@ -99,7 +107,10 @@ async def delete_due_recordings(runtime: Runtime, tenant_id: uuid.UUID) -> Audio
         if len(due) < BATCH:
             break
 
-    deleted, left = await _delete_objects_of_erased(runtime, tenant_id, now)
+    deleted, left = 0, 0
+    if erased or await _listing_due(runtime, tenant_id, now):
+        deleted, left = await _delete_objects_of_erased(runtime, tenant_id, now)
+        await runtime.redis.set(_listed_key(tenant_id), now.isoformat())
     async with tenant_transaction(runtime.tenant_engine, ref) as uow:
         overdue = len(
             (
@@ -148,3 +159,14 @@ async def _delete_objects_of_erased(
     gone = {version.key for version in doomed}
     left = [v for v in await bucket.versions_under(PREFIX, fan_out=HEX) if v.key in gone]
     return len(doomed) - len(left), len(left)
+
+
+def _listed_key(tenant_id: uuid.UUID) -> str:
+    return f"{LISTED_KEY}{tenant_id}"
+
+
+async def _listing_due(runtime: Runtime, tenant_id: uuid.UUID, now: datetime) -> bool:
+    last = await runtime.redis.get(_listed_key(tenant_id))
+    if last is None:
+        return True
+    return now - datetime.fromisoformat(last.decode()) >= FULL_LISTING_EVERY

@@ -23,7 +23,7 @@ from audora.platform.storage.s3_admin import s3_client
 from audora.tenants.lifecycle.jobs import run_due_retention
 from audora.tenants.lifecycle.schedule import DataClass, retention_of
 from audora.tenants.recordings.audio import read_audio
-from audora.tenants.recordings.retention import delete_due_recordings
+from audora.tenants.recordings.retention import FULL_LISTING_EVERY, delete_due_recordings
 
 from audora_testing import (
     GraphQL,
@@ -214,7 +214,7 @@ async def test_an_object_left_behind_after_the_key_was_destroyed_goes_on_the_nex
     assert _versions(settings, made["account"]["id"]) == []
 
 
-async def test_audio_with_no_recording_row_is_deleted_once_an_hour_old(
+async def test_audio_with_no_recording_row_is_deleted_by_the_daily_listing_once_an_hour_old(
     gql: GraphQL, runtime: Runtime, settings: Settings, clock: FrozenClock
 ) -> None:
     owner = await sign_up(gql, "Orphan Studio")
@@ -227,9 +227,15 @@ async def test_audio_with_no_recording_row_is_deleted_once_an_hour_old(
     assert [v["Key"] for v in _versions(settings, account)] == [stray]
 
     # The store stamps objects by the wall clock; the test's application clock is frozen
-    # at the session's start, so it is moved to an hour past the wall clock's now.
+    # at the session's start, so it is moved past the wall clock's now.
     lag = datetime.now(UTC) - clock.now()
+    # An hour old, but a sweep that erased nothing lists the bucket once a day only.
     with moved(clock, lag + timedelta(hours=1, seconds=1)):
+        skipped = await delete_due_recordings(runtime, raw_id(account))
+    assert skipped.objects_deleted == 0
+    assert [v["Key"] for v in _versions(settings, account)] == [stray]
+
+    with moved(clock, lag + FULL_LISTING_EVERY + timedelta(seconds=1)):
         old = await delete_due_recordings(runtime, raw_id(account))
     assert old.objects_deleted == 1
     assert _versions(settings, account) == []
