@@ -169,6 +169,9 @@ class Settings(BaseSettings):
     security_policy_url: str = ""
     security_languages: str = "en"
     security_txt_days: int = Field(default=180, ge=1, le=364)
+    # reportVulnerability (unauthenticated): reports accepted per client address (IPv6:
+    # per /64) in any hour; more are RATE_LIMITED.
+    vulnerability_reports_per_hour: int = Field(default=5, ge=1)
     # Scheduled KEK rotation: a tenant's KEK gets a new version after this many days.
     kek_rotation_days: int = 90
     # The access log keeps each request this many months; the worker's daily job drops
