@@ -162,6 +162,16 @@ class Settings(BaseSettings):
     # mail it sends; empty: the request's (in mail, where there is no request, this
     # server's own https://localhost:<port>).
     public_url: str = ""
+    # /.well-known/security.txt (RFC 9116): where researchers report vulnerabilities,
+    # the disclosure policy they are pointed to, and the languages reports may be in.
+    # The file's Expires is computed from the clock: this many days ahead (< 1 year).
+    security_contact: str = "mailto:security@audora.local"
+    security_policy_url: str = ""
+    security_languages: str = "en"
+    security_txt_days: int = Field(default=180, ge=1, le=364)
+    # reportVulnerability (unauthenticated): reports accepted per client address (IPv6:
+    # per /64) in any hour; more are RATE_LIMITED.
+    vulnerability_reports_per_hour: int = Field(default=5, ge=1)
     # Scheduled KEK rotation: a tenant's KEK gets a new version after this many days.
     kek_rotation_days: int = 90
     # The access log keeps each request this many months; the worker's daily job drops

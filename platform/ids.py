@@ -29,6 +29,7 @@ class Kind(StrEnum):
     PUSH = "psh"
     ACCESS_REQUEST = "acr"
     ACCESS_GRANT = "acg"
+    VULNERABILITY_REPORT = "vul"
 
 
 _SHAPE = re.compile(r"\A([a-z]{3})_([0-9a-f]{32})\Z")

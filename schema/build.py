@@ -36,6 +36,7 @@ from audora.schema.rules import (
     SubscriptionsOnly,
 )
 from audora.schema.scalars import SCALARS
+from audora.schema.security.mutations import SecurityMutation
 from audora.schema.staff_access.mutations import StaffAccessMutation
 from audora.schema.staff_access.queries import StaffAccessQuery
 
@@ -66,6 +67,7 @@ Mutation = read_only_guard(
             IntegrationsMutation,
             StaffAccessMutation,
             LifecycleMutation,
+            SecurityMutation,
         ),
     )
 )

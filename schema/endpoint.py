@@ -34,6 +34,16 @@ from audora.schema.context import RequestContext
 log = logging.getLogger(__name__)
 
 
+# GraphiQL (dev only) loads its scripts and styles from unpkg (pinned with SRI) and runs
+# inline ones: its own policy, in place of the deny-all one every other response gets.
+GRAPHIQL_CSP = (
+    "default-src 'none'; script-src 'unsafe-inline' https://unpkg.com; "
+    "style-src 'unsafe-inline' https://unpkg.com; font-src https://unpkg.com data:; "
+    "img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; "
+    "form-action 'none'"
+)
+
+
 class BodyTooLarge(Exception):
     pass
 
@@ -108,7 +118,9 @@ async def graphql_get(request: Request) -> Response:
     runtime: Runtime = request.app.state.runtime
     if runtime.settings.env != "dev":
         return error_response(404, "not found", ErrorCode.NOT_FOUND)
-    return HTMLResponse(get_graphql_ide_html("graphiql"))
+    return HTMLResponse(
+        get_graphql_ide_html("graphiql"), headers={"Content-Security-Policy": GRAPHIQL_CSP}
+    )
 
 
 async def graphql_post(request: Request) -> Response:

@@ -35,6 +35,9 @@ WRITABLE_WHEN_READ_ONLY = frozenset(
         # not ACTIVE is refused by the invitation service itself.
         "signUp",
         "acceptInvitation",
+        # Unauthenticated and about Audora, not the account: anyone, a member of a
+        # suspended account included, may report a vulnerability (writes no tenant data).
+        "reportVulnerability",
         # Refusing or ending staff access protects the account and changes no data of
         # it: a read-only account must still be able to shut staff out.
         "denyAccessRequest",

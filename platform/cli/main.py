@@ -13,6 +13,7 @@ audora schema export       write schema/schema.graphql
 audora retention run | schedule   due retention actions now | the schedule
 audora backup run | verify   back up (and expire) now | the restore drill now
 audora staff create | list  a staff account and its one-time enrollment link | staff
+audora vuln list | ack | resolve  vulnerability reports | answered | fixed or closed
 audora dev clock advance 73h | reset | show   (dev and test only)
 """
 
@@ -23,7 +24,7 @@ import asyncio
 import sys
 from collections.abc import Callable, Sequence
 
-from audora.platform.cli import backup, commands, dev, lifecycle, retention, staff
+from audora.platform.cli import backup, commands, dev, lifecycle, retention, staff, vuln
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -88,6 +89,7 @@ def _parser() -> argparse.ArgumentParser:
     retention.add_parser(sub)
     backup.add_parser(sub)
     staff.add_parser(sub)
+    vuln.add_parser(sub)
     return parser
 
 
@@ -107,6 +109,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "retention": lambda a: asyncio.run(retention.retention(a)),
         "backup": lambda a: asyncio.run(backup.backup(a)),
         "staff": lambda a: asyncio.run(staff.staff(a)),
+        "vuln": lambda a: asyncio.run(vuln.vuln(a)),
     }
     return handlers[args.command](args)
 

@@ -22,6 +22,7 @@ from audora.platform.staff.tables import (
     staff_sessions,
     staff_users,
 )
+from audora.platform.vulnerability_reports.tables import vulnerability_reports
 from audora.tenants.backups.tables import backups, restore_drills
 from audora.tenants.lifecycle.tables import deletion_certificates, export_links, purges
 from audora.tenants.meeting_bots.tables import bot_routes
@@ -53,6 +54,7 @@ PLATFORM_TABLES = (
     access_grants,
     staff_audit_events,
     bot_routes,
+    vulnerability_reports,
 )
 
 __all__ = ["PLATFORM_TABLES", "platform_metadata"]

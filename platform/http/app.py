@@ -15,6 +15,9 @@ from audora.platform.clock import Clock
 from audora.platform.config import Settings
 from audora.platform.http.health import healthz, readyz
 from audora.platform.http.metrics import metrics
+from audora.platform.http.security_headers import SecurityHeaders
+from audora.platform.http.security_txt import PATH as SECURITY_TXT
+from audora.platform.http.security_txt import security_txt
 from audora.platform.http.session_revoke import revoke_page
 from audora.platform.http.strict_transport import StrictTransportSecurity
 from audora.platform.runtime import Runtime
@@ -29,8 +32,8 @@ from audora.tenants.recordings.http import put_upload
 class AudoraApp(Starlette):
     def build_middleware_stack(self) -> ASGIApp:
         # Outermost, around Starlette's own error handling, so that even a 500 that
-        # escaped everything else carries HSTS.
-        return StrictTransportSecurity(super().build_middleware_stack())
+        # escaped everything else carries HSTS and the browser-hardening headers.
+        return StrictTransportSecurity(SecurityHeaders(super().build_middleware_stack()))
 
 
 def create_app(settings: Settings, *, clock: Clock | None = None) -> Starlette:
@@ -50,6 +53,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> Starlette:
             WebSocketRoute("/graphql", SubscriptionEndpoint()),
             Route("/healthz", healthz, methods=["GET"]),
             Route("/readyz", readyz, methods=["GET"]),
+            Route(SECURITY_TXT, security_txt, methods=["GET"]),
             Route("/metrics", metrics, methods=["GET"]),
             Route("/uploads/{ticket}", put_upload, methods=["PUT"]),
             Route("/exports/{token}", get_export, methods=["GET"]),

@@ -18,6 +18,7 @@ from audora.platform.jobs.lease import leased
 from audora.platform.jobs.queue import QUEUE
 from audora.platform.logs import runtime_banner
 from audora.platform.runtime import Runtime
+from audora.platform.vulnerability_reports.intake import vulnerability_report_alerts_job
 from audora.tenants.access_log.jobs import access_log_partitions_job, ensure_access_log_partitions
 from audora.tenants.backups.jobs import backup_tenant_job, daily_backups_job, restore_drill_job
 from audora.tenants.documents import jobs as generation
@@ -107,6 +108,7 @@ FUNCTIONS = [
     daily_backups_job,
     func(restore_drill_job, timeout=3600),
     staff_access_sweep_job,
+    vulnerability_report_alerts_job,
 ]
 
 
@@ -130,6 +132,8 @@ def worker_settings() -> dict[str, Any]:
             cron(daily_backups_job, hour={1}, minute={23}, unique=True),
             cron(restore_drill_job, weekday={6}, hour={5}, minute={11}, unique=True),
             cron(staff_access_sweep_job, minute=set(range(0, 60, 5)), unique=True),
+            # Overdue vulnerability reports: an error alert every hour until handled.
+            cron(vulnerability_report_alerts_job, minute={29}, unique=True),
             cron(requeue_stuck_bot_jobs, minute=set(range(5, 60, 10)), unique=True),
         ],
         "on_startup": startup,
