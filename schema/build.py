@@ -2,15 +2,25 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
 import strawberry
 from graphql import GraphQLError
-from strawberry.extensions import AddValidationRules
+from strawberry.extensions import (
+    AddValidationRules,
+    DisableIntrospection,
+    MaxAliasesLimiter,
+    MaxTokensLimiter,
+    QueryDepthLimiter,
+    SchemaExtension,
+)
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 
+from audora.platform.config import Settings
 from audora.schema.access_log import NoteDocument
 from audora.schema.audit.queries import AuditQuery
 from audora.schema.calls.mutations import CallsMutation
@@ -20,7 +30,7 @@ from audora.schema.clients.mutations import ClientsMutation
 from audora.schema.clients.queries import ClientsQuery
 from audora.schema.documents.mutations import DocumentsMutation
 from audora.schema.documents.queries import DocumentsQuery
-from audora.schema.errors import ErrorPolicy, format_error
+from audora.schema.errors import ErrorPolicy, HideSuggestions, format_error
 from audora.schema.identity.mutations import IdentityMutation
 from audora.schema.identity.queries import IdentityQuery
 from audora.schema.integrations.mutations import IntegrationsMutation
@@ -34,6 +44,7 @@ from audora.schema.rules import (
     NoSubscriptionsOverHttp,
     StandaloneIdentityMutations,
     SubscriptionsOnly,
+    cost_limit,
 )
 from audora.schema.scalars import SCALARS
 from audora.schema.staff_access.mutations import StaffAccessMutation
@@ -79,18 +90,56 @@ class AudoraSchema(strawberry.Schema):
         unexpected ones (with their correlation id) and nothing else."""
 
 
+@dataclass(frozen=True)
+class Limits:
+    """What an operation over HTTP may ask for (OWASP GraphQL cheat sheet); every
+    refusal is BAD_USER_INPUT naming its limit, before anything runs."""
+
+    max_depth: int = 12
+    max_aliases: int = 15
+    max_tokens: int = 2000
+    max_cost: int = 5000
+    # Introspection and "Did you mean ...?" hints: dev only. The SDL is exported from
+    # code (`schema/export.py`), never by introspection over HTTP.
+    introspection: bool = False
+
+    @classmethod
+    def of(cls, settings: Settings) -> Limits:
+        return cls(
+            max_depth=settings.graphql_max_depth,
+            max_aliases=settings.graphql_max_aliases,
+            max_tokens=settings.graphql_max_tokens,
+            max_cost=settings.graphql_max_cost,
+            introspection=settings.env == "dev",
+        )
+
+
+def build_schema(limits: Limits | None = None) -> strawberry.Schema:
+    """The schema `POST /graphql` executes under `limits` (and the exported SDL)."""
+    return _build_schema(limits or Limits())
+
+
 @cache
-def build_schema() -> strawberry.Schema:
-    """The schema `POST /graphql` executes (and the exported SDL)."""
+def _build_schema(limits: Limits) -> strawberry.Schema:
+    # Factories, not instances: each request gets extensions of its own.
+    extensions: list[type[SchemaExtension] | Callable[[], SchemaExtension]] = []
+    if not limits.introspection:
+        extensions += [HideSuggestions, DisableIntrospection]
+    extensions += [
+        ErrorPolicy,
+        NoteDocument,
+        lambda: MaxTokensLimiter(max_token_count=limits.max_tokens),
+        lambda: QueryDepthLimiter(max_depth=limits.max_depth),
+        lambda: MaxAliasesLimiter(max_alias_count=limits.max_aliases),
+        lambda: AddValidationRules(
+            [StandaloneIdentityMutations, NoSubscriptionsOverHttp, cost_limit(limits.max_cost)]
+        ),
+    ]
     return AudoraSchema(
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
-        extensions=[
-            ErrorPolicy,
-            NoteDocument,
-            lambda: AddValidationRules([StandaloneIdentityMutations, NoSubscriptionsOverHttp]),
-        ],
+        extensions=extensions,
         config=StrawberryConfig(scalar_map=SCALARS),
     )
 
