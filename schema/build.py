@@ -30,7 +30,7 @@ from audora.schema.clients.mutations import ClientsMutation
 from audora.schema.clients.queries import ClientsQuery
 from audora.schema.documents.mutations import DocumentsMutation
 from audora.schema.documents.queries import DocumentsQuery
-from audora.schema.errors import ErrorPolicy, HideSuggestions, format_error
+from audora.schema.errors import ErrorPolicy, HideSuggestions, format_error, without_suggestions
 from audora.schema.identity.mutations import IdentityMutation
 from audora.schema.identity.queries import IdentityQuery
 from audora.schema.integrations.mutations import IntegrationsMutation
@@ -145,23 +145,44 @@ def _build_schema(limits: Limits) -> strawberry.Schema:
 
 
 class SubscriptionSchema(AudoraSchema):
+    # Outside dev, no "Did you mean ...?" hints on the socket either.
+    hide_suggestions: bool = True
+
     def process_errors(self, errors: list[GraphQLError], execution_context: Any = None) -> None:
         """A subscription's errors reach the socket without passing `ErrorPolicy`'s
         hook (it runs once per operation, not per message): give each its code here,
         in place, since the transport formats the very objects it holds."""
         for error in errors:
             shaped = format_error(error)
-            error.message = shaped.message
+            error.message = (
+                without_suggestions(shaped.message) if self.hide_suggestions else shaped.message
+            )
             error.extensions = shaped.extensions
 
 
+def build_subscription_schema(limits: Limits | None = None) -> strawberry.Schema:
+    """The same types for the WebSocket, which runs subscriptions only, under the
+    same limits (the time limit aside: a subscription lasts as long as its stream)."""
+    return _build_subscription_schema(limits or Limits())
+
+
 @cache
-def build_subscription_schema() -> strawberry.Schema:
-    """The same types for the WebSocket, which runs subscriptions only."""
-    return SubscriptionSchema(
+def _build_subscription_schema(limits: Limits) -> strawberry.Schema:
+    extensions: list[type[SchemaExtension] | Callable[[], SchemaExtension]] = [
+        ErrorPolicy,
+        lambda: MaxTokensLimiter(max_token_count=limits.max_tokens),
+        lambda: QueryDepthLimiter(max_depth=limits.max_depth),
+        lambda: MaxAliasesLimiter(max_alias_count=limits.max_aliases),
+        lambda: AddValidationRules([SubscriptionsOnly, cost_limit(limits.max_cost)]),
+    ]
+    if not limits.introspection:
+        extensions.append(DisableIntrospection)
+    schema = SubscriptionSchema(
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
-        extensions=[ErrorPolicy, lambda: AddValidationRules([SubscriptionsOnly])],
+        extensions=extensions,
         config=StrawberryConfig(scalar_map=SCALARS),
     )
+    schema.hide_suggestions = not limits.introspection
+    return schema

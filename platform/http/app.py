@@ -18,6 +18,7 @@ from audora.platform.http.metrics import metrics
 from audora.platform.http.session_revoke import revoke_page
 from audora.platform.http.strict_transport import StrictTransportSecurity
 from audora.platform.runtime import Runtime
+from audora.schema.build import Limits
 from audora.schema.endpoint import graphql_get, graphql_post
 from audora.schema.websocket import SubscriptionEndpoint
 from audora.tenants.documents.http import export_document
@@ -47,7 +48,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> Starlette:
         routes=[
             Route("/graphql", graphql_post, methods=["POST"]),
             Route("/graphql", graphql_get, methods=["GET"]),
-            WebSocketRoute("/graphql", SubscriptionEndpoint()),
+            WebSocketRoute("/graphql", SubscriptionEndpoint(Limits.of(settings))),
             Route("/healthz", healthz, methods=["GET"]),
             Route("/readyz", readyz, methods=["GET"]),
             Route("/metrics", metrics, methods=["GET"]),

@@ -11,7 +11,9 @@ from typing import Any
 import httpx
 import pytest
 from graphql import parse, validate
+from socket_testing import connected
 from sqlalchemy import Engine, text
+from starlette.applications import Starlette
 
 from audora.platform.config import Settings
 from audora.schema.build import Limits, build_schema
@@ -178,3 +180,25 @@ def _users_with(superuser: Engine, email: str) -> int:
                 text("SELECT count(*) FROM platform.users WHERE email = :e"), {"e": email}
             ).scalar_one()
         )
+
+
+async def test_the_websocket_holds_subscriptions_to_the_same_limits(
+    app: Starlette, gql: GraphQL
+) -> None:
+    owner = await sign_up(gql)
+    aliased = " ".join(f"a{i}: callId" for i in range(16))
+    typo = 'subscription { callStatus(callId: "x") { calId } }'
+    async with connected(app, owner["token"]) as socket:
+        assert (await socket.message())["type"] == "connection_ack"
+        query = f'subscription {{ callStatus(callId: "x") {{ {aliased} }} }}'
+        await socket.send({"id": "1", "type": "subscribe", "payload": {"query": query}})
+        refused = await socket.message()
+        assert refused["type"] == "error", refused
+        assert [e["extensions"]["code"] for e in refused["payload"]] == ["BAD_USER_INPUT"]
+        assert "16 aliases found. Allowed: 15" in refused["payload"][0]["message"]
+        await socket.send({"id": "2", "type": "subscribe", "payload": {"query": typo}})
+        refused = await socket.message()
+        assert refused["type"] == "error", refused
+        messages = " | ".join(e["message"] for e in refused["payload"])
+        assert "calId" in messages
+        assert "Did you mean" not in messages
