@@ -14,7 +14,6 @@ from strawberry.extensions import (
     DisableIntrospection,
     MaxAliasesLimiter,
     MaxTokensLimiter,
-    QueryDepthLimiter,
     SchemaExtension,
 )
 from strawberry.schema.config import StrawberryConfig
@@ -44,7 +43,7 @@ from audora.schema.rules import (
     NoSubscriptionsOverHttp,
     StandaloneIdentityMutations,
     SubscriptionsOnly,
-    cost_limit,
+    operation_limits,
 )
 from audora.schema.scalars import SCALARS
 from audora.schema.staff_access.mutations import StaffAccessMutation
@@ -129,10 +128,13 @@ def _build_schema(limits: Limits) -> strawberry.Schema:
         ErrorPolicy,
         NoteDocument,
         lambda: MaxTokensLimiter(max_token_count=limits.max_tokens),
-        lambda: QueryDepthLimiter(max_depth=limits.max_depth),
         lambda: MaxAliasesLimiter(max_alias_count=limits.max_aliases),
         lambda: AddValidationRules(
-            [StandaloneIdentityMutations, NoSubscriptionsOverHttp, cost_limit(limits.max_cost)]
+            [
+                StandaloneIdentityMutations,
+                NoSubscriptionsOverHttp,
+                operation_limits(limits.max_depth, limits.max_cost),
+            ]
         ),
     ]
     return AudoraSchema(
@@ -171,9 +173,10 @@ def _build_subscription_schema(limits: Limits) -> strawberry.Schema:
     extensions: list[type[SchemaExtension] | Callable[[], SchemaExtension]] = [
         ErrorPolicy,
         lambda: MaxTokensLimiter(max_token_count=limits.max_tokens),
-        lambda: QueryDepthLimiter(max_depth=limits.max_depth),
         lambda: MaxAliasesLimiter(max_alias_count=limits.max_aliases),
-        lambda: AddValidationRules([SubscriptionsOnly, cost_limit(limits.max_cost)]),
+        lambda: AddValidationRules(
+            [SubscriptionsOnly, operation_limits(limits.max_depth, limits.max_cost)]
+        ),
     ]
     if not limits.introspection:
         extensions.append(DisableIntrospection)

@@ -109,23 +109,35 @@ class NoSubscriptionsOverHttp(ValidationRule):
 DEFAULT_LIST_SIZE = 10
 
 
-def cost_limit(max_cost: int) -> type[ValidationRule]:
-    """A rule refusing operations whose estimated cost exceeds `max_cost`: each field
-    costs 1, and what is selected under a list counts `DEFAULT_LIST_SIZE` times, or, for
-    the list right under a field taking `first` (a connection's edges), `first` times
-    (its literal value, else its default: a variable is capped by the resolver)."""
+def operation_limits(max_depth: int, max_cost: int) -> type[ValidationRule]:
+    """A rule refusing operations nested deeper than `max_depth` fields, then those whose
+    estimated cost exceeds `max_cost`: each field costs 1, and what is selected under a
+    list counts `DEFAULT_LIST_SIZE` times, or, for the list right under a field taking
+    `first` (a connection's edges), `first` times (its literal value, else its default:
+    a variable is capped by the resolver). Depth comes first, so that the cost's walk
+    never recurses through a document nested deeper than the limit."""
 
-    class CostLimit(ValidationRule):
+    class OperationLimits(ValidationRule):
         def enter_operation_definition(self, node: OperationDefinitionNode, *_: Any) -> None:
-            schema = self.context.schema
-            root = schema.get_root_type(node.operation)
-            if root is None:
-                return  # reported by the standard rules
             fragments = {
                 d.name.value: d
                 for d in self.context.document.definitions
                 if isinstance(d, FragmentDefinitionNode)
             }
+            depth = _depth(node.selection_set, fragments, frozenset())
+            if depth > max_depth:
+                self.report_error(
+                    GraphQLError(
+                        f"the operation nests fields {depth} deep, past the depth limit "
+                        f"of {max_depth}",
+                        node,
+                    )
+                )
+                return
+            schema = self.context.schema
+            root = schema.get_root_type(node.operation)
+            if root is None:
+                return  # reported by the standard rules
             cost = _selection_cost(schema, root, node.selection_set, fragments, frozenset(), None)
             if cost > max_cost:
                 self.report_error(
@@ -136,7 +148,27 @@ def cost_limit(max_cost: int) -> type[ValidationRule]:
                     )
                 )
 
-    return CostLimit
+    return OperationLimits
+
+
+def _depth(
+    selection_set: SelectionSetNode | None,
+    fragments: dict[str, FragmentDefinitionNode],
+    seen: frozenset[str],
+) -> int:
+    """The longest chain of nested fields; fragments add none of their own."""
+    deepest = 0
+    for selection in selection_set.selections if selection_set is not None else ():
+        if isinstance(selection, FieldNode):
+            deepest = max(deepest, 1 + _depth(selection.selection_set, fragments, seen))
+        elif isinstance(selection, InlineFragmentNode):
+            deepest = max(deepest, _depth(selection.selection_set, fragments, seen))
+        elif isinstance(selection, FragmentSpreadNode):
+            name = selection.name.value
+            fragment = fragments.get(name)
+            if fragment is not None and name not in seen:
+                deepest = max(deepest, _depth(fragment.selection_set, fragments, seen | {name}))
+    return deepest
 
 
 def _selection_cost(

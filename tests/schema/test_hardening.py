@@ -17,7 +17,7 @@ from starlette.applications import Starlette
 
 from audora.platform.config import Settings
 from audora.schema.build import Limits, build_schema
-from audora.schema.rules import cost_limit
+from audora.schema.rules import operation_limits
 
 from audora_testing import PASSWORD, SIGN_UP, GraphQL, error_codes, sign_up
 
@@ -40,8 +40,25 @@ async def test_the_default_limits_are_the_documented_ones(settings: Settings) ->
 
 
 async def test_an_operation_nested_deeper_than_the_depth_limit_is_refused(gql: GraphQL) -> None:
-    deep = "{ " + "me { " * 13 + "id" + " }" * 13 + " }"
-    _refused(await gql(deep), "exceeds maximum operation depth of 12")
+    twelve = "{ " + "me { " * 11 + "id" + " }" * 11 + " }"
+    assert "depth limit" not in _messages(await gql(twelve))  # unknown fields, but not too deep
+    deep = "{ " + "me { " * 12 + "id" + " }" * 12 + " }"
+    _refused(await gql(deep), "the operation nests fields 13 deep, past the depth limit of 12")
+    # Nearly as deep as the parser allows (200): refused as too deep, never an internal error.
+    deepest = "{ " + "a { " * 190 + "b" + " }" * 190 + " }"
+    _refused(await gql(deepest), "the operation nests fields 191 deep, past the depth limit")
+    # Through fragments too.
+    spread = "query { me { ...F } } fragment F on Viewer { " + "a { " * 12 + "b" + " }" * 12 + " }"
+    _refused(await gql(spread), "past the depth limit of 12")
+
+
+async def test_empty_and_broken_selections_are_never_internal_errors(gql: GraphQL) -> None:
+    assert await gql("{}") == {"data": {}}  # nothing asked, nothing answered
+    for document in ("{ ...Missing }", "query { me { ... on Viewer {} } }"):
+        result = await gql(document)
+        assert result["data"] is None
+        assert error_codes(result), document
+        assert "INTERNAL" not in error_codes(result), (document, result)
 
 
 async def test_more_aliases_than_the_alias_limit_are_refused(gql: GraphQL) -> None:
@@ -71,7 +88,7 @@ async def test_an_operation_over_the_cost_limit_is_refused_before_it_runs(gql: G
 
 def test_a_list_without_first_counts_ten_times_in_the_estimate() -> None:
     schema = build_schema()._schema
-    rule = cost_limit(50)
+    rule = operation_limits(12, 50)
     twice = "{ a: members { user { id } } b: members { user { id } } }"  # 2 * (1 + 10 * 2)
     assert validate(schema, parse(twice), [rule]) == []
     # 21 + 21 + (1 + 10 * 1)
