@@ -8,7 +8,7 @@ from functools import cache
 from typing import Any
 
 import strawberry
-from graphql import GraphQLError
+from graphql import ASTValidationRule, GraphQLError
 from strawberry.extensions import (
     AddValidationRules,
     DisableIntrospection,
@@ -120,6 +120,11 @@ def build_schema(limits: Limits | None = None) -> strawberry.Schema:
 
 @cache
 def _build_schema(limits: Limits) -> strawberry.Schema:
+    rules: list[type[ASTValidationRule]] = [
+        StandaloneIdentityMutations,
+        NoSubscriptionsOverHttp,
+        operation_limits(limits.max_depth, limits.max_cost),
+    ]
     # Factories, not instances: each request gets extensions of its own.
     extensions: list[type[SchemaExtension] | Callable[[], SchemaExtension]] = []
     if not limits.introspection:
@@ -129,13 +134,7 @@ def _build_schema(limits: Limits) -> strawberry.Schema:
         NoteDocument,
         lambda: MaxTokensLimiter(max_token_count=limits.max_tokens),
         lambda: MaxAliasesLimiter(max_alias_count=limits.max_aliases),
-        lambda: AddValidationRules(
-            [
-                StandaloneIdentityMutations,
-                NoSubscriptionsOverHttp,
-                operation_limits(limits.max_depth, limits.max_cost),
-            ]
-        ),
+        lambda: AddValidationRules(rules),
     ]
     return AudoraSchema(
         query=Query,
@@ -170,13 +169,15 @@ def build_subscription_schema(limits: Limits | None = None) -> strawberry.Schema
 
 @cache
 def _build_subscription_schema(limits: Limits) -> strawberry.Schema:
+    rules: list[type[ASTValidationRule]] = [
+        SubscriptionsOnly,
+        operation_limits(limits.max_depth, limits.max_cost),
+    ]
     extensions: list[type[SchemaExtension] | Callable[[], SchemaExtension]] = [
         ErrorPolicy,
         lambda: MaxTokensLimiter(max_token_count=limits.max_tokens),
         lambda: MaxAliasesLimiter(max_alias_count=limits.max_aliases),
-        lambda: AddValidationRules(
-            [SubscriptionsOnly, operation_limits(limits.max_depth, limits.max_cost)]
-        ),
+        lambda: AddValidationRules(rules),
     ]
     if not limits.introspection:
         extensions.append(DisableIntrospection)
