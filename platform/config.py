@@ -85,6 +85,15 @@ class Settings(BaseSettings):
 
     # Requests larger than this are refused with PAYLOAD_TOO_LARGE before they are parsed.
     max_graphql_body_bytes: int = 256 * 1024
+    # GraphQL limits (OWASP GraphQL cheat sheet), each refused with BAD_USER_INPUT naming
+    # it before anything runs: nesting depth, aliases, lexical tokens, and an estimated
+    # cost (fields, multiplied by `first` or a default of 10 under every list).
+    graphql_max_depth: int = 12
+    graphql_max_aliases: int = 15
+    graphql_max_tokens: int = 2000
+    graphql_max_cost: int = 5000
+    # An operation running longer than this is cancelled and rolled back: 503, INTERNAL.
+    graphql_timeout_seconds: float = 30.0
     # Concurrent tenant migrations in `audora migrate`.
     migrate_concurrency: int = 4
     # Sessions: idle expiry (sliding), and how many one seat may hold at once; a plan

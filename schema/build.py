@@ -2,15 +2,24 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
 import strawberry
-from graphql import GraphQLError
-from strawberry.extensions import AddValidationRules
+from graphql import ASTValidationRule, GraphQLError
+from strawberry.extensions import (
+    AddValidationRules,
+    DisableIntrospection,
+    MaxAliasesLimiter,
+    MaxTokensLimiter,
+    SchemaExtension,
+)
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 
+from audora.platform.config import Settings
 from audora.schema.access_log import NoteDocument
 from audora.schema.audit.queries import AuditQuery
 from audora.schema.calls.mutations import CallsMutation
@@ -20,7 +29,7 @@ from audora.schema.clients.mutations import ClientsMutation
 from audora.schema.clients.queries import ClientsQuery
 from audora.schema.documents.mutations import DocumentsMutation
 from audora.schema.documents.queries import DocumentsQuery
-from audora.schema.errors import ErrorPolicy, format_error
+from audora.schema.errors import ErrorPolicy, HideSuggestions, format_error, without_suggestions
 from audora.schema.identity.mutations import IdentityMutation
 from audora.schema.identity.queries import IdentityQuery
 from audora.schema.integrations.mutations import IntegrationsMutation
@@ -34,6 +43,7 @@ from audora.schema.rules import (
     NoSubscriptionsOverHttp,
     StandaloneIdentityMutations,
     SubscriptionsOnly,
+    operation_limits,
 )
 from audora.schema.scalars import SCALARS
 from audora.schema.security.mutations import SecurityMutation
@@ -81,40 +91,104 @@ class AudoraSchema(strawberry.Schema):
         unexpected ones (with their correlation id) and nothing else."""
 
 
+@dataclass(frozen=True)
+class Limits:
+    """What an operation over HTTP may ask for (OWASP GraphQL cheat sheet); every
+    refusal is BAD_USER_INPUT naming its limit, before anything runs."""
+
+    max_depth: int = 12
+    max_aliases: int = 15
+    max_tokens: int = 2000
+    max_cost: int = 5000
+    # Introspection and "Did you mean ...?" hints: dev only. The SDL is exported from
+    # code (`schema/export.py`), never by introspection over HTTP.
+    introspection: bool = False
+
+    @classmethod
+    def of(cls, settings: Settings) -> Limits:
+        return cls(
+            max_depth=settings.graphql_max_depth,
+            max_aliases=settings.graphql_max_aliases,
+            max_tokens=settings.graphql_max_tokens,
+            max_cost=settings.graphql_max_cost,
+            introspection=settings.env == "dev",
+        )
+
+
+def build_schema(limits: Limits | None = None) -> strawberry.Schema:
+    """The schema `POST /graphql` executes under `limits` (and the exported SDL)."""
+    return _build_schema(limits or Limits())
+
+
 @cache
-def build_schema() -> strawberry.Schema:
-    """The schema `POST /graphql` executes (and the exported SDL)."""
+def _build_schema(limits: Limits) -> strawberry.Schema:
+    rules: list[type[ASTValidationRule]] = [
+        StandaloneIdentityMutations,
+        NoSubscriptionsOverHttp,
+        operation_limits(limits.max_depth, limits.max_cost),
+    ]
+    # Factories, not instances: each request gets extensions of its own.
+    extensions: list[type[SchemaExtension] | Callable[[], SchemaExtension]] = []
+    if not limits.introspection:
+        extensions += [HideSuggestions, DisableIntrospection]
+    extensions += [
+        ErrorPolicy,
+        NoteDocument,
+        lambda: MaxTokensLimiter(max_token_count=limits.max_tokens),
+        lambda: MaxAliasesLimiter(max_alias_count=limits.max_aliases),
+        lambda: AddValidationRules(rules),
+    ]
     return AudoraSchema(
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
-        extensions=[
-            ErrorPolicy,
-            NoteDocument,
-            lambda: AddValidationRules([StandaloneIdentityMutations, NoSubscriptionsOverHttp]),
-        ],
+        extensions=extensions,
         config=StrawberryConfig(scalar_map=SCALARS),
     )
 
 
 class SubscriptionSchema(AudoraSchema):
+    # Outside dev, no "Did you mean ...?" hints on the socket either.
+    hide_suggestions: bool = True
+
     def process_errors(self, errors: list[GraphQLError], execution_context: Any = None) -> None:
         """A subscription's errors reach the socket without passing `ErrorPolicy`'s
         hook (it runs once per operation, not per message): give each its code here,
         in place, since the transport formats the very objects it holds."""
         for error in errors:
             shaped = format_error(error)
-            error.message = shaped.message
+            error.message = (
+                without_suggestions(shaped.message) if self.hide_suggestions else shaped.message
+            )
             error.extensions = shaped.extensions
 
 
+def build_subscription_schema(limits: Limits | None = None) -> strawberry.Schema:
+    """The same types for the WebSocket, which runs subscriptions only, under the
+    same limits (the time limit aside: a subscription lasts as long as its stream)."""
+    return _build_subscription_schema(limits or Limits())
+
+
 @cache
-def build_subscription_schema() -> strawberry.Schema:
-    """The same types for the WebSocket, which runs subscriptions only."""
-    return SubscriptionSchema(
+def _build_subscription_schema(limits: Limits) -> strawberry.Schema:
+    rules: list[type[ASTValidationRule]] = [
+        SubscriptionsOnly,
+        operation_limits(limits.max_depth, limits.max_cost),
+    ]
+    extensions: list[type[SchemaExtension] | Callable[[], SchemaExtension]] = [
+        ErrorPolicy,
+        lambda: MaxTokensLimiter(max_token_count=limits.max_tokens),
+        lambda: MaxAliasesLimiter(max_alias_count=limits.max_aliases),
+        lambda: AddValidationRules(rules),
+    ]
+    if not limits.introspection:
+        extensions.append(DisableIntrospection)
+    schema = SubscriptionSchema(
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
-        extensions=[ErrorPolicy, lambda: AddValidationRules([SubscriptionsOnly])],
+        extensions=extensions,
         config=StrawberryConfig(scalar_map=SCALARS),
     )
+    schema.hide_suggestions = not limits.introspection
+    return schema

@@ -28,7 +28,7 @@ from audora.platform.http.client_ip import client_ip
 from audora.platform.runtime import Runtime
 from audora.schema import staff_reads
 from audora.schema.access_log import AnsweredRequest, operation_of, record_request
-from audora.schema.build import build_schema
+from audora.schema.build import Limits, build_schema
 from audora.schema.context import RequestContext
 
 log = logging.getLogger(__name__)
@@ -98,6 +98,9 @@ def _parse(body: bytes) -> tuple[str, dict[str, Any] | None, str | None]:
         payload = json.loads(body)
     except RecursionError:
         raise ValueError("the JSON body is nested too deeply") from None
+    if isinstance(payload, list):
+        # Batching would multiply every per-operation limit by the batch's length.
+        raise ValueError("batched operations (a JSON array) are refused: send one per request")
     if not isinstance(payload, dict):
         raise ValueError("the body must be a JSON object")
     query = payload.get("query")
@@ -213,14 +216,27 @@ async def _answer(
     """Run the operation and settle its transaction: the response, and its error codes
     for the access log."""
     success = False
+    settings = context.runtime.settings
     try:
-        result = await build_schema().execute(
-            query,
-            variable_values=variables,
-            context_value=context,
-            operation_name=operation,
-        )
+        async with asyncio.timeout(settings.graphql_timeout_seconds):
+            result = await build_schema(Limits.of(settings)).execute(
+                query,
+                variable_values=variables,
+                context_value=context,
+                operation_name=operation,
+            )
         success = not result.errors
+    except TimeoutError:
+        # Cancelled where it stood and rolled back: nothing of it is kept. 503 says
+        # "try again later" to clients and proxies; the code stays within CONTRACT's.
+        log.warning("graphql operation timed out after %ss", settings.graphql_timeout_seconds)
+        await context.finish(success=False)
+        return error_response(
+            503,
+            f"the operation took longer than the time limit of "
+            f"{settings.graphql_timeout_seconds:g} seconds and was cancelled",
+            ErrorCode.INTERNAL,
+        ), (ErrorCode.INTERNAL,)
     except asyncio.CancelledError:
         await context.finish(success=False)  # the client went away: nothing is kept
         raise

@@ -8,6 +8,7 @@ INTERNAL with a correlation id; its details go to the log and never to the clien
 from __future__ import annotations
 
 import logging
+import re
 import uuid
 from collections.abc import Iterator
 
@@ -87,3 +88,23 @@ class ErrorPolicy(SchemaExtension):
             return self.execution_context.operation_type is OperationType.MUTATION
         except RuntimeError:  # no operation of that name: nothing ran either
             return False
+
+
+_SUGGESTION = re.compile(r"\s*Did you mean .*\?\s*\Z", re.DOTALL)
+
+
+def without_suggestions(message: str) -> str:
+    """The message without GraphQL's "Did you mean ...?" hint, which would spell out
+    the schema's field, argument and type names to a caller probing it."""
+    return _SUGGESTION.sub("", message)
+
+
+class HideSuggestions(SchemaExtension):
+    """Outside dev, errors name no field, argument or enum value the caller did not
+    write. Listed before `ErrorPolicy`, so it edits the errors that policy formatted."""
+
+    def on_operation(self) -> Iterator[None]:
+        yield
+        result = self.execution_context.result
+        for error in (result.errors or []) if result is not None else []:
+            error.message = without_suggestions(error.message)

@@ -27,7 +27,7 @@ from audora.platform.auth.service import ClientInfo
 from audora.platform.errors import AppError
 from audora.platform.http.client_ip import client_ip
 from audora.platform.runtime import Runtime
-from audora.schema.build import build_subscription_schema
+from audora.schema.build import Limits, build_subscription_schema
 from audora.schema.context import RequestContext
 
 
@@ -40,9 +40,9 @@ def _token(params: dict[str, Any] | None) -> str | None:
 
 
 class SubscriptionEndpoint(GraphQL[RequestContext, None]):
-    def __init__(self) -> None:
+    def __init__(self, limits: Limits) -> None:
         super().__init__(
-            build_subscription_schema(),
+            build_subscription_schema(limits),
             graphql_ide=None,
             allow_queries_via_get=False,
             subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),

@@ -21,6 +21,7 @@ from audora.platform.http.security_txt import security_txt
 from audora.platform.http.session_revoke import revoke_page
 from audora.platform.http.strict_transport import StrictTransportSecurity
 from audora.platform.runtime import Runtime
+from audora.schema.build import Limits
 from audora.schema.endpoint import graphql_get, graphql_post
 from audora.schema.websocket import SubscriptionEndpoint
 from audora.tenants.documents.http import export_document
@@ -50,7 +51,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> Starlette:
         routes=[
             Route("/graphql", graphql_post, methods=["POST"]),
             Route("/graphql", graphql_get, methods=["GET"]),
-            WebSocketRoute("/graphql", SubscriptionEndpoint()),
+            WebSocketRoute("/graphql", SubscriptionEndpoint(Limits.of(settings))),
             Route("/healthz", healthz, methods=["GET"]),
             Route("/readyz", readyz, methods=["GET"]),
             Route(SECURITY_TXT, security_txt, methods=["GET"]),
