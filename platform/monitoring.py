@@ -36,7 +36,21 @@ def init_monitoring(settings: Settings, *, transport: Any = None) -> bool:
     sentry_sdk.init(
         dsn=dsn,
         environment=settings.env,
-        send_default_pii=False,
+        # `data_collection` replaces `send_default_pii` (deprecated in 2.x; passing both only
+        # adds a warning): collect nothing personal, the scrubber being the second line.
+        data_collection={
+            "user_info": False,
+            "cookies": {"mode": "off"},
+            "http_headers": {"request": {"mode": "allowlist", "terms": ["content-type"]}},
+            "http_bodies": [],
+            "url_query_params": {"mode": "off"},
+            "graphql": {"document": False, "variables": False},
+            "gen_ai": {"inputs": False, "outputs": False},
+            "database_query_data": False,
+            "queues": False,
+            "stack_frame_variables": False,
+            "frame_context_lines": 0,
+        },
         include_local_variables=False,
         include_source_context=False,
         max_request_body_size="never",
