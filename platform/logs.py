@@ -48,9 +48,19 @@ def _exception(info: ExcInfo, keep_message: bool) -> dict[str, Any]:
     return described
 
 
-def scrub_processor(keep_messages: bool) -> Callable[..., MutableMapping[str, Any]]:
+def _exception_text(described: dict[str, Any]) -> str:
+    """The console's form: a traceback of the frames, then the type and scrubbed message."""
+    frames = "".join(f"\n  {frame}" for frame in described["frames"])
+    message = f": {described['message']}" if "message" in described else ""
+    return f"Traceback (most recent call last):{frames}\n{described['type']}{message}"
+
+
+def scrub_processor(
+    keep_messages: bool, *, as_text: bool = False
+) -> Callable[..., MutableMapping[str, Any]]:
     """A structlog processor: the event scrubbed, sensitive keys replaced, an exception
-    reduced to its type and frames (its message kept, scrubbed, only if `keep_messages`)."""
+    reduced to its type and frames (its message kept, scrubbed, only if `keep_messages`);
+    `as_text` gives the exception as one string, as the console renderer wants it."""
 
     def scrub_log_event(
         logger: Any, method_name: str, event_dict: MutableMapping[str, Any]
@@ -58,7 +68,8 @@ def scrub_processor(keep_messages: bool) -> Callable[..., MutableMapping[str, An
         event_dict.pop("stack_info", None)
         info = _exc_info(event_dict.pop("exc_info", None))
         if info is not None:
-            event_dict["exception"] = _exception(info, keep_messages)
+            described = _exception(info, keep_messages)
+            event_dict["exception"] = _exception_text(described) if as_text else described
         for key, value in list(event_dict.items()):
             if key.startswith("_") or key in ("exception", "level", "logger", "timestamp"):
                 continue
@@ -81,7 +92,7 @@ def configure(
         structlog.stdlib.add_log_level,
         structlog.stdlib.add_logger_name,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
-        scrub_processor(keep_messages=not json_lines),
+        scrub_processor(keep_messages=not json_lines, as_text=not json_lines),
     ]
     renderer: Any = (
         structlog.processors.JSONRenderer()

@@ -1,0 +1,127 @@
+"""Promise: a log line, whoever wrote it (our code through logging or structlog, uvicorn,
+arq), is rendered without e-mail addresses, credentials or IP addresses; in production it
+is one JSON object per line, and an exception keeps its type and frames only."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import structlog
+
+from audora.platform.logs import configure
+
+EMAIL = "dana.client@acme-example.com"
+TOKEN = "sk_live_4f9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c"  # pragma: allowlist secret
+PASSWORD = "hunter2-Correct-Horse"  # pragma: allowlist secret
+IPV4 = "198.51.100.23"
+IPV6 = "2001:db8:85a3::8a2e:370:7334"
+CONTENT = "we plan to acquire Globex for forty million"
+
+
+@pytest.fixture
+def output() -> Iterator[io.StringIO]:
+    """Logging configured as an entry point would, writing to a buffer; restored after."""
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    buffer = io.StringIO()
+    yield buffer
+    for handler in root.handlers:
+        root.removeHandler(handler)
+    for handler in handlers:
+        root.addHandler(handler)
+    root.setLevel(level)
+    structlog.reset_defaults()
+
+
+def lines(buffer: io.StringIO) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in buffer.getvalue().splitlines() if line]
+
+
+def _sign_in(email: str, password: str) -> None:
+    raise PermissionError(f"bad password {password} for {email}")
+
+
+def test_a_production_log_line_is_json_without_emails_tokens_or_addresses(
+    output: io.StringIO,
+) -> None:
+    configure(json_lines=True, stream=output)
+    logging.getLogger("audora.test").info(
+        "sign-in by %s from %s with Bearer %s", EMAIL, IPV4, TOKEN
+    )
+    # uvicorn's access line, as it formats it (propagated to ours: log_config=None).
+    logging.getLogger("uvicorn.access").info(
+        '%s - "%s %s HTTP/%s" %d', f"{IPV4}:51234", "GET", f"/files?token={TOKEN}", "1.1", 200
+    )
+    logging.getLogger("audora.test").warning("from %s", IPV6)
+
+    text = output.getvalue()
+    for value in (EMAIL, TOKEN, IPV4, IPV6):
+        assert value not in text
+    first, access, third = lines(output)
+    assert first["event"] == "sign-in by [redacted] from [redacted] with Bearer [redacted]"
+    assert first["level"] == "info" and first["logger"] == "audora.test"
+    assert access["event"] == '[redacted]:51234 - "GET /files?token=[redacted] HTTP/1.1" 200'
+    assert third["event"] == "from [redacted]"
+
+
+def test_structlog_fields_naming_credentials_or_content_are_replaced_whole(
+    output: io.StringIO,
+) -> None:
+    configure(json_lines=True, stream=output)
+    structlog.get_logger("audora.test").info(
+        "document pushed",
+        password=PASSWORD,
+        api_key=TOKEN,
+        transcript=CONTENT,
+        variables={"email": EMAIL},
+        note=f"for {EMAIL}",
+        call_id="c-42",
+    )
+    [line] = lines(output)
+    assert line["event"] == "document pushed"
+    assert line["password"] == line["api_key"] == line["transcript"] == "[redacted]"
+    assert line["variables"] == "[redacted]"
+    assert line["note"] == "for [redacted]"
+    assert line["call_id"] == "c-42"
+
+
+def test_an_exception_logged_in_production_keeps_its_type_and_frames_only(
+    output: io.StringIO,
+) -> None:
+    configure(json_lines=True, stream=output)
+    try:
+        _sign_in(EMAIL, PASSWORD)
+    except PermissionError:
+        logging.getLogger("audora.test").exception("sign-in failed")
+    try:
+        _sign_in(EMAIL, PASSWORD)
+    except PermissionError:
+        structlog.get_logger("audora.test").exception("sign-in failed again")
+
+    assert EMAIL not in output.getvalue() and PASSWORD not in output.getvalue()
+    for line in lines(output):
+        assert line["exception"]["type"] == "builtins.PermissionError"
+        assert line["exception"]["frames"][-1].endswith(" in _sign_in")
+        assert "message" not in line["exception"]
+
+
+def test_dev_logs_are_console_lines_through_the_same_scrubber(output: io.StringIO) -> None:
+    configure(json_lines=False, stream=output)
+    try:
+        _sign_in(EMAIL, PASSWORD)
+    except PermissionError:
+        logging.getLogger("audora.test").exception("sign-in from %s failed", IPV4)
+
+    text = output.getvalue()
+    assert "sign-in from [redacted] failed" in text
+    # In dev an exception keeps its message, scrubbed of what has a recognisable shape.
+    assert "PermissionError: bad password" in text and "for [redacted]" in text
+    assert "in _sign_in" in text
+    assert EMAIL not in text and IPV4 not in text
+    with pytest.raises(json.JSONDecodeError):
+        json.loads(text.splitlines()[0])
