@@ -64,7 +64,8 @@ def test_a_production_log_line_is_json_without_emails_tokens_or_addresses(
         assert value not in text
     first, access, third = lines(output)
     assert first["event"] == "sign-in by [redacted] from [redacted] with Bearer [redacted]"
-    assert first["level"] == "info" and first["logger"] == "audora.test"
+    assert first["level"] == "info"
+    assert first["logger"] == "audora.test"
     assert access["event"] == '[redacted]:51234 - "GET /files?token=[redacted] HTTP/1.1" 200'
     assert third["event"] == "from [redacted]"
 
@@ -103,7 +104,8 @@ def test_an_exception_logged_in_production_keeps_its_type_and_frames_only(
     except PermissionError:
         structlog.get_logger("audora.test").exception("sign-in failed again")
 
-    assert EMAIL not in output.getvalue() and PASSWORD not in output.getvalue()
+    assert EMAIL not in output.getvalue()
+    assert PASSWORD not in output.getvalue()
     for line in lines(output):
         assert line["exception"]["type"] == "builtins.PermissionError"
         assert line["exception"]["frames"][-1].endswith(" in _sign_in")
@@ -120,8 +122,10 @@ def test_dev_logs_are_console_lines_through_the_same_scrubber(output: io.StringI
     text = output.getvalue()
     assert "sign-in from [redacted] failed" in text
     # In dev an exception keeps its message, scrubbed of what has a recognisable shape.
-    assert "PermissionError: bad password" in text and "for [redacted]" in text
+    assert "PermissionError: bad password" in text
+    assert "for [redacted]" in text
     assert "in _sign_in" in text
-    assert EMAIL not in text and IPV4 not in text
+    assert EMAIL not in text
+    assert IPV4 not in text
     with pytest.raises(json.JSONDecodeError):
         json.loads(text.splitlines()[0])
