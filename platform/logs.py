@@ -21,6 +21,9 @@ import structlog
 
 from audora.platform.scrub import REDACTED, is_sensitive_key, scrub_text, scrub_value
 
+# The name of the one handler `configure` installs on the root logger.
+_HANDLER_NAME = "audora"
+
 ExcInfo = tuple[type[BaseException], BaseException, TracebackType | None]
 
 
@@ -86,7 +89,12 @@ def configure(
     level: str = "INFO", *, json_lines: bool = False, stream: IO[str] | None = None
 ) -> None:
     """Routes all logging through structlog: JSON lines if `json_lines` (production),
-    console lines otherwise; either way through the scrubber."""
+    console lines otherwise; either way through the scrubber. As `logging.basicConfig`,
+    it leaves alone a process whose logging someone else set up (a test runner); called
+    again, it replaces its own handler."""
+    root = logging.getLogger()
+    if any(handler.get_name() != _HANDLER_NAME for handler in root.handlers):
+        return
     shared: list[Any] = [
         structlog.contextvars.merge_contextvars,
         structlog.stdlib.add_log_level,
@@ -104,8 +112,12 @@ def configure(
         processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, renderer],
     )
     handler = logging.StreamHandler(stream or sys.stderr)
+    handler.set_name(_HANDLER_NAME)
     handler.setFormatter(formatter)
-    logging.basicConfig(level=level, handlers=[handler], force=True)
+    for previous in list(root.handlers):
+        root.removeHandler(previous)
+    root.addHandler(handler)
+    root.setLevel(level)
     structlog.configure(
         processors=[*shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
         logger_factory=structlog.stdlib.LoggerFactory(),

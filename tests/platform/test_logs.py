@@ -23,19 +23,39 @@ IPV6 = "2001:db8:85a3::8a2e:370:7334"
 CONTENT = "we plan to acquire Globex for forty million"
 
 
+class FreshProcess:
+    """Logging configured as an entry point would in a fresh process, into a buffer."""
+
+    def __init__(self) -> None:
+        self.buffer = io.StringIO()
+        self.set_aside: list[logging.Handler] = []
+        self.level = logging.getLogger().level
+
+    def configure(self, *, json_lines: bool) -> io.StringIO:
+        # pytest's own capture handlers, added around each test, are set aside meanwhile.
+        root = logging.getLogger()
+        for handler in list(root.handlers):
+            root.removeHandler(handler)
+            if handler.get_name() != "audora":
+                self.set_aside.append(handler)
+        configure(json_lines=json_lines, stream=self.buffer)
+        return self.buffer
+
+    def restore(self) -> None:
+        root = logging.getLogger()
+        for handler in list(root.handlers):
+            root.removeHandler(handler)
+        for handler in self.set_aside:
+            root.addHandler(handler)
+        root.setLevel(self.level)
+        structlog.reset_defaults()
+
+
 @pytest.fixture
-def output() -> Iterator[io.StringIO]:
-    """Logging configured as an entry point would, writing to a buffer; restored after."""
-    root = logging.getLogger()
-    handlers, level = list(root.handlers), root.level
-    buffer = io.StringIO()
-    yield buffer
-    for handler in root.handlers:
-        root.removeHandler(handler)
-    for handler in handlers:
-        root.addHandler(handler)
-    root.setLevel(level)
-    structlog.reset_defaults()
+def fresh() -> Iterator[FreshProcess]:
+    process = FreshProcess()
+    yield process
+    process.restore()
 
 
 def lines(buffer: io.StringIO) -> list[dict[str, Any]]:
@@ -47,9 +67,9 @@ def _sign_in(email: str, password: str) -> None:
 
 
 def test_a_production_log_line_is_json_without_emails_tokens_or_addresses(
-    output: io.StringIO,
+    fresh: FreshProcess,
 ) -> None:
-    configure(json_lines=True, stream=output)
+    output = fresh.configure(json_lines=True)
     logging.getLogger("audora.test").info(
         "sign-in by %s from %s with Bearer %s", EMAIL, IPV4, TOKEN
     )
@@ -71,9 +91,9 @@ def test_a_production_log_line_is_json_without_emails_tokens_or_addresses(
 
 
 def test_structlog_fields_naming_credentials_or_content_are_replaced_whole(
-    output: io.StringIO,
+    fresh: FreshProcess,
 ) -> None:
-    configure(json_lines=True, stream=output)
+    output = fresh.configure(json_lines=True)
     structlog.get_logger("audora.test").info(
         "document pushed",
         password=PASSWORD,
@@ -92,9 +112,9 @@ def test_structlog_fields_naming_credentials_or_content_are_replaced_whole(
 
 
 def test_an_exception_logged_in_production_keeps_its_type_and_frames_only(
-    output: io.StringIO,
+    fresh: FreshProcess,
 ) -> None:
-    configure(json_lines=True, stream=output)
+    output = fresh.configure(json_lines=True)
     try:
         _sign_in(EMAIL, PASSWORD)
     except PermissionError:
@@ -112,8 +132,19 @@ def test_an_exception_logged_in_production_keeps_its_type_and_frames_only(
         assert "message" not in line["exception"]
 
 
-def test_dev_logs_are_console_lines_through_the_same_scrubber(output: io.StringIO) -> None:
-    configure(json_lines=False, stream=output)
+def test_logging_set_up_by_the_host_process_is_left_alone() -> None:
+    # Here the host is pytest, whose capture handlers are on the root logger.
+    before = list(logging.getLogger().handlers)
+    assert before
+    output = io.StringIO()
+    configure(json_lines=True, stream=output)
+    assert logging.getLogger().handlers == before
+    logging.getLogger("audora.test").warning("to the host's handlers only")
+    assert output.getvalue() == ""
+
+
+def test_dev_logs_are_console_lines_through_the_same_scrubber(fresh: FreshProcess) -> None:
+    output = fresh.configure(json_lines=False)
     try:
         _sign_in(EMAIL, PASSWORD)
     except PermissionError:
