@@ -16,6 +16,7 @@ exception types, modules, file names, line numbers and function names.
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -101,13 +102,22 @@ def is_sensitive_key(key: str) -> bool:
     return normal in _CONTENT_KEYS or any(word in normal for word in _SECRET_WORDS)
 
 
+def _address(match: re.Match[str]) -> str:
+    """An IP address replaced, unless it names no one: loopback or "any" (a bind address)."""
+    try:
+        address = ipaddress.ip_address(match.group(0))
+    except ValueError:
+        return REDACTED
+    return match.group(0) if address.is_loopback or address.is_unspecified else REDACTED
+
+
 def scrub_text(text: str) -> str:
     """The text with e-mail addresses, credentials and IP addresses replaced."""
     text = _AUTH_SCHEME.sub(lambda m: f"{m.group(1)} {REDACTED}", text)
     text = _SECRET_PARAM.sub(lambda m: f"{m.group(1)}={REDACTED}", text)
     text = _EMAIL.sub(REDACTED, text)
-    text = _IPV4.sub(REDACTED, text)
-    text = _IPV6.sub(REDACTED, text)
+    text = _IPV4.sub(_address, text)
+    text = _IPV6.sub(_address, text)
     return _OPAQUE.sub(REDACTED, text)
 
 

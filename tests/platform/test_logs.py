@@ -78,16 +78,19 @@ def test_a_production_log_line_is_json_without_emails_tokens_or_addresses(
         '%s - "%s %s HTTP/%s" %d', f"{IPV4}:51234", "GET", f"/files?token={TOKEN}", "1.1", 200
     )
     logging.getLogger("audora.test").warning("from %s", IPV6)
+    logging.getLogger("uvicorn.error").info("Uvicorn running on https://127.0.0.1:8443")
 
     text = output.getvalue()
     for value in (EMAIL, TOKEN, IPV4, IPV6):
         assert value not in text
-    first, access, third = lines(output)
+    first, access, third, bound = lines(output)
     assert first["event"] == "sign-in by [redacted] from [redacted] with Bearer [redacted]"
     assert first["level"] == "info"
     assert first["logger"] == "audora.test"
     assert access["event"] == '[redacted]:51234 - "GET /files?token=[redacted] HTTP/1.1" 200'
     assert third["event"] == "from [redacted]"
+    # Loopback and "any" addresses name no one: kept.
+    assert bound["event"] == "Uvicorn running on https://127.0.0.1:8443"
 
 
 def test_structlog_fields_naming_credentials_or_content_are_replaced_whole(
