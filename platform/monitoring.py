@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any, cast
 
 import sentry_sdk
+from sentry_sdk.integrations.strawberry import StrawberryIntegration
 from sentry_sdk.types import Breadcrumb, BreadcrumbHint, Event, Hint
 
 from audora.platform.config import Settings
@@ -55,6 +56,10 @@ def init_monitoring(settings: Settings, *, transport: Any = None) -> bool:
         include_source_context=False,
         max_request_body_size="never",
         traces_sample_rate=0.0,
+        # Not enabled on its own: it would add a (sync) extension to our async schema, and
+        # our endpoint reports internal errors through the log (schema/errors.py), which
+        # the logging integration sends, scrubbed.
+        disabled_integrations=[StrawberryIntegration()],
         before_send=_before_send,
         before_breadcrumb=_before_breadcrumb,
         **options,
