@@ -37,9 +37,6 @@ _SECRET_WORDS = (
     "apikey",
     "private_key",
     "credential",
-    "dsn",
-    "otp",
-    "totp",
     "signature",
     "csrf",
 )
@@ -67,13 +64,23 @@ _CONTENT_KEYS = frozenset(
         "phone",
         "vars",
         "locals",
+        # Short credential names, exact only (as substrings they would catch "footprint").
+        "otp",
+        "totp",
+        "dsn",
+        "code",
+        "sig",
+        "key",
     }
 )
 
 _EMAIL = re.compile(r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)+")
 _AUTH_SCHEME = re.compile(r"\b(Bearer|Basic|Token)\s+[A-Za-z0-9._~+/=\-]+", re.IGNORECASE)
+# `name=value` pairs (query strings, log lines) whose name says credential; `code`, `key`
+# and `sig` only as whole names (an OAuth code, a signed link), not `status_code=500`.
 _SECRET_PARAM = re.compile(
-    r"\b([A-Za-z_\-]*(?:token|key|secret|password|session|code|sig|signature)[A-Za-z_\-]*)"
+    r"(?<![A-Za-z0-9_\-])([A-Za-z_\-]*(?:token|secret|passw(?:or)?d|session|signature"
+    r"|api_?key|access_?key|private_?key)[A-Za-z_\-]*|code|key|sig)"
     r"=[^&\s\"';,]+",
     re.IGNORECASE,
 )

@@ -13,6 +13,8 @@ from audora.platform.scrub import REDACTED, scrub_text, scrub_value
         "mail to dana.o'hara+calls@client.co.uk",
         "Authorization: Bearer a1b2c3.d4e5f6.g7h8i9",
         "GET /download?id=7&signature=Zm9vYmFy&expires=1",
+        "GET /oauth/callback?state=1&code=4f1a",
+        "retrying with access_key=AKIDEXAMPLE",
         "from 203.0.113.9",
         "from 2001:db8::8a2e:370:7334",
         "from fe80:0:0:0:202:b3ff:fe1e:8329",
@@ -33,6 +35,7 @@ def test_addresses_credentials_and_opaque_tokens_are_replaced(text: str) -> None
         "runtime: Linux CPython 3.11.2",
         "test_an_exception_leaves_with_its_type_and_function_names",
         "took 12.5 ms at 05:33:24",
+        "redis_version=7.2.4 status_code=500 footprint=12",
     ],
 )
 def test_what_names_no_one_is_kept(text: str) -> None:
@@ -47,6 +50,7 @@ def test_values_under_credential_or_content_keys_are_replaced_whole() -> None:
             "transcript": "plain words",
             "variables": {"anything": 1},
             "status": "plain words",
+            "footprint": "plain words",
             "nested": [{"session_id": "x", "note": "by a@b.io"}],
         }
     )
@@ -56,5 +60,6 @@ def test_values_under_credential_or_content_keys_are_replaced_whole() -> None:
         "transcript": REDACTED,
         "variables": REDACTED,
         "status": "plain words",
+        "footprint": "plain words",
         "nested": [{"session_id": REDACTED, "note": f"by {REDACTED}"}],
     }
