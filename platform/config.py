@@ -25,6 +25,9 @@ class Settings(BaseSettings):
     )
 
     env: Environment = "dev"
+    # Error monitoring (platform/monitoring.py): off while empty. Events are scrubbed of
+    # personal data and customer content (platform/scrub.py) before they are sent.
+    sentry_dsn: SecretStr = SecretStr("")
     data_dir: Path = Path(".data")
 
     # PostgreSQL, four roles with four jobs:

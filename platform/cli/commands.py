@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from audora.platform.config import Settings, get_settings
 from audora.platform.logs import configure, runtime_banner
+from audora.platform.monitoring import init_monitoring
 
 if TYPE_CHECKING:
     from audora.platform.runtime import Runtime
@@ -36,8 +37,9 @@ def serve(args: argparse.Namespace) -> int:
     from audora.platform.http.app import create_app
     from audora.platform.tls.serving import ssl_context_factory
 
-    configure()
     settings = get_settings()
+    configure(json_lines=settings.is_production)
+    init_monitoring(settings)
     log.info(runtime_banner())
     config = uvicorn.Config(
         create_app(settings),
@@ -46,6 +48,9 @@ def serve(args: argparse.Namespace) -> int:
         ssl_context_factory=ssl_context_factory(settings),
         proxy_headers=False,
         server_header=False,
+        # uvicorn's own handlers would bypass the scrubber (its access lines carry client
+        # addresses): its loggers propagate to ours instead.
+        log_config=None,
         log_level="info",
         lifespan="on",
     )
@@ -58,7 +63,9 @@ def worker(args: argparse.Namespace) -> int:
 
     from audora.platform.jobs.worker import worker_settings
 
-    configure()
+    settings = get_settings()
+    configure(json_lines=settings.is_production)
+    init_monitoring(settings)
 
     async def run_worker() -> None:
         # arq's Worker binds to the event loop current at construction: build it inside.
