@@ -13,7 +13,7 @@ REPO = Path(__file__).resolve().parent.parent
 PACKAGES = ("platform", "tenants", "schema", "admin")
 NETWORK = re.compile(
     r"^(?:import|from) (?:httpx|openai|notion_client|requests|urllib\.request|http\.client"
-    r"|aiohttp|boto3|botocore|smtplib|aiosmtplib|socket)\b"
+    r"|aiohttp|boto3|botocore|smtplib|aiosmtplib|socket|sentry_sdk)\b"
     r"|\b(?:outbound_client|outbound_sync_client|guarded_client)\(",
     re.M,
 )
@@ -25,6 +25,7 @@ ALLOWED = {
     # Infrastructure: keys, objects and mail of Audora's own stack.
     "platform/keys/aws_kms.py": "the hosted key service: data keys, never content",
     "platform/mail/sender.py": "transactional mail: notices and links, never call content",
+    "platform/monitoring.py": "error reports to Sentry, only when a DSN is set, scrubbed (S4)",
     "platform/storage/backup_store.py": "the backup bucket (encrypted dumps)",
     "platform/storage/iam_identities.py": "the object store's identities",
     "platform/storage/s3_admin.py": "the object store's administration",
