@@ -23,6 +23,9 @@ IPV6 = "2001:db8:85a3::8a2e:370:7334"
 CONTENT = "we plan to acquire Globex for forty million"
 
 
+UVICORN_LOGGERS = ("uvicorn", "uvicorn.access", "uvicorn.error")
+
+
 class FreshProcess:
     """Logging configured as an entry point would in a fresh process, into a buffer."""
 
@@ -30,6 +33,18 @@ class FreshProcess:
         self.buffer = io.StringIO()
         self.set_aside: list[logging.Handler] = []
         self.level = logging.getLogger().level
+        # A server an earlier test ran in this process may have given uvicorn's loggers
+        # handlers of their own and stopped them propagating: a fresh process has neither.
+        self.uvicorn = {
+            name: (logger.handlers[:], logger.propagate, logger.level)
+            for name in UVICORN_LOGGERS
+            for logger in [logging.getLogger(name)]
+        }
+        for name in UVICORN_LOGGERS:
+            logger = logging.getLogger(name)
+            logger.handlers.clear()
+            logger.propagate = True
+            logger.setLevel(logging.NOTSET)
 
     def configure(self, *, json_lines: bool) -> io.StringIO:
         # pytest's own capture handlers, added around each test, are set aside meanwhile.
@@ -48,6 +63,11 @@ class FreshProcess:
         for handler in self.set_aside:
             root.addHandler(handler)
         root.setLevel(self.level)
+        for name, (handlers, propagate, level) in self.uvicorn.items():
+            logger = logging.getLogger(name)
+            logger.handlers[:] = handlers
+            logger.propagate = propagate
+            logger.setLevel(level)
         structlog.reset_defaults()
 
 
