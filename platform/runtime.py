@@ -20,6 +20,7 @@ from audora.platform.db.engines import app_engine, provisioner_engine
 from audora.platform.keys.aws_kms import AwsKmsKeyService
 from audora.platform.keys.local_client import LocalKeyService
 from audora.platform.keys.service import KeyService
+from audora.platform.mail.consent import consent_lookup
 from audora.platform.mail.sender import MailSender
 from audora.platform.storage.admin import IdentityAdmin, TenantStorageAdmin
 from audora.platform.storage.iam_identities import IamIdentities
@@ -109,7 +110,9 @@ class Runtime:
             redis=redis,
             passwords=Passwords(settings),
             throttle=LoginThrottle(redis, settings),
-            mail=MailSender(settings.smtp_url, settings.mail_from),
+            mail=MailSender(
+                settings.smtp_url, settings.mail_from, consent=consent_lookup(platform_engine)
+            ),
         )
 
     async def close(self) -> None:

@@ -48,6 +48,9 @@ WRITABLE_WHEN_READ_ONLY = frozenset(
         # LAPSED one: not a SUSPENDED one).
         "reopenAccount",
         "requestExport",
+        # The caller's own preference on their platform user row, not the account's data;
+        # and withdrawing consent to marketing must never be harder than giving it.
+        "setMarketingConsent",
     }
 )
 

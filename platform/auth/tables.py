@@ -37,6 +37,9 @@ users = Table(
     Column("totp_enabled_at", DateTime(timezone=True), nullable=True),
     # The last TOTP time step accepted: a code is good once.
     Column("totp_last_step", BigInteger, nullable=True),
+    # When the user opted in to marketing mail; null (the default, and after opting out):
+    # Audora sends them transactional mail only.
+    Column("marketing_opt_in_at", DateTime(timezone=True), nullable=True),
 )
 
 # Single-use recovery codes, only their SHA-256 kept (they are random, 50+ bits each).

@@ -12,20 +12,45 @@ is due. Certificates are verified against the system's trust store.
 
 `smtplib` is blocking, so each message is sent in a worker thread; a message goes out to
 all of its recipients in one SMTP transaction.
+
+Every message says what it is (`kind`, required, so that no call site can forget it):
+
+- TRANSACTIONAL: notices a person needs about their account (alerts, invitations,
+  exports, closure); sent without asking, marked `Auto-Submitted: auto-generated`
+  (RFC 3834) and never carrying List-Unsubscribe;
+- MARKETING: anything else. Sent only to recipients who are users with an explicit opt-in
+  (`users.marketing_opt_in_at`, asked by the sender's `consent` lookup), one message per
+  recipient so that no one sees another's address, each with List-Unsubscribe. Any other
+  recipient is skipped and logged (by a count, not the address); a sender without a
+  consent lookup sends no marketing at all.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import smtplib
 import ssl
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Collection
+from dataclasses import dataclass, field
 from email.message import EmailMessage
 from email.utils import formatdate, getaddresses, make_msgid
+from enum import Enum
 from urllib.parse import unquote, urlsplit
 
 DEFAULT_PORTS = {"smtp": 25, "smtp+starttls": 587, "smtps": 465}
 TIMEOUT_SECONDS = 15.0
+
+log = logging.getLogger(__name__)
+
+
+class MailKind(Enum):
+    TRANSACTIONAL = "transactional"
+    MARKETING = "marketing"
+
+
+# Of the addresses given, those whose user has opted in to marketing (lower-cased).
+ConsentLookup = Callable[[Collection[str]], Awaitable[set[str]]]
 
 
 class MailError(Exception):
@@ -37,9 +62,16 @@ class Mail:
     to: tuple[str, ...]
     subject: str
     text: str
-    # RFC 3834: set on messages a machine sends on its own (alerts), so that
-    # auto-responders do not answer them.
-    automatic: bool = False
+    # Required and keyword-only: every call site says which kind of message it sends.
+    kind: MailKind = field(kw_only=True)
+    # MARKETING only, and required there: where the recipient opts out (List-Unsubscribe).
+    unsubscribe_url: str | None = field(default=None, kw_only=True)
+
+    def __post_init__(self) -> None:
+        if self.kind is MailKind.MARKETING and not (
+            self.unsubscribe_url and self.unsubscribe_url.startswith("https://")
+        ):
+            raise ValueError("marketing mail needs an https:// unsubscribe_url")
 
 
 @dataclass(frozen=True)
@@ -71,11 +103,14 @@ class SmtpTarget:
 class MailSender:
     """Sends `Mail` from one address through one SMTP server."""
 
-    def __init__(self, smtp_url: str, mail_from: str) -> None:
+    def __init__(
+        self, smtp_url: str, mail_from: str, *, consent: ConsentLookup | None = None
+    ) -> None:
         # An empty URL is allowed until something is sent: commands that never mail
         # (migrate, keys) need no SMTP server.
         self.target = SmtpTarget.parse(smtp_url) if smtp_url else None
         self.mail_from = mail_from
+        self.consent = consent
         addresses = getaddresses([mail_from])
         if len(addresses) != 1 or "@" not in addresses[0][1]:
             raise ValueError("AUDORA_MAIL_FROM must be one address, e.g. 'Audora <a@b.example>'")
@@ -88,12 +123,41 @@ class MailSender:
         message["Subject"] = mail.subject
         message["Date"] = formatdate(usegmt=True)
         message["Message-ID"] = make_msgid(domain=self._domain)
-        if mail.automatic:
+        if mail.kind is MailKind.TRANSACTIONAL:
+            # RFC 3834: a machine sent it on its own; auto-responders must not answer.
             message["Auto-Submitted"] = "auto-generated"
+        else:
+            message["List-Unsubscribe"] = f"<{mail.unsubscribe_url}>"
         message.set_content(mail.text)
         return message
 
     async def send(self, mail: Mail) -> None:
+        if mail.kind is MailKind.MARKETING:
+            await self._send_marketing(mail)
+        else:
+            await self._send(mail)
+
+    async def _send_marketing(self, mail: Mail) -> None:
+        opted_in = await self.consent(mail.to) if self.consent is not None else set()
+        allowed = [address for address in mail.to if address.lower() in opted_in]
+        if refused := len(mail.to) - len(allowed):
+            log.info(
+                "marketing mail not sent to %d recipient(s) without opt-in",
+                refused,
+                extra={"subject": mail.subject},
+            )
+        for address in allowed:
+            await self._send(
+                Mail(
+                    (address,),
+                    mail.subject,
+                    mail.text,
+                    kind=MailKind.MARKETING,
+                    unsubscribe_url=mail.unsubscribe_url,
+                )
+            )
+
+    async def _send(self, mail: Mail) -> None:
         if not mail.to:
             return
         if self.target is None:

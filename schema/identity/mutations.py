@@ -9,6 +9,7 @@ from audora.platform import ids
 from audora.platform.auth import service
 from audora.platform.auth.login import LogInRequest, log_in
 from audora.platform.auth.service import IssuedSession
+from audora.platform.mail.consent import set_marketing_consent
 from audora.schema.context import RequestContext
 from audora.schema.identity.inputs import ChangePasswordInput, LogInInput, SignUpInput
 from audora.schema.identity.types import (
@@ -188,3 +189,15 @@ class IdentityMutation:
             new=input.new_password,
         )
         return True
+
+    @strawberry.mutation(
+        extensions=_SIGNED_IN,
+        description="Opt in to (true) or out of (false) marketing email from Audora; "
+        "returns the choice now recorded. Account and security notices are sent either way.",
+    )
+    async def set_marketing_consent(self, info: Info[RequestContext, None], opt_in: bool) -> bool:
+        runtime = info.context.runtime
+        principal = await info.context.principal()
+        return await set_marketing_consent(
+            runtime.platform_engine, runtime.clock, principal.user_id, opt_in=opt_in
+        )

@@ -6,6 +6,7 @@ from strawberry.types import Info
 
 from audora.platform.auth import repository
 from audora.platform.auth.principal import Principal
+from audora.platform.mail.consent import marketing_opt_in
 from audora.schema.context import RequestContext
 from audora.schema.identity.types import Account, Session, User, WebAuthnCredential
 from audora.schema.permissions import IsAuthenticated
@@ -49,8 +50,12 @@ class IdentityQuery:
     @strawberry.field(extensions=[PermissionExtension([IsAuthenticated()])])
     async def me(self, info: Info[RequestContext, None]) -> Viewer:
         principal = await info.context.principal()
+        user = User.from_principal(principal)
+        user.marketing_opt_in = await marketing_opt_in(
+            info.context.runtime.platform_engine, principal.user_id
+        )
         return Viewer(
-            user=User.from_principal(principal),
+            user=user,
             account=Account.from_principal(principal),
             _principal=principal,
         )

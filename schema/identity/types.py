@@ -35,6 +35,12 @@ class User:
     email: str
     full_name: str
     role: Role
+    marketing_opt_in: bool | None = strawberry.field(
+        default=None,
+        description="Your own choice (on `me.user` only; null for other users): whether "
+        "Audora may send you marketing email. False until you opt in with "
+        "setMarketingConsent; account and security notices are sent regardless.",
+    )
 
     @classmethod
     def from_principal(cls, principal: Principal) -> User:

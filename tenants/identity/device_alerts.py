@@ -20,7 +20,7 @@ from arq import Retry
 from sqlalchemy import RowMapping
 
 from audora.platform.auth import revoke_links
-from audora.platform.mail.sender import Mail, MailError
+from audora.platform.mail.sender import Mail, MailError, MailKind
 from audora.platform.runtime import Runtime
 from audora.tenants.identity import repository
 
@@ -60,7 +60,7 @@ def compose(facts: RowMapping, owners: list[str], link: str) -> Mail:
         "and then change the password.\n\n"
         "You receive this as the user who signed in, or as an owner of the account.\n"
     )
-    return Mail(to=recipients, subject=SUBJECT, text=text, automatic=True)
+    return Mail(to=recipients, subject=SUBJECT, text=text, kind=MailKind.TRANSACTIONAL)
 
 
 async def new_device_alert_job(

@@ -45,7 +45,7 @@ from audora.platform.errors import (
     not_found,
     unauthenticated,
 )
-from audora.platform.mail.sender import Mail
+from audora.platform.mail.sender import Mail, MailKind
 from audora.platform.runtime import Runtime
 from audora.tenants.audit.security_events import record, record_later
 from audora.tenants.clients import repository as clients
@@ -158,7 +158,12 @@ def _invitation_mail(principal: Principal, made: InvitationRecord, token: str) -
         "If you did not expect this, ignore this message: without the token nothing "
         "happens.\n"
     )
-    return Mail(to=(made.email,), subject="Your invitation to Audora", text=text)
+    return Mail(
+        to=(made.email,),
+        subject="Your invitation to Audora",
+        text=text,
+        kind=MailKind.TRANSACTIONAL,
+    )
 
 
 @dataclass(frozen=True)

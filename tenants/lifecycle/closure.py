@@ -29,7 +29,7 @@ from audora.platform.billing.records import BillingKind, BillingRecord, record_b
 from audora.platform.db.tenant_binding import TenantRef
 from audora.platform.db.tenant_names import tenant_schema
 from audora.platform.errors import AppError, ErrorCode, bad_input, forbidden
-from audora.platform.mail.sender import Mail, MailError
+from audora.platform.mail.sender import Mail, MailError, MailKind
 from audora.platform.runtime import Runtime
 from audora.tenants.audit.log import AuditEntry, append_alone
 from audora.tenants.identity import repository as identity
@@ -80,7 +80,14 @@ async def _owners(runtime: Runtime, account_id: uuid.UUID) -> list[str]:
 async def _tell_owners(runtime: Runtime, account_id: uuid.UUID, subject: str, text: str) -> None:
     """Mail the owners; a mail failure is logged, never undoes the change it reports."""
     try:
-        await runtime.mail.send(Mail(tuple(await _owners(runtime, account_id)), subject, text))
+        await runtime.mail.send(
+            Mail(
+                tuple(await _owners(runtime, account_id)),
+                subject,
+                text,
+                kind=MailKind.TRANSACTIONAL,
+            )
+        )
     except MailError:
         log.exception("could not mail the owners of %s about %r", account_id, subject)
 

@@ -35,7 +35,7 @@ from audora.platform.db.tenant_binding import TenantRef, TenantUnitOfWork, tenan
 from audora.platform.db.tenant_names import tenant_schema
 from audora.platform.errors import ErrorCode, forbidden, not_found
 from audora.platform.jobs.queue import enqueue
-from audora.platform.mail.sender import Mail, MailError
+from audora.platform.mail.sender import Mail, MailError, MailKind
 from audora.platform.runtime import Runtime
 from audora.tenants.audit.log import AuditEntry, append
 from audora.tenants.identity import repository as identity
@@ -326,6 +326,7 @@ async def _mail_link(
                 f"  {_url(runtime, '', token)}\n\n"
                 "Need a new link later? Ask for the export again in Audora "
                 f"(dataExport). The export itself is deleted 24 hours after it was made.\n",
+                kind=MailKind.TRANSACTIONAL,
             )
         )
     except MailError:

@@ -51,7 +51,7 @@ from audora.platform.auth.tables import invitations, memberships, sessions, user
 from audora.platform.db.tenant_binding import TenantRef
 from audora.platform.db.tenant_names import TenantSchema, tenant_role, tenant_schema
 from audora.platform.errors import AppError, ErrorCode
-from audora.platform.mail.sender import Mail
+from audora.platform.mail.sender import Mail, MailKind
 from audora.platform.runtime import Runtime
 from audora.tenants.audit.log import AuditEntry, append_alone
 from audora.tenants.backups.tables import backups
@@ -347,6 +347,7 @@ async def _mail(runtime: Runtime, doomed: Doomed, facts: Facts) -> Facts:
                     f"SHA-256 of the certificate: {cert.sha256}\n\n"
                     + json.dumps(cert.body, indent=2, sort_keys=True)
                     + "\n",
+                    kind=MailKind.TRANSACTIONAL,
                 )
             )
         await conn.execute(

@@ -29,7 +29,7 @@ from audora.platform.auth.service import ClientInfo
 from audora.platform.auth.tables import memberships, users
 from audora.platform.db.tenant_binding import tenant_transaction
 from audora.platform.errors import AppError, ErrorCode, bad_input, forbidden, not_found
-from audora.platform.mail.sender import Mail
+from audora.platform.mail.sender import Mail, MailKind
 from audora.platform.runtime import Runtime
 from audora.platform.staff import audit
 from audora.platform.staff.accounts import StaffSession
@@ -232,7 +232,12 @@ async def _tell_approvers(
     )
     try:
         await runtime.mail.send(
-            Mail(to=tuple(to), subject="Audora support asks for access", text=text)
+            Mail(
+                to=tuple(to),
+                subject="Audora support asks for access",
+                text=text,
+                kind=MailKind.TRANSACTIONAL,
+            )
         )
     except Exception:
         # The request stands and shows in accessRequests; the mail is a courtesy.

@@ -7,7 +7,7 @@ import uuid
 
 import pytest
 
-from audora.platform.mail.sender import Mail, MailSender, SmtpTarget
+from audora.platform.mail.sender import Mail, MailKind, MailSender, SmtpTarget
 from audora.platform.runtime import Runtime
 from audora.platform.stack.embedded import EmbeddedStack
 
@@ -18,7 +18,9 @@ async def test_a_message_reaches_the_catcher_from_the_configured_sender(
     runtime: Runtime, stack: EmbeddedStack
 ) -> None:
     to = f"someone-{uuid.uuid4().hex[:8]}@example.com"
-    await runtime.mail.send(Mail(to=(to,), subject="Hello", text="Plain words.\n"))
+    await runtime.mail.send(
+        Mail(to=(to,), subject="Hello", text="Plain words.\n", kind=MailKind.TRANSACTIONAL)
+    )
     (message,) = await read_mail(stack.data_dir / "mail", to)
     assert message["From"] == "Audora <security@audora.local>"
     assert message["Subject"] == "Hello"
