@@ -1,6 +1,6 @@
 """Marketing consent: when a user opted in to marketing mail (null: never, or opted out).
 
-Revision ID: optin
+Revision ID: 0011_platform
 Revises: 0010_platform
 """
 
@@ -9,7 +9,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "optin"
+revision = "0011_platform"
 down_revision = "0010_platform"
 branch_labels = None
 depends_on = None
