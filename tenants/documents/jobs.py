@@ -118,7 +118,7 @@ async def generate_documents_job(
         # Made here, inside the try: a misconfigured hosted generator fails like one
         # that is down (retried, then FAILED), rather than leaving the call waiting.
         generator: DocumentGenerator = ctx.get("generator") or generator_from_settings(
-            runtime.settings
+            runtime.settings, runtime.clock.now()
         )
         documents = _checked(await generator.generate(transcript, context, wanted), wanted)
         versions = await _write(runtime, tenant, call, round_id, documents)

@@ -67,7 +67,7 @@ async def transcribe_call_job(ctx: dict[str, Any], tenant_id: str, call_id: str)
         return "nothing to do"
     try:
         transcriber: Transcriber = ctx.get("transcriber") or transcriber_from_settings(
-            runtime.settings
+            runtime.settings, runtime.clock.now()
         )
         # A meeting bot's recording says who spoke when: the segments get their speakers.
         async with tenant_transaction(runtime.tenant_engine, ref) as uow:
