@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import dataclasses
 from datetime import date, timedelta
+from pathlib import Path
 
 import httpx
 import pytest
+from arq.worker import func
 from pydantic import SecretStr
 from sqlalchemy import Engine, select, update
 
@@ -16,6 +18,7 @@ from audora.platform.auth.tables import memberships, users
 from audora.platform.clock import FrozenClock
 from audora.platform.config import Settings
 from audora.platform.errors import AppError
+from audora.platform.jobs.queue import QUEUE
 from audora.platform.runtime import Runtime
 from audora.platform.stack.embedded import EmbeddedStack
 from audora.platform.subprocessors import registry
@@ -32,8 +35,19 @@ from audora.tenants.documents.providers import generator_from_settings
 from audora.tenants.registry.tables import accounts
 from audora.tenants.transcription.choice import transcriber_from_settings
 from audora.tenants.transcription.deepgram import DeepgramTranscriber
+from audora.tenants.transcription.jobs import MAX_TRIES, transcribe_call_job
 
-from audora_testing import GraphQL, mail_text, mail_to, read_mail, sign_up
+from audora_testing import (
+    GraphQL,
+    create_call,
+    create_profile,
+    mail_text,
+    mail_to,
+    read_mail,
+    run_jobs,
+    sign_up,
+    upload_path,
+)
 
 FAKE_KEY = "sk-test-not-a-real-key"  # pragma: allowlist secret
 
@@ -156,3 +170,41 @@ def test_every_call_data_provider_the_code_can_select_is_registered() -> None:
         entry = find(key)
         assert isinstance(entry, Subprocessor)
         assert entry.call_data
+
+
+FLAC = Path(__file__).resolve().parents[2] / "fixtures" / "calls" / "brightside-dental.flac"
+READ = "query($id: ID!) { call(id: $id) { status failureReason transcript { text } } }"
+
+
+async def test_a_transcription_job_for_a_provider_not_yet_effective_fails_with_the_reason(
+    gql: GraphQL,
+    api: httpx.AsyncClient,
+    runtime: Runtime,
+    settings: Settings,
+    clock: FrozenClock,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    await runtime.redis.delete(QUEUE)  # other tests' jobs would run in this test's worker
+    owner = await sign_up(gql, "Early Adopter Studio")
+    profile = await create_profile(gql, owner["token"], "Brightside Dental")
+    call_id = await create_call(gql, owner["token"], profile["id"], "Discovery")
+    path = await upload_path(gql, owner["token"], call_id)
+    uploaded = await api.put(
+        path, content=FLAC.read_bytes(), headers={"content-type": "audio/flac"}
+    )
+    assert uploaded.status_code == 201, uploaded.text
+    monkeypatch.setattr(settings, "transcriber", "deepgram")
+    monkeypatch.setattr(settings, "transcriber_api_key", FAKE_KEY)
+    effective = clock.now().date() + timedelta(days=14)
+    _effective_on(monkeypatch, "deepgram", effective)
+
+    await run_jobs(runtime, [func(transcribe_call_job, max_tries=MAX_TRIES)])
+
+    result = await gql(READ, {"id": call_id}, token=owner["token"])
+    call = result["data"]["call"]
+    assert call["status"] == "FAILED"
+    assert call["failureReason"] == (
+        f"subprocessor Deepgram is effective from {effective.isoformat()}:"
+        " it may not receive call data before then"
+    )
+    assert call["transcript"] is None
