@@ -5,6 +5,9 @@ a new one that processes call data is announced to every live account's owner at
 from __future__ import annotations
 
 import dataclasses
+import json
+import subprocess
+import sys
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -208,3 +211,28 @@ async def test_a_transcription_job_for_a_provider_not_yet_effective_fails_with_t
         " it may not receive call data before then"
     )
     assert call["transcript"] is None
+
+
+def test_the_operator_command_lists_and_refuses_a_late_announcement(
+    stack_env: dict[str, str],
+) -> None:
+    audora = str(Path(sys.executable).with_name("audora"))
+    listed = subprocess.run(
+        [audora, "subprocessors", "list"], env=stack_env, capture_output=True, text=True
+    )
+    assert listed.returncode == 0, listed.stderr
+    keys = [json.loads(line)["key"] for line in listed.stdout.splitlines()]
+    assert keys == [s.key for s in REGISTRY]
+
+    # Deepgram's registered date has passed: far less than 14 days' notice.
+    deepgram = find("deepgram")
+    assert deepgram is not None
+    effective = deepgram.effective.isoformat()
+    late = subprocess.run(
+        [audora, "subprocessors", "announce", "--name", "Deepgram", "--effective", effective],
+        env=stack_env,
+        capture_output=True,
+        text=True,
+    )
+    assert late.returncode == 1
+    assert "at least 14 days ahead" in late.stderr
