@@ -24,7 +24,16 @@ import asyncio
 import sys
 from collections.abc import Callable, Sequence
 
-from audora.platform.cli import backup, commands, dev, lifecycle, retention, staff, vuln
+from audora.platform.cli import (
+    backup,
+    commands,
+    dev,
+    lifecycle,
+    retention,
+    staff,
+    subprocessors,
+    vuln,
+)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -90,6 +99,7 @@ def _parser() -> argparse.ArgumentParser:
     backup.add_parser(sub)
     staff.add_parser(sub)
     vuln.add_parser(sub)
+    subprocessors.add_parser(sub)
     return parser
 
 
@@ -110,6 +120,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "backup": lambda a: asyncio.run(backup.backup(a)),
         "staff": lambda a: asyncio.run(staff.staff(a)),
         "vuln": lambda a: asyncio.run(vuln.vuln(a)),
+        "subprocessors": lambda a: asyncio.run(subprocessors.subprocessors(a)),
     }
     return handlers[args.command](args)
 

@@ -21,6 +21,7 @@ from audora.platform.http.security_txt import security_txt
 from audora.platform.http.session_revoke import revoke_page
 from audora.platform.http.strict_transport import StrictTransportSecurity
 from audora.platform.runtime import Runtime
+from audora.platform.subprocessors import pages as subprocessors
 from audora.schema.build import Limits
 from audora.schema.endpoint import graphql_get, graphql_post
 from audora.schema.websocket import SubscriptionEndpoint
@@ -56,6 +57,8 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> Starlette:
             Route("/readyz", readyz, methods=["GET"]),
             Route(SECURITY_TXT, security_txt, methods=["GET"]),
             Route("/metrics", metrics, methods=["GET"]),
+            Route(subprocessors.PATH, subprocessors.subprocessors_page, methods=["GET"]),
+            Route(subprocessors.JSON_PATH, subprocessors.subprocessors_json, methods=["GET"]),
             Route("/uploads/{ticket}", put_upload, methods=["PUT"]),
             Route("/exports/{token}", get_export, methods=["GET"]),
             Route("/webhooks/meeting-bot", meeting_bot_webhook, methods=["POST"]),

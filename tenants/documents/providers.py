@@ -1,20 +1,26 @@
 """The document generator the settings choose: `AUDORA_GENERATOR=embedded` (the default,
 offline) or `openai` (an OpenAI-compatible chat API at `AUDORA_GENERATOR_BASE_URL`,
-https only, with `AUDORA_GENERATOR_API_KEY` and `AUDORA_GENERATOR_MODEL`)."""
+https only, with `AUDORA_GENERATOR_API_KEY` and `AUDORA_GENERATOR_MODEL`). A hosted
+generator is used only once its subprocessor is registered and effective (PROMISES S5)."""
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from audora.platform.config import Settings
 from audora.platform.http.outbound import InsecureDestination
+from audora.platform.subprocessors.registry import require_effective
 from audora.tenants.documents.embedded import EmbeddedGenerator
 from audora.tenants.documents.generator import DocumentGenerator
 from audora.tenants.documents.hosted import OpenAIChatGenerator
 
 
-def generator_from_settings(settings: Settings) -> DocumentGenerator:
-    """The configured generator; a hosted one without https or an API key is refused."""
+def generator_from_settings(settings: Settings, now: datetime) -> DocumentGenerator:
+    """The configured generator; a hosted one without https or an API key, or not yet an
+    effective subprocessor at `now`, is refused."""
     if settings.generator == "embedded":
         return EmbeddedGenerator()
+    require_effective(settings.generator, now)
     if not settings.generator_base_url.lower().startswith("https://"):
         raise InsecureDestination("AUDORA_GENERATOR_BASE_URL must be an https URL")
     api_key = settings.generator_api_key.get_secret_value()

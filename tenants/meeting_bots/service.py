@@ -24,6 +24,11 @@ from audora.platform.auth.principal import Principal
 from audora.platform.db.tenant_binding import tenant_transaction
 from audora.platform.errors import AppError, ErrorCode, bad_input, forbidden, not_found
 from audora.platform.runtime import Runtime
+from audora.platform.subprocessors.registry import (
+    BOT_PROVIDER,
+    SubprocessorNotEffective,
+    require_effective,
+)
 from audora.tenants.audit.log import AuditEntry, append
 from audora.tenants.calls import repository as calls
 from audora.tenants.calls.service import CallStatus
@@ -111,6 +116,11 @@ async def dispatch_bot(
 ) -> BotRecord:
     """Send the provider's bot to `meeting_url` for the call; the bot as recorded."""
     url = checked_meeting_url(meeting_url)
+    # The provider hears the meeting: only once it is an effective subprocessor (S5).
+    try:
+        require_effective(BOT_PROVIDER, runtime.clock.now())
+    except SubprocessorNotEffective as exc:
+        raise AppError(str(exc), code=ErrorCode.BAD_USER_INPUT) from None
     # Also refused by the schema's read-only guard; checked here too, because a bot is a
     # recording (C1) and must never be sent for an account that is not writable.
     if not await account_is_writable(runtime.platform_engine, principal.account_id):

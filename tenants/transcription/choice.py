@@ -5,12 +5,16 @@ assemblyai), with `AUDORA_TRANSCRIBER_BASE_URL` (https only; empty: the provider
 
 A bad choice (an unknown name, an http URL, a hosted provider without a key) is an
 error at the first transcription, which the job retries and then reports as the call's
-failure; the worker's log names the setting.
+failure; the worker's log names the setting. So is a hosted provider that is not in the
+subprocessor registry or not yet effective at `now` (PROMISES S5).
 """
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from audora.platform.config import Settings
+from audora.platform.subprocessors.registry import require_effective
 from audora.tenants.transcription import assemblyai, deepgram, openai_compatible
 from audora.tenants.transcription.assemblyai import AssemblyAITranscriber
 from audora.tenants.transcription.deepgram import DeepgramTranscriber
@@ -25,8 +29,8 @@ HOSTED_DEFAULTS = {
 }
 
 
-def transcriber_from_settings(settings: Settings) -> Transcriber:
-    """The transcriber `settings` name."""
+def transcriber_from_settings(settings: Settings, now: datetime) -> Transcriber:
+    """The transcriber `settings` name, if it may receive call data at `now`."""
     choice = settings.transcriber.strip().lower()
     if choice == "embedded":
         from audora.tenants.transcription.whisper import WhisperTranscriber
@@ -37,6 +41,7 @@ def transcriber_from_settings(settings: Settings) -> Transcriber:
             f"AUDORA_TRANSCRIBER={settings.transcriber!r} is not one of embedded, "
             + ", ".join(HOSTED_DEFAULTS)
         )
+    require_effective(choice, now)
     base_url, model = HOSTED_DEFAULTS[choice]
     config = HostedConfig(
         api_key=settings.transcriber_api_key,

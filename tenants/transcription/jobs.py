@@ -26,6 +26,7 @@ from audora.platform.crypto.envelope import IntegrityError
 from audora.platform.db.tenant_binding import TenantRef, tenant_transaction
 from audora.platform.db.tenant_names import tenant_schema
 from audora.platform.runtime import Runtime
+from audora.platform.subprocessors.registry import SubprocessorNotEffective
 from audora.tenants.audit.log import AuditEntry, append
 from audora.tenants.calls import repository as calls
 from audora.tenants.calls.content import store_transcript
@@ -67,7 +68,7 @@ async def transcribe_call_job(ctx: dict[str, Any], tenant_id: str, call_id: str)
         return "nothing to do"
     try:
         transcriber: Transcriber = ctx.get("transcriber") or transcriber_from_settings(
-            runtime.settings
+            runtime.settings, runtime.clock.now()
         )
         # A meeting bot's recording says who spoke when: the segments get their speakers.
         async with tenant_transaction(runtime.tenant_engine, ref) as uow:
@@ -91,6 +92,10 @@ async def transcribe_call_job(ctx: dict[str, Any], tenant_id: str, call_id: str)
             runtime, tenant, call, "the recording failed its integrity check", integrity=True
         )
         return "failed: integrity"
+    except SubprocessorNotEffective as refused:
+        # No retry sends the audio: the operator must register it or wait for the date.
+        await _fail(runtime, tenant, call, str(refused))
+        return "failed: subprocessor not effective"
     except Exception:
         job_try: int = ctx.get("job_try", 1)
         if job_try < MAX_TRIES:

@@ -15,7 +15,7 @@ import ssl
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -293,15 +293,19 @@ async def test_a_provider_whose_certificate_is_not_trusted_is_refused(stand_in: 
 
 
 def test_settings_choose_the_generator_and_refuse_plain_http(stand_in: StandIn) -> None:
-    assert isinstance(generator_from_settings(Settings()), EmbeddedGenerator)
+    assert isinstance(generator_from_settings(Settings(), datetime.now(UTC)), EmbeddedGenerator)
     hosted = Settings(
         generator="openai",
         generator_base_url=f"{stand_in.url}/ok/v1",
         generator_api_key=SecretStr(API_KEY),
         outbound_ca_file=stand_in.ca,
     )
-    assert isinstance(generator_from_settings(hosted), OpenAIChatGenerator)
+    assert isinstance(generator_from_settings(hosted, datetime.now(UTC)), OpenAIChatGenerator)
     with pytest.raises(InsecureDestination):
-        generator_from_settings(hosted.model_copy(update={"generator_base_url": "http://x/v1"}))
+        generator_from_settings(
+            hosted.model_copy(update={"generator_base_url": "http://x/v1"}), datetime.now(UTC)
+        )
     with pytest.raises(ValueError, match="API_KEY"):
-        generator_from_settings(hosted.model_copy(update={"generator_api_key": SecretStr("")}))
+        generator_from_settings(
+            hosted.model_copy(update={"generator_api_key": SecretStr("")}), datetime.now(UTC)
+        )

@@ -12,6 +12,7 @@ import ssl
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from email.parser import BytesParser
 from email.policy import HTTP
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -283,7 +284,9 @@ def test_a_provider_is_reached_only_over_verified_tls(stand_in: StandIn, test_ca
 
 def test_settings_choose_the_transcriber() -> None:
     def chosen(**values: Any) -> object:
-        return transcriber_from_settings(Settings(transcriber_api_key=KEY, **values))
+        return transcriber_from_settings(
+            Settings(transcriber_api_key=KEY, **values), datetime.now(UTC)
+        )
 
     assert isinstance(chosen(), WhisperTranscriber)
     assert isinstance(chosen(transcriber="openai"), OpenAITranscriber)
@@ -297,7 +300,7 @@ def test_settings_choose_the_transcriber() -> None:
     with pytest.raises(ValueError, match="not one of"):
         chosen(transcriber="somewhere")
     with pytest.raises(ValueError, match="API_KEY"):
-        transcriber_from_settings(Settings(transcriber="deepgram"))
+        transcriber_from_settings(Settings(transcriber="deepgram"), datetime.now(UTC))
 
 
 CALL = "query($id: ID!) { call(id: $id) { status transcript { text } } }"
