@@ -11,7 +11,7 @@ from sqlalchemy import select
 from audora.platform.auth.principal import Role
 from audora.platform.auth.tables import memberships, users
 from audora.platform.errors import AppError, ErrorCode
-from audora.platform.mail.sender import Mail
+from audora.platform.mail.sender import Mail, MailKind
 from audora.platform.runtime import Runtime
 from audora.platform.subprocessors.registry import NOTICE_DAYS, find
 from audora.tenants.registry.tables import accounts
@@ -67,6 +67,12 @@ async def announce(runtime: Runtime, key: str, effective: date) -> list[str]:
     )
     for owner in owners:
         await runtime.mail.send(
-            Mail(to=(owner,), subject=f"New Audora subprocessor: {entry.name}", text=text)
+            Mail(
+                to=(owner,),
+                subject=f"New Audora subprocessor: {entry.name}",
+                text=text,
+                # A notice the data processing agreement requires: transactional.
+                kind=MailKind.TRANSACTIONAL,
+            )
         )
     return owners
