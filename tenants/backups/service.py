@@ -28,7 +28,7 @@ import logging
 import uuid
 from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy import delete, insert, select, update
 
@@ -41,7 +41,7 @@ from audora.platform.storage.backup_store import backup_bucket
 from audora.tenants.backups.dump_text import DumpFilter
 from audora.tenants.backups.keys import KEY_VERSION, backup_key_context
 from audora.tenants.backups.tables import backups
-from audora.tenants.lifecycle.schedule import DataClass, retention_of
+from audora.tenants.lifecycle.schedule import DataClass, period_of
 
 log = logging.getLogger(__name__)
 
@@ -127,7 +127,7 @@ async def backup_tenant(runtime: Runtime, tenant_id: uuid.UUID) -> BackupTaken:
     backup_id = uuid.uuid4()
     object_key = backup_object_key(tenant_id, now, backup_id)
     made = await runtime.keys.generate_data_key(tenant_id, backup_key_context(tenant_id, backup_id))
-    keep = retention_of(DataClass.BACKUPS).keep or timedelta(days=30)
+    keep = period_of(DataClass.BACKUPS)
     # The row first: a backup that dies midway is still catalogued, and expires.
     async with runtime.platform_engine.begin() as conn:
         await conn.execute(

@@ -43,7 +43,7 @@ from audora.tenants.keys.data_keys import key_context
 from audora.tenants.lifecycle.closure import ACTIVE, IN_GRACE
 from audora.tenants.lifecycle.export_archive import export_zip
 from audora.tenants.lifecycle.export_tables import data_exports
-from audora.tenants.lifecycle.schedule import DataClass, retention_of
+from audora.tenants.lifecycle.schedule import DataClass, period_of
 from audora.tenants.lifecycle.tables import export_links
 from audora.tenants.registry.repository import is_live
 from audora.tenants.registry.tables import accounts
@@ -93,9 +93,7 @@ def _binding(tenant_id: uuid.UUID, export_id: uuid.UUID) -> Binding:
 
 
 def lifetime() -> timedelta:
-    keep = retention_of(DataClass.EXPORTS).keep
-    assert keep is not None  # noqa: S101 (the schedule's row has a period)
-    return keep
+    return period_of(DataClass.EXPORTS)
 
 
 def _token_hash(token: str) -> bytes:
