@@ -217,16 +217,26 @@ class Served:
         self.url = f"https://localhost:{port}"
 
 
-def raw_objects(settings: Settings, account_id: str) -> dict[str, bytes]:
-    """Every object and unfinished multipart upload in a tenant's bucket, as the store
-    holds them (read with the administrator's keys)."""
-    admin = s3_client(
+def admin_s3(settings: Settings) -> Any:
+    """The object store's administrator client: for inspecting what the platform stored."""
+    return s3_client(
         settings.s3_endpoint,
         settings.s3_admin_access_key,
         settings.s3_admin_secret_key,
         region=settings.s3_region,
     )
-    bucket = f"{settings.bucket_prefix}{account_id.removeprefix('acc_')}"
+
+
+def tenant_bucket(settings: Settings, account_id: str) -> str:
+    """The bucket of the account with public id `account_id` (`acc_<hex>`)."""
+    return f"{settings.bucket_prefix}{account_id.removeprefix('acc_')}"
+
+
+def raw_objects(settings: Settings, account_id: str) -> dict[str, bytes]:
+    """Every object and unfinished multipart upload in a tenant's bucket, as the store
+    holds them (read with the administrator's keys)."""
+    admin = admin_s3(settings)
+    bucket = tenant_bucket(settings, account_id)
     listed = admin.list_objects_v2(Bucket=bucket).get("Contents", [])
     pending = admin.list_multipart_uploads(Bucket=bucket).get("Uploads", [])
     objects = {

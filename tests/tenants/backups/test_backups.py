@@ -35,7 +35,6 @@ from audora.platform.keys.service import KeyDestroyed, KeyServiceError
 from audora.platform.runtime import Runtime
 from audora.platform.stack.embedded import EmbeddedStack
 from audora.platform.stack.users import APP_USER
-from audora.platform.storage.s3_admin import s3_client
 from audora.tenants.backups.drill import restore_drill
 from audora.tenants.backups.jobs import backup_tenant_job, run_backups
 from audora.tenants.backups.keys import backup_key_context
@@ -47,6 +46,7 @@ from audora.tenants.lifecycle.schedule import DataClass, retention_of
 from audora_testing import (
     REPO,
     GraphQL,
+    admin_s3,
     create_call,
     create_profile,
     raw_id,
@@ -69,15 +69,6 @@ def moved(clock: FrozenClock, delta: timedelta) -> Iterator[None]:
         yield
     finally:
         clock.advance(-delta)
-
-
-def _admin(settings: Settings) -> Any:
-    return s3_client(
-        settings.s3_endpoint,
-        settings.s3_admin_access_key,
-        settings.s3_admin_secret_key,
-        region=settings.s3_region,
-    )
 
 
 async def _tenant_with_content(
@@ -136,7 +127,9 @@ def _schemas(superuser: Engine, like: str) -> list[str]:
 
 
 def _stored(settings: Settings, key: str) -> bytes:
-    body: bytes = _admin(settings).get_object(Bucket=settings.backup_bucket, Key=key)["Body"].read()
+    body: bytes = (
+        admin_s3(settings).get_object(Bucket=settings.backup_bucket, Key=key)["Body"].read()
+    )
     return body
 
 
@@ -253,7 +246,7 @@ async def test_a_tampered_backup_fails_its_drill_which_is_recorded_and_audited(
     taken = await backup_tenant(runtime, made["tenant"])
     stored = bytearray(_stored(settings, taken.object_key))
     stored[len(stored) // 2] ^= 0x01
-    _admin(settings).put_object(
+    admin_s3(settings).put_object(
         Bucket=settings.backup_bucket, Key=taken.object_key, Body=bytes(stored)
     )
     with superuser.connect() as conn:
@@ -302,7 +295,7 @@ async def test_a_backup_cut_short_restores_nothing_though_its_first_chunks_were_
     taken = await backup_tenant(runtime, made["tenant"])
     stored = _stored(settings, taken.object_key)
     assert len(stored) > 4 * 64 * 1024
-    _admin(settings).put_object(
+    admin_s3(settings).put_object(
         Bucket=settings.backup_bucket, Key=taken.object_key, Body=stored[: len(stored) - 20]
     )
     drill = await restore_drill(runtime, made["tenant"])
@@ -368,7 +361,7 @@ async def test_backups_are_kept_30_days_and_deleted_just_after(
     assert (run.taken, run.failed_tenants, run.expiry.deleted) == (1, [], 1)
 
     assert _backup_row(superuser, older.id) is None
-    versions = _admin(settings).list_object_versions(
+    versions = admin_s3(settings).list_object_versions(
         Bucket=settings.backup_bucket, Prefix=older.object_key
     )
     assert [*versions.get("Versions", []), *versions.get("DeleteMarkers", [])] == []

@@ -28,7 +28,6 @@ from audora.platform.errors import AppError, ErrorCode
 from audora.platform.keys.service import KeyDestroyed
 from audora.platform.runtime import Runtime
 from audora.platform.stack.embedded import EmbeddedStack
-from audora.platform.storage.s3_admin import s3_client
 from audora.tenants.backups.drill import restore_drill
 from audora.tenants.backups.keys import backup_key_context
 from audora.tenants.backups.service import backup_tenant
@@ -41,6 +40,7 @@ from audora_testing import (
     PASSWORD,
     REPO,
     GraphQL,
+    admin_s3,
     create_profile,
     error_codes,
     mail_text,
@@ -49,6 +49,7 @@ from audora_testing import (
     schema_of,
     seat,
     sign_up,
+    tenant_bucket,
 )
 
 CLOSE = "mutation($c: String!) { closeAccount(confirm: $c) { status } }"
@@ -69,19 +70,6 @@ def moved(clock: FrozenClock, delta: timedelta) -> Iterator[None]:
         clock.advance(-delta)
 
 
-def _admin(settings: Settings) -> Any:
-    return s3_client(
-        settings.s3_endpoint,
-        settings.s3_admin_access_key,
-        settings.s3_admin_secret_key,
-        region=settings.s3_region,
-    )
-
-
-def _bucket(settings: Settings, account_id: str) -> str:
-    return f"{settings.bucket_prefix}{account_id.removeprefix('acc_')}"
-
-
 async def _closed_tenant(
     gql: GraphQL, runtime: Runtime, settings: Settings, superuser: Engine, marker: str
 ) -> dict[str, Any]:
@@ -91,7 +79,7 @@ async def _closed_tenant(
     owner = await sign_up(gql, name)
     await create_profile(gql, owner["token"], f"Client {marker}", notes=f"secret {marker}")
     member = await seat(gql, runtime, superuser, owner, "MEMBER")
-    admin, bucket = _admin(settings), _bucket(settings, owner["account"]["id"])
+    admin, bucket = admin_s3(settings), tenant_bucket(settings, owner["account"]["id"])
     admin.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
     # Not under recordings/: the audio sweep would take those as orphans first.
     for i in range(5):
@@ -150,7 +138,7 @@ async def test_a_purge_after_the_grace_leaves_nothing_of_the_tenant_and_a_certif
     assert not _exists(superuser, "SELECT 1 FROM pg_namespace WHERE nspname = :s", s=schema)
     assert not _exists(superuser, "SELECT 1 FROM pg_roles WHERE rolname = :s", s=schema)
     with pytest.raises(ClientError):
-        _admin(settings).head_bucket(Bucket=doomed["bucket"])
+        admin_s3(settings).head_bucket(Bucket=doomed["bucket"])
     assert not runtime.storage.bucket_exists(doomed["bucket"])
     assert not await_identity(runtime, doomed["bucket"])
     with pytest.raises(KeyDestroyed):

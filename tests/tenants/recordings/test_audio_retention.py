@@ -19,7 +19,6 @@ from sqlalchemy import Engine, text
 from audora.platform.clock import FrozenClock
 from audora.platform.config import Settings
 from audora.platform.runtime import Runtime
-from audora.platform.storage.s3_admin import s3_client
 from audora.tenants.lifecycle.jobs import run_due_retention
 from audora.tenants.lifecycle.schedule import DataClass, retention_of
 from audora.tenants.recordings.audio import read_audio
@@ -27,12 +26,14 @@ from audora.tenants.recordings.retention import FULL_LISTING_EVERY, delete_due_r
 
 from audora_testing import (
     GraphQL,
+    admin_s3,
     create_call,
     create_profile,
     raw_id,
     run_audora,
     schema_of,
     sign_up,
+    tenant_bucket,
     upload_path,
     wav_bytes,
 )
@@ -49,21 +50,8 @@ def moved(clock: FrozenClock, delta: timedelta) -> Iterator[None]:
         clock.advance(-delta)
 
 
-def _admin(settings: Settings) -> Any:
-    return s3_client(
-        settings.s3_endpoint,
-        settings.s3_admin_access_key,
-        settings.s3_admin_secret_key,
-        region=settings.s3_region,
-    )
-
-
-def _bucket(settings: Settings, account_id: str) -> str:
-    return f"{settings.bucket_prefix}{account_id.removeprefix('acc_')}"
-
-
 def _versions(settings: Settings, account_id: str) -> list[dict[str, Any]]:
-    listed = _admin(settings).list_object_versions(Bucket=_bucket(settings, account_id))
+    listed = admin_s3(settings).list_object_versions(Bucket=tenant_bucket(settings, account_id))
     return [*listed.get("Versions", []), *listed.get("DeleteMarkers", [])]
 
 
@@ -175,7 +163,7 @@ async def test_every_old_version_of_the_audio_object_is_deleted_too(
 ) -> None:
     made = await _transcribed_recording(gql, api, superuser, clock)
     account = made["account"]["id"]
-    admin, bucket = _admin(settings), _bucket(settings, account)
+    admin, bucket = admin_s3(settings), tenant_bucket(settings, account)
     admin.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
     key = f"recordings/{made['recording']}"
     admin.put_object(Bucket=bucket, Key=key, Body=b"a second version")
@@ -220,7 +208,9 @@ async def test_audio_with_no_recording_row_is_deleted_by_the_daily_listing_once_
     owner = await sign_up(gql, "Orphan Studio")
     account = owner["account"]["id"]
     stray = f"recordings/{uuid.uuid4()}"
-    _admin(settings).put_object(Bucket=_bucket(settings, account), Key=stray, Body=b"sealed")
+    admin_s3(settings).put_object(
+        Bucket=tenant_bucket(settings, account), Key=stray, Body=b"sealed"
+    )
 
     young = await delete_due_recordings(runtime, raw_id(account))
     assert young.objects_deleted == 0

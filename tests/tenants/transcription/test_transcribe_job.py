@@ -21,7 +21,6 @@ from audora.platform.config import Settings
 from audora.platform.jobs.queue import QUEUE
 from audora.platform.runtime import Runtime
 from audora.platform.stack.embedded import EmbeddedStack
-from audora.platform.storage.s3_admin import s3_client
 from audora.tenants.calls.content import Transcript
 from audora.tenants.recordings import ingest
 from audora.tenants.transcription.jobs import MAX_TRIES, transcribe_call_job
@@ -29,11 +28,13 @@ from audora.tenants.transcription.sweep import requeue_stuck_calls_job, transcri
 
 from audora_testing import (
     GraphQL,
+    admin_s3,
     create_call,
     create_profile,
     raw_id,
     run_jobs,
     sign_up,
+    tenant_bucket,
     upload_path,
 )
 
@@ -117,13 +118,8 @@ async def test_a_corrupted_recording_ends_failed_with_a_reason(
     gql: GraphQL, api: httpx.AsyncClient, runtime: Runtime, settings: Settings
 ) -> None:
     owner = await _uploaded_call(gql, api, runtime)
-    admin = s3_client(
-        settings.s3_endpoint,
-        settings.s3_admin_access_key,
-        settings.s3_admin_secret_key,
-        region=settings.s3_region,
-    )
-    bucket = f"{settings.bucket_prefix}{owner['account']['id'].removeprefix('acc_')}"
+    admin = admin_s3(settings)
+    bucket = tenant_bucket(settings, owner["account"]["id"])
     (listed,) = admin.list_objects_v2(Bucket=bucket)["Contents"]
     sealed = bytearray(admin.get_object(Bucket=bucket, Key=listed["Key"])["Body"].read())
     sealed[len(sealed) // 2] ^= 0xFF
