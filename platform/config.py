@@ -89,12 +89,14 @@ class Settings(BaseSettings):
     # Requests larger than this are refused with PAYLOAD_TOO_LARGE before they are parsed.
     max_graphql_body_bytes: int = 256 * 1024
     # GraphQL limits (OWASP GraphQL cheat sheet), each refused with BAD_USER_INPUT naming
-    # it before anything runs: nesting depth, aliases, lexical tokens, and an estimated
+    # it before anything runs: nesting depth, aliases, lexical tokens, directives, and an estimated
     # cost (fields, multiplied by `first` or a default of 10 under every list).
     graphql_max_depth: int = 12
     graphql_max_aliases: int = 15
     graphql_max_tokens: int = 2000
     graphql_max_cost: int = 5000
+    # Directives per document (none may repeat at one location): checked before validation.
+    graphql_max_directives: int = 10
     # An operation running longer than this is cancelled and rolled back: 503, INTERNAL.
     graphql_timeout_seconds: float = 30.0
     # Concurrent tenant migrations in `audora migrate`.

@@ -27,6 +27,7 @@ from audora.schema.calls.queries import CallsQuery
 from audora.schema.calls.subscriptions import CallsSubscription
 from audora.schema.clients.mutations import ClientsMutation
 from audora.schema.clients.queries import ClientsQuery
+from audora.schema.directive_limits import directive_limiter
 from audora.schema.documents.mutations import DocumentsMutation
 from audora.schema.documents.queries import DocumentsQuery
 from audora.schema.errors import ErrorPolicy, HideSuggestions, format_error, without_suggestions
@@ -100,6 +101,7 @@ class Limits:
     max_aliases: int = 15
     max_tokens: int = 2000
     max_cost: int = 5000
+    max_directives: int = 10
     # Introspection and "Did you mean ...?" hints: dev only. The SDL is exported from
     # code (`schema/export.py`), never by introspection over HTTP.
     introspection: bool = False
@@ -111,6 +113,7 @@ class Limits:
             max_aliases=settings.graphql_max_aliases,
             max_tokens=settings.graphql_max_tokens,
             max_cost=settings.graphql_max_cost,
+            max_directives=settings.graphql_max_directives,
             introspection=settings.env == "dev",
         )
 
@@ -136,6 +139,7 @@ def _build_schema(limits: Limits) -> strawberry.Schema:
         NoteDocument,
         lambda: MaxTokensLimiter(max_token_count=limits.max_tokens),
         lambda: MaxAliasesLimiter(max_alias_count=limits.max_aliases),
+        directive_limiter(limits.max_directives),
         lambda: AddValidationRules(rules),
     ]
     return AudoraSchema(
@@ -179,6 +183,7 @@ def _build_subscription_schema(limits: Limits) -> strawberry.Schema:
         ErrorPolicy,
         lambda: MaxTokensLimiter(max_token_count=limits.max_tokens),
         lambda: MaxAliasesLimiter(max_alias_count=limits.max_aliases),
+        directive_limiter(limits.max_directives),
         lambda: AddValidationRules(rules),
     ]
     if not limits.introspection:

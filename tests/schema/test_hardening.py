@@ -34,7 +34,12 @@ def _refused(result: dict[str, Any], phrase: str) -> None:
 
 async def test_the_default_limits_are_the_documented_ones(settings: Settings) -> None:
     assert Limits.of(settings) == Limits(
-        max_depth=12, max_aliases=15, max_tokens=2000, max_cost=5000, introspection=False
+        max_depth=12,
+        max_aliases=15,
+        max_tokens=2000,
+        max_cost=5000,
+        max_directives=10,
+        introspection=False,
     )
     assert settings.graphql_timeout_seconds == 30
 
@@ -66,6 +71,22 @@ async def test_more_aliases_than_the_alias_limit_are_refused(gql: GraphQL) -> No
     assert (await gql(fifteen))["data"]["a14"] == "Query"
     sixteen = "{ " + " ".join(f"a{i}: __typename" for i in range(16)) + " }"
     _refused(await gql(sixteen), "16 aliases found. Allowed: 15")
+
+
+async def test_stacked_or_too_many_directives_are_refused_with_one_error(gql: GraphQL) -> None:
+    # graphql-cop's directive-overloading probe: ten unknown directives at one place
+    # would otherwise cost ten validation errors.
+    stacked = "query cop { __typename" + " @aa" * 10 + " }"
+    result = await gql(stacked)
+    _refused(result, "the directive @aa is repeated at one location")
+    assert len(result["errors"]) == 1
+    ten = "{ " + " ".join(f"a{i}: __typename @include(if: true)" for i in range(10)) + " }"
+    assert (await gql(ten))["data"]["a9"] == "Query"
+    eleven = "{ " + " ".join(f"f{i}: __typename @skip(if: false)" for i in range(11)) + " }"
+    _refused(await gql(eleven), "carries 11 directives, past the directive limit of 10")
+    fields = "{ " + " ".join(f"__typename @a{i}" for i in range(12)) + " }"
+    result = await gql(fields)
+    assert len(result["errors"]) == 1  # refused before validation could list each one
 
 
 async def test_a_document_over_the_token_limit_is_refused_unparsed(gql: GraphQL) -> None:
