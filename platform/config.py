@@ -97,6 +97,10 @@ class Settings(BaseSettings):
     graphql_max_cost: int = 5000
     # Directives per document (none may repeat at one location): checked before validation.
     graphql_max_directives: int = 10
+    # Persisted documents (an option): a JSON manifest of "sha256:<hex>" -> document that
+    # clients may name by `documentId`; with `graphql_persisted_only`, nothing else runs.
+    graphql_persisted_documents: Path | None = None
+    graphql_persisted_only: bool = False
     # An operation running longer than this is cancelled and rolled back: 503, INTERNAL.
     graphql_timeout_seconds: float = 30.0
     # Concurrent tenant migrations in `audora migrate`.
@@ -232,9 +236,13 @@ class Settings(BaseSettings):
     bot_provider_retention_hours: int = Field(default=24, ge=1)
 
     @model_validator(mode="after")
-    def _no_private_destinations_in_production(self) -> Settings:
+    def _refuse_inconsistent_settings(self) -> Settings:
         if self.env == "production" and self.outbound_allow_private_hosts:
             raise ValueError("AUDORA_OUTBOUND_ALLOW_PRIVATE_HOSTS is refused in production")
+        if self.graphql_persisted_only and self.graphql_persisted_documents is None:
+            raise ValueError(
+                "AUDORA_GRAPHQL_PERSISTED_ONLY needs AUDORA_GRAPHQL_PERSISTED_DOCUMENTS"
+            )
         if self.bot_provider_url and not self.bot_provider_url.startswith("https://"):
             raise ValueError("AUDORA_BOT_PROVIDER_URL must be an https:// URL")
         return self

@@ -39,6 +39,7 @@ from audora.schema.lifecycle.mutations import LifecycleMutation
 from audora.schema.lifecycle.queries import LifecycleQuery
 from audora.schema.members.mutations import MembersMutation
 from audora.schema.members.queries import MembersQuery
+from audora.schema.persisted import load_manifest, persisted_only
 from audora.schema.read_only import read_only_guard
 from audora.schema.rules import (
     NoSubscriptionsOverHttp,
@@ -102,6 +103,8 @@ class Limits:
     max_tokens: int = 2000
     max_cost: int = 5000
     max_directives: int = 10
+    # With persisted documents only: the manifest's hashes, the only documents that run.
+    persisted_only: frozenset[str] | None = None
     # Introspection and "Did you mean ...?" hints: dev only. The SDL is exported from
     # code (`schema/export.py`), never by introspection over HTTP.
     introspection: bool = False
@@ -114,6 +117,11 @@ class Limits:
             max_tokens=settings.graphql_max_tokens,
             max_cost=settings.graphql_max_cost,
             max_directives=settings.graphql_max_directives,
+            persisted_only=(
+                load_manifest(settings.graphql_persisted_documents).hashes
+                if settings.graphql_persisted_only and settings.graphql_persisted_documents
+                else None
+            ),
             introspection=settings.env == "dev",
         )
 
@@ -142,6 +150,8 @@ def _build_schema(limits: Limits) -> strawberry.Schema:
         directive_limiter(limits.max_directives),
         lambda: AddValidationRules(rules),
     ]
+    if limits.persisted_only is not None:
+        extensions.insert(0, persisted_only(limits.persisted_only))
     return AudoraSchema(
         query=Query,
         mutation=Mutation,
@@ -186,6 +196,8 @@ def _build_subscription_schema(limits: Limits) -> strawberry.Schema:
         directive_limiter(limits.max_directives),
         lambda: AddValidationRules(rules),
     ]
+    if limits.persisted_only is not None:
+        extensions.insert(0, persisted_only(limits.persisted_only))
     if not limits.introspection:
         extensions.append(DisableIntrospection)
     schema = SubscriptionSchema(

@@ -30,6 +30,7 @@ from audora.schema import staff_reads
 from audora.schema.access_log import AnsweredRequest, operation_of, record_request
 from audora.schema.build import Limits, build_schema
 from audora.schema.context import RequestContext
+from audora.schema.persisted import PersistedDocuments, load_manifest, requested_hash
 
 log = logging.getLogger(__name__)
 
@@ -93,7 +94,9 @@ def _refuse_unstorable(value: Any, depth: int = 0) -> None:
             _refuse_unstorable(item, depth + 1)
 
 
-def _parse(body: bytes) -> tuple[str, dict[str, Any] | None, str | None]:
+def _parse(
+    body: bytes, persisted: PersistedDocuments | None
+) -> tuple[str, dict[str, Any] | None, str | None]:
     try:
         payload = json.loads(body)
     except RecursionError:
@@ -103,7 +106,12 @@ def _parse(body: bytes) -> tuple[str, dict[str, Any] | None, str | None]:
         raise ValueError("batched operations (a JSON array) are refused: send one per request")
     if not isinstance(payload, dict):
         raise ValueError("the body must be a JSON object")
-    query = payload.get("query")
+    if persisted is not None:
+        query = persisted.resolve(payload) or payload.get("query")
+    elif requested_hash(payload) is not None:
+        raise ValueError("this server keeps no persisted documents: send `query`")
+    else:
+        query = payload.get("query")
     variables = payload.get("variables")
     operation = payload.get("operationName")
     if not isinstance(query, str) or not query.strip():
@@ -140,7 +148,10 @@ async def graphql_post(request: Request) -> Response:
             ErrorCode.PAYLOAD_TOO_LARGE,
         )
     try:
-        query, variables, operation = _parse(body)
+        query, variables, operation = _parse(
+            body,
+            load_manifest(path) if (path := runtime.settings.graphql_persisted_documents) else None,
+        )
     except (ValueError, UnicodeDecodeError) as exc:
         message = str(exc) if not isinstance(exc, json.JSONDecodeError) else "malformed JSON"
         return error_response(400, message, ErrorCode.BAD_USER_INPUT)

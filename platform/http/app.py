@@ -24,6 +24,7 @@ from audora.platform.runtime import Runtime
 from audora.platform.subprocessors import pages as subprocessors
 from audora.schema.build import Limits
 from audora.schema.endpoint import graphql_get, graphql_post
+from audora.schema.persisted import load_manifest
 from audora.schema.websocket import SubscriptionEndpoint
 from audora.tenants.documents.http import export_document
 from audora.tenants.lifecycle.http import get_export
@@ -41,6 +42,8 @@ class AudoraApp(Starlette):
 def create_app(settings: Settings, *, clock: Clock | None = None) -> Starlette:
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        if settings.graphql_persisted_documents is not None:
+            load_manifest(settings.graphql_persisted_documents)  # a broken one stops the start
         runtime = Runtime.open(settings, clock=clock)
         app.state.runtime = runtime
         try:
