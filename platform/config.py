@@ -28,6 +28,12 @@ class Settings(BaseSettings):
     # Error monitoring (platform/monitoring.py): off while empty. Events are scrubbed of
     # personal data and customer content (platform/scrub.py) before they are sent.
     sentry_dsn: SecretStr = SecretStr("")
+    # Tracing (platform/tracing/): off while empty. An OTLP/HTTP collector's https URL
+    # (spans posted to <endpoint>/v1/traces through the outbound client); spans carry
+    # route templates, methods, statuses, GraphQL operation types and job names only.
+    otel_endpoint: str = ""
+    # The share of requests and jobs traced, 0 to 1.
+    otel_sample_ratio: float = Field(default=1.0, ge=0.0, le=1.0)
     data_dir: Path = Path(".data")
 
     # PostgreSQL, four roles with four jobs:
@@ -245,6 +251,8 @@ class Settings(BaseSettings):
             )
         if self.bot_provider_url and not self.bot_provider_url.startswith("https://"):
             raise ValueError("AUDORA_BOT_PROVIDER_URL must be an https:// URL")
+        if self.otel_endpoint and not self.otel_endpoint.lower().startswith("https://"):
+            raise ValueError("AUDORA_OTEL_ENDPOINT must be an https:// URL")
         return self
 
     # Document generation: "embedded" (the offline extractor, the default) or "openai"

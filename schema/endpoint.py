@@ -26,6 +26,7 @@ from audora.platform.auth.service import ClientInfo
 from audora.platform.errors import AppError, ErrorCode
 from audora.platform.http.client_ip import client_ip
 from audora.platform.runtime import Runtime
+from audora.platform.tracing.names import note_graphql_operation
 from audora.schema import staff_reads
 from audora.schema.access_log import AnsweredRequest, operation_of, record_request
 from audora.schema.build import Limits, build_schema
@@ -175,6 +176,9 @@ async def graphql_post(request: Request) -> Response:
         if refused is not None:
             return refused
     response, error_codes = await _answer(context, query, variables, operation)
+    ran = operation_of(context.document, operation)
+    if ran is not None:
+        note_graphql_operation(request.scope, ran.operation.value)
     principal = context.known_principal()
     if principal is not None:
         response.background = BackgroundTask(
@@ -184,7 +188,7 @@ async def graphql_post(request: Request) -> Response:
                 started,
                 principal,
                 context.client,
-                operation_of(context.document, operation),
+                ran,
                 error_codes,
             ),
         )

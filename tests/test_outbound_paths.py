@@ -26,6 +26,7 @@ ALLOWED = {
     "platform/keys/aws_kms.py": "the hosted key service: data keys, never content",
     "platform/mail/sender.py": "transactional mail: notices and links, never call content",
     "platform/monitoring.py": "error reports to Sentry, only when a DSN is set, scrubbed (S4)",
+    "platform/tracing/export.py": "spans (route templates, job names; no content) to a collector",
     "platform/storage/backup_store.py": "the backup bucket (encrypted dumps)",
     "platform/storage/iam_identities.py": "the object store's identities",
     "platform/storage/s3_admin.py": "the object store's administration",

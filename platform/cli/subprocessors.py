@@ -1,7 +1,10 @@
-"""`audora subprocessors list`: the registry as JSON lines.
+"""`audora subprocessors list`: the registry as JSON lines, each entry with its recorded
+announcements and `announced`, the day every owner had been told of its registered
+effective date (null: not announced, or no announcement owed: see `notice_owed`).
 `audora subprocessors announce --name X --effective YYYY-MM-DD`: email every live
 account's owner about a registered subprocessor, refused unless the date is at least
-14 days ahead by the application clock."""
+14 days ahead by the application clock, then record it; exit 1 if any message was not
+accepted (run it again: the incomplete record does not count)."""
 
 from __future__ import annotations
 
@@ -13,15 +16,30 @@ from datetime import date
 from audora.platform.config import get_settings
 from audora.platform.errors import AppError
 from audora.platform.runtime import Runtime
+from audora.platform.subprocessors import registry
 from audora.platform.subprocessors.announce import announce
-from audora.platform.subprocessors.registry import REGISTRY
+from audora.platform.subprocessors.pages import published
+from audora.platform.subprocessors.records import announcements
+
+
+async def _list() -> int:
+    runtime = Runtime.open(get_settings())
+    try:
+        recorded = await announcements(runtime.platform_engine)
+    finally:
+        await runtime.close()
+    for entry in registry.REGISTRY:
+        line = {
+            **published(entry, recorded),
+            "announcements": [a.as_json() for a in recorded if a.subprocessor == entry.key],
+        }
+        sys.stdout.write(json.dumps(line) + "\n")
+    return 0
 
 
 async def subprocessors(args: argparse.Namespace) -> int:
     if args.subprocessors_command == "list":
-        for entry in REGISTRY:
-            sys.stdout.write(json.dumps(entry.as_json()) + "\n")
-        return 0
+        return await _list()
     try:
         effective = date.fromisoformat(args.effective)
     except ValueError:
@@ -29,13 +47,20 @@ async def subprocessors(args: argparse.Namespace) -> int:
         return 2
     runtime = Runtime.open(get_settings())
     try:
-        owners = await announce(runtime, args.name, effective)
+        done = await announce(runtime, args.name, effective)
     except AppError as exc:
         sys.stderr.write(f"audora subprocessors announce: {exc.message}\n")
         return 1
     finally:
         await runtime.close()
-    sys.stdout.write(f"announced to {len(owners)} account owners\n")
+    record = done.announcement
+    if not record.complete:
+        sys.stderr.write(
+            f"audora subprocessors announce: only {record.sent} of {record.recipients}"
+            " account owners were reached; recorded as incomplete, run it again\n"
+        )
+        return 1
+    sys.stdout.write(f"announced to {record.sent} account owners; recorded\n")
     return 0
 
 

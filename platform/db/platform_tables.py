@@ -22,6 +22,7 @@ from audora.platform.staff.tables import (
     staff_sessions,
     staff_users,
 )
+from audora.platform.subprocessors.tables import subprocessor_announcements
 from audora.platform.vulnerability_reports.tables import vulnerability_reports
 from audora.tenants.backups.tables import backups, restore_drills
 from audora.tenants.lifecycle.tables import deletion_certificates, export_links, purges
@@ -55,6 +56,7 @@ PLATFORM_TABLES = (
     staff_audit_events,
     bot_routes,
     vulnerability_reports,
+    subprocessor_announcements,
 )
 
 __all__ = ["PLATFORM_TABLES", "platform_metadata"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING
 
 from starlette.applications import Starlette
 from starlette.routing import Mount, Route, WebSocketRoute
@@ -22,6 +23,7 @@ from audora.platform.http.session_revoke import revoke_page
 from audora.platform.http.strict_transport import StrictTransportSecurity
 from audora.platform.runtime import Runtime
 from audora.platform.subprocessors import pages as subprocessors
+from audora.platform.tracing.setup import API_SERVICE, tracing_from_settings
 from audora.schema.build import Limits
 from audora.schema.endpoint import graphql_get, graphql_post
 from audora.schema.persisted import load_manifest
@@ -31,15 +33,35 @@ from audora.tenants.lifecycle.http import get_export
 from audora.tenants.meeting_bots.http import meeting_bot_webhook
 from audora.tenants.recordings.http import put_upload
 
+if TYPE_CHECKING:
+    from audora.platform.tracing.setup import Tracing
+
 
 class AudoraApp(Starlette):
+    tracing: Tracing | None = None
+
     def build_middleware_stack(self) -> ASGIApp:
         # Outermost, around Starlette's own error handling, so that even a 500 that
         # escaped everything else carries HSTS and the browser-hardening headers.
-        return StrictTransportSecurity(SecurityHeaders(super().build_middleware_stack()))
+        app: ASGIApp = StrictTransportSecurity(SecurityHeaders(super().build_middleware_stack()))
+        if self.tracing is None:
+            return app
+        # Imported only when tracing is on: off, nothing of OpenTelemetry is loaded.
+        from audora.platform.tracing.asgi import TracingMiddleware
+
+        mounts = frozenset(
+            r.path for r in self.routes if isinstance(r, Mount) and "{" not in r.path
+        )
+        return TracingMiddleware(app, self.tracing.tracer, mounts)
 
 
-def create_app(settings: Settings, *, clock: Clock | None = None) -> Starlette:
+def create_app(
+    settings: Settings, *, clock: Clock | None = None, tracing: Tracing | None = None
+) -> Starlette:
+    """The API. `tracing`, when given, replaces the one `AUDORA_OTEL_ENDPOINT` makes
+    (tests give one with an in-memory exporter); either is shut down with the app."""
+    tracing = tracing or tracing_from_settings(settings, API_SERVICE)
+
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         if settings.graphql_persisted_documents is not None:
@@ -50,8 +72,10 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> Starlette:
             yield
         finally:
             await runtime.close()
+            if tracing is not None:
+                tracing.shutdown()
 
-    return AudoraApp(
+    made = AudoraApp(
         routes=[
             Route("/graphql", graphql_post, methods=["POST"]),
             Route("/graphql", graphql_get, methods=["GET"]),
@@ -71,3 +95,5 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> Starlette:
         ],
         lifespan=lifespan,
     )
+    made.tracing = tracing
+    return made

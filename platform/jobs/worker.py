@@ -18,6 +18,7 @@ from audora.platform.jobs.lease import leased
 from audora.platform.jobs.queue import QUEUE
 from audora.platform.logs import runtime_banner
 from audora.platform.runtime import Runtime
+from audora.platform.tracing.setup import WORKER_SERVICE, Tracing, tracing_from_settings
 from audora.platform.vulnerability_reports.intake import vulnerability_report_alerts_job
 from audora.tenants.access_log.jobs import access_log_partitions_job, ensure_access_log_partitions
 from audora.tenants.backups.jobs import backup_tenant_job, daily_backups_job, restore_drill_job
@@ -52,6 +53,9 @@ async def shutdown(ctx: dict[str, Any]) -> None:
     runtime: Runtime | None = ctx.get("runtime")
     if runtime is not None:
         await runtime.close()
+    tracing: Tracing | None = ctx.get("tracing")
+    if tracing is not None:
+        tracing.shutdown()
 
 
 async def sweep_orphan_storage_job(ctx: dict[str, Any]) -> list[str]:
@@ -114,7 +118,7 @@ FUNCTIONS = [
 
 def worker_settings() -> dict[str, Any]:
     settings = get_settings()
-    return {
+    made: dict[str, Any] = {
         "functions": FUNCTIONS,
         # The orphan sweep has no cron: it deletes buckets of no account in *this*
         # database, so it runs only when an operator asks (`audora tenants gc`), never
@@ -141,3 +145,12 @@ def worker_settings() -> dict[str, Any]:
         "redis_settings": RedisSettings.from_dsn(settings.redis_url),
         "queue_name": QUEUE,
     }
+    tracing = tracing_from_settings(settings, WORKER_SERVICE)
+    if tracing is not None:
+        # Imported only when tracing is on: off, nothing of OpenTelemetry is loaded.
+        from audora.platform.tracing.jobs import traced
+
+        made["functions"] = traced(made["functions"], tracing.tracer)
+        made["cron_jobs"] = traced(made["cron_jobs"], tracing.tracer)
+        made["ctx"] = {"tracing": tracing}
+    return made

@@ -1,9 +1,21 @@
 """Announcing a subprocessor that will process call data: every owner of a live account
 is emailed at once, and only when the effective date leaves them at least `NOTICE_DAYS`
-of notice by the application clock (PROMISES S5)."""
+of notice by the application clock (PROMISES S5).
+
+The announcement is recorded after the mail has gone out, with how many owners there
+were and how many messages the mail server accepted, never before: the record is the
+evidence the processing gate trusts (registry.require_effective), so it must not claim
+a notice that was not given. A failure part way leaves a record with `sent` below
+`recipients`, which the gate does not count; running the command again emails every
+owner again (a second copy of a notice is harmless, a missing one is not) and records
+a new, complete announcement. A process killed between the mail and the record leaves
+no record, and the gate refuses until the command is run again: it fails closed.
+"""
 
 from __future__ import annotations
 
+import logging
+from dataclasses import dataclass
 from datetime import date, timedelta
 
 from sqlalchemy import select
@@ -11,10 +23,14 @@ from sqlalchemy import select
 from audora.platform.auth.principal import Role
 from audora.platform.auth.tables import memberships, users
 from audora.platform.errors import AppError, ErrorCode
-from audora.platform.mail.sender import Mail, MailKind
+from audora.platform.mail.sender import Mail, MailError, MailKind
 from audora.platform.runtime import Runtime
+from audora.platform.subprocessors import records
+from audora.platform.subprocessors.records import Announcement
 from audora.platform.subprocessors.registry import NOTICE_DAYS, find
 from audora.tenants.registry.tables import accounts
+
+log = logging.getLogger(__name__)
 
 # Accounts whose owners still hear from us: not closed, lapsed or purged.
 LIVE_STATUSES = ("ACTIVE", "SUSPENDED")
@@ -36,8 +52,17 @@ async def owner_emails(runtime: Runtime) -> list[str]:
         return [row[0] for row in await conn.execute(query)]
 
 
-async def announce(runtime: Runtime, key: str, effective: date) -> list[str]:
-    """Email every live account's owner about `key`; the addresses written to."""
+@dataclass(frozen=True)
+class Announced:
+    """What an announcement did: the record it wrote, and whom the mail reached."""
+
+    announcement: Announcement
+    delivered: list[str]
+    failed: list[str]
+
+
+async def announce(runtime: Runtime, key: str, effective: date) -> Announced:
+    """Email every live account's owner about `key`, then record the announcement."""
     entry = find(key)
     if entry is None:
         raise AppError(f"{key!r} is not in the subprocessor registry", code=ErrorCode.NOT_FOUND)
@@ -65,14 +90,31 @@ async def announce(runtime: Runtime, key: str, effective: date) -> list[str]:
         f"No data is sent to it before that date. The full list: "
         f"{runtime.settings.mail_base_url}/subprocessors\n"
     )
+    delivered: list[str] = []
+    failed: list[str] = []
     for owner in owners:
-        await runtime.mail.send(
-            Mail(
-                to=(owner,),
-                subject=f"New Audora subprocessor: {entry.name}",
-                text=text,
-                # A notice the data processing agreement requires: transactional.
-                kind=MailKind.TRANSACTIONAL,
+        try:
+            await runtime.mail.send(
+                Mail(
+                    to=(owner,),
+                    subject=f"New Audora subprocessor: {entry.name}",
+                    text=text,
+                    # A notice the data processing agreement requires: transactional.
+                    kind=MailKind.TRANSACTIONAL,
+                )
             )
-        )
-    return owners
+        except MailError as exc:
+            log.warning("a subprocessor announcement was not delivered: %s", exc)
+            failed.append(owner)
+        else:
+            delivered.append(owner)
+    announcement = Announcement(
+        subprocessor=entry.key,
+        name=entry.name,
+        effective=effective,
+        announced_at=runtime.clock.now(),
+        recipients=len(owners),
+        sent=len(delivered),
+    )
+    await records.record(runtime.platform_engine, announcement)
+    return Announced(announcement, delivered, failed)

@@ -7,14 +7,26 @@ effective date. One that processes call data must be announced to every account 
 processing code refuses to use it earlier (`require_effective`): a hosted transcriber,
 generator or meeting-bot provider that is not registered, or not yet effective, is an
 error the job reports instead of a request that sends call data.
+
+Being effective is not enough for one added after launch: the gate also wants the
+record of its announcement (platform/subprocessors/records.py), made for its registered
+effective date, every owner's message accepted, at least `NOTICE_DAYS` before that date.
+So a reviewer who registers a provider and forgets to announce it has not given it call
+data. The launch list (`LAUNCH_KEYS`) owes no announcement: it is the list customers
+agreed to when they signed up, and there was no one to notify before. Customer-chosen
+integrations (Linear, Notion) owe none either: an account's own people decide to send
+their documents there, which is the consent a notice would stand in for.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import Any
+
+from audora.platform.subprocessors.records import Announcement
 
 NOTICE_DAYS = 14
 # The registry key of the meeting-bot provider (AUDORA_BOT_PROVIDER_URL).
@@ -44,6 +56,11 @@ class Subprocessor:
     # Used only when an account connects it (its own integration), not by default.
     customer_chosen: bool = False
 
+    @property
+    def notice_owed(self) -> bool:
+        """Owners must be told `NOTICE_DAYS` ahead before it gets call data."""
+        return self.call_data and not self.customer_chosen and self.key not in LAUNCH_KEYS
+
     def as_json(self) -> dict[str, Any]:
         record = asdict(self)
         record["zero_retention"] = self.zero_retention.value
@@ -52,6 +69,22 @@ class Subprocessor:
 
 
 _LAUNCH = date(2026, 1, 1)
+# The list published at launch, in every account's terms from its first day: these owe
+# no announcement. Never add to it: a subprocessor added later is announced.
+LAUNCH_KEYS = frozenset(
+    {
+        "embedded",
+        "openai",
+        "deepgram",
+        "assemblyai",
+        "recall",
+        "linear",
+        "notion",
+        "aws-kms",
+        "smtp",
+        "sentry",
+    }
+)
 
 REGISTRY: tuple[Subprocessor, ...] = (
     Subprocessor(
@@ -199,8 +232,25 @@ def find(key: str) -> Subprocessor | None:
     return next((s for s in REGISTRY if wanted in (s.key, s.name.casefold())), None)
 
 
-def require_effective(key: str, now: datetime) -> Subprocessor:
-    """The registered subprocessor `key`, if `now` is on or after its effective date."""
+def notified_on(entry: Subprocessor, announcements: Sequence[Announcement]) -> date | None:
+    """The day every owner had been told of `entry` at its registered effective date:
+    its earliest complete announcement for that date, if any."""
+    return min(
+        (
+            a.announced_at.date()
+            for a in announcements
+            if a.subprocessor == entry.key and a.effective == entry.effective and a.complete
+        ),
+        default=None,
+    )
+
+
+def require_effective(
+    key: str, now: datetime, announcements: Sequence[Announcement] = ()
+) -> Subprocessor:
+    """The registered subprocessor `key`, if `now` is on or after its effective date
+    and, for one added after launch that processes call data, its announcement is on
+    record `NOTICE_DAYS` before that date (`announcements`: the recorded ones)."""
     entry = find(key)
     if entry is None:
         raise SubprocessorNotEffective(
@@ -211,4 +261,12 @@ def require_effective(key: str, now: datetime) -> Subprocessor:
             f"subprocessor {entry.name} is effective from {entry.effective.isoformat()}:"
             " it may not receive call data before then"
         )
+    if entry.notice_owed:
+        told = notified_on(entry, announcements)
+        if told is None or told > entry.effective - timedelta(days=NOTICE_DAYS):
+            raise SubprocessorNotEffective(
+                f"subprocessor {entry.name} has no announcement to account owners on record"
+                f" {NOTICE_DAYS} days before {entry.effective.isoformat()}:"
+                " it may not receive call data"
+            )
     return entry

@@ -34,6 +34,7 @@ from audora.platform.crypto.envelope import IntegrityError
 from audora.platform.db.tenant_binding import TenantRef, tenant_transaction
 from audora.platform.db.tenant_names import tenant_schema
 from audora.platform.runtime import Runtime
+from audora.platform.subprocessors.records import announcements
 from audora.platform.subprocessors.registry import SubprocessorNotEffective
 from audora.tenants.audit.log import AuditEntry, append
 from audora.tenants.calls import repository as calls
@@ -119,7 +120,7 @@ async def generate_documents_job(
         # Made here, inside the try: a misconfigured hosted generator fails like one
         # that is down (retried, then FAILED), rather than leaving the call waiting.
         generator: DocumentGenerator = ctx.get("generator") or generator_from_settings(
-            runtime.settings, runtime.clock.now()
+            runtime.settings, runtime.clock.now(), await announcements(runtime.platform_engine)
         )
         documents = _checked(await generator.generate(transcript, context, wanted), wanted)
         versions = await _write(runtime, tenant, call, round_id, documents)

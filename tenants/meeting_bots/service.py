@@ -24,6 +24,7 @@ from audora.platform.auth.principal import Principal
 from audora.platform.db.tenant_binding import tenant_transaction
 from audora.platform.errors import AppError, ErrorCode, bad_input, forbidden, not_found
 from audora.platform.runtime import Runtime
+from audora.platform.subprocessors.records import announcements
 from audora.platform.subprocessors.registry import (
     BOT_PROVIDER,
     SubprocessorNotEffective,
@@ -118,7 +119,9 @@ async def dispatch_bot(
     url = checked_meeting_url(meeting_url)
     # The provider hears the meeting: only once it is an effective subprocessor (S5).
     try:
-        require_effective(BOT_PROVIDER, runtime.clock.now())
+        require_effective(
+            BOT_PROVIDER, runtime.clock.now(), await announcements(runtime.platform_engine)
+        )
     except SubprocessorNotEffective as exc:
         raise AppError(str(exc), code=ErrorCode.BAD_USER_INPUT) from None
     # Also refused by the schema's read-only guard; checked here too, because a bot is a

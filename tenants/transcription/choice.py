@@ -11,9 +11,11 @@ subprocessor registry or not yet effective at `now` (PROMISES S5).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 from audora.platform.config import Settings
+from audora.platform.subprocessors.records import Announcement
 from audora.platform.subprocessors.registry import require_effective
 from audora.tenants.transcription import assemblyai, deepgram, openai_compatible
 from audora.tenants.transcription.assemblyai import AssemblyAITranscriber
@@ -29,8 +31,11 @@ HOSTED_DEFAULTS = {
 }
 
 
-def transcriber_from_settings(settings: Settings, now: datetime) -> Transcriber:
-    """The transcriber `settings` name, if it may receive call data at `now`."""
+def transcriber_from_settings(
+    settings: Settings, now: datetime, announcements: Sequence[Announcement] = ()
+) -> Transcriber:
+    """The transcriber `settings` name, if it may receive call data at `now` (one added
+    after launch also needs its announcement among the recorded `announcements`)."""
     choice = settings.transcriber.strip().lower()
     if choice == "embedded":
         from audora.tenants.transcription.whisper import WhisperTranscriber
@@ -41,7 +46,7 @@ def transcriber_from_settings(settings: Settings, now: datetime) -> Transcriber:
             f"AUDORA_TRANSCRIBER={settings.transcriber!r} is not one of embedded, "
             + ", ".join(HOSTED_DEFAULTS)
         )
-    require_effective(choice, now)
+    require_effective(choice, now, announcements)
     base_url, model = HOSTED_DEFAULTS[choice]
     config = HostedConfig(
         api_key=settings.transcriber_api_key,

@@ -26,6 +26,7 @@ from audora.platform.crypto.envelope import IntegrityError
 from audora.platform.db.tenant_binding import TenantRef, tenant_transaction
 from audora.platform.db.tenant_names import tenant_schema
 from audora.platform.runtime import Runtime
+from audora.platform.subprocessors.records import announcements
 from audora.platform.subprocessors.registry import SubprocessorNotEffective
 from audora.tenants.audit.log import AuditEntry, append
 from audora.tenants.calls import repository as calls
@@ -68,7 +69,7 @@ async def transcribe_call_job(ctx: dict[str, Any], tenant_id: str, call_id: str)
         return "nothing to do"
     try:
         transcriber: Transcriber = ctx.get("transcriber") or transcriber_from_settings(
-            runtime.settings, runtime.clock.now()
+            runtime.settings, runtime.clock.now(), await announcements(runtime.platform_engine)
         )
         # A meeting bot's recording says who spoke when: the segments get their speakers.
         async with tenant_transaction(runtime.tenant_engine, ref) as uow:

@@ -118,10 +118,11 @@ async def test_an_announcement_emails_every_live_accounts_owner_at_once(
     effective = clock.now().date() + timedelta(days=14)
     _effective_on(monkeypatch, "assemblyai", effective)
 
-    owners = await announce(runtime, "AssemblyAI", effective)
+    done = await announce(runtime, "AssemblyAI", effective)
 
-    assert live["email"] in owners
-    assert closed["email"] not in owners
+    assert live["email"] in done.delivered
+    assert closed["email"] not in done.delivered
+    assert done.failed == []
     (message,) = await read_mail(stack.data_dir / "mail", live["email"])
     assert message["Subject"] == "New Audora subprocessor: AssemblyAI"
     assert message["To"] == live["email"]  # one message per owner: no one sees the others
