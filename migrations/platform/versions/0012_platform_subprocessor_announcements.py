@@ -1,6 +1,6 @@
 """Subprocessor announcements: when account owners were told of a new subprocessor.
 
-Revision ID: otel
+Revision ID: 0012_platform
 Revises: 0011_platform
 """
 
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql as pg
 
-revision = "otel"
+revision = "0012_platform"
 down_revision = "0011_platform"
 branch_labels = None
 depends_on = None
