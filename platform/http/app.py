@@ -15,6 +15,7 @@ from audora.platform.clock import Clock
 from audora.platform.config import Settings
 from audora.platform.http.health import healthz, readyz
 from audora.platform.http.metrics import metrics
+from audora.platform.http.request_metrics import RequestMetrics, runtime_of
 from audora.platform.http.security_headers import SecurityHeaders
 from audora.platform.http.security_txt import PATH as SECURITY_TXT
 from audora.platform.http.security_txt import security_txt
@@ -33,9 +34,14 @@ from audora.tenants.recordings.http import put_upload
 
 class AudoraApp(Starlette):
     def build_middleware_stack(self) -> ASGIApp:
-        # Outermost, around Starlette's own error handling, so that even a 500 that
-        # escaped everything else carries HSTS and the browser-hardening headers.
-        return StrictTransportSecurity(SecurityHeaders(super().build_middleware_stack()))
+        # Around Starlette's own error handling, so that even a 500 that escaped
+        # everything else carries HSTS and the browser-hardening headers. The request
+        # metrics outermost of all: they see the final status and time the whole answer.
+        return RequestMetrics(
+            StrictTransportSecurity(SecurityHeaders(super().build_middleware_stack())),
+            runtime=runtime_of(self.state),
+            routes=lambda: self.routes,
+        )
 
 
 def create_app(settings: Settings, *, clock: Clock | None = None) -> Starlette:
