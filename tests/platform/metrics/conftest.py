@@ -12,9 +12,7 @@ from metrics_scraping import TOKEN, Scrape, Scraper
 
 
 @pytest.fixture
-def scrape(
-    api: httpx.AsyncClient, settings: Settings, monkeypatch: pytest.MonkeyPatch
-) -> Scraper:
+def scrape(api: httpx.AsyncClient, settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Scraper:
     monkeypatch.setattr(settings, "metrics_token", SecretStr(TOKEN))
 
     async def scraping() -> Scrape:
