@@ -1,22 +1,31 @@
 """R2: a tenant whose last hour of requests, or of customer data served, is far above
 its own trailing week is flagged: a `security.unusual_access` / `security.unusual_egress`
 entry its owner reads in `auditLog`, and a count of such tenants in /metrics (never
-which). A tenant at its usual level is not. Time buckets follow the application clock."""
+which). A tenant at its usual level is not. Egress is the bytes of customer data served:
+GraphQL answers, document exports and data exports (counted as they stream). Time
+buckets follow the application clock."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
+import httpx
 import pytest
 
+from audora.platform import ids
 from audora.platform.clock import FrozenClock
 from audora.platform.config import Settings
+from audora.platform.db.tenant_binding import TenantRef, tenant_transaction
+from audora.platform.db.tenant_names import tenant_schema
 from audora.platform.metrics import activity
 from audora.platform.metrics.anomalies import detect_unusual_activity
 from audora.platform.runtime import Runtime
+from audora.tenants.calls.content import DocumentKind, store_document
+from audora.tenants.lifecycle.export import build_export_job
 
-from audora_testing import GraphQL, create_profile, raw_id, sign_up
+from audora_testing import GraphQL, create_call, create_profile, raw_id, run_jobs, sign_up
 from metrics_scraping import Scraper
 
 AUDIT = """
@@ -133,3 +142,56 @@ async def test_the_last_hour_moves_with_the_application_clock(runtime: Runtime) 
     assert tenant not in later.last_hour
     tomorrow = await activity.read_window(runtime.redis, activity.REQUESTS, now + timedelta(days=1))
     assert tomorrow.baseline_total[tenant] >= 7
+
+
+async def _egress_last_hour(runtime: Runtime, account: str) -> int:
+    window = await activity.read_window(runtime.redis, activity.EGRESS, runtime.clock.now())
+    return window.last_hour.get(str(raw_id(account)), 0)
+
+
+async def test_document_exports_and_streamed_data_exports_count_as_the_tenants_egress(
+    gql: GraphQL, api: httpx.AsyncClient, runtime: Runtime
+) -> None:
+    owner = await sign_up(gql, "Exporting Studio")
+    account = owner["account"]["id"]
+    profile = await create_profile(gql, owner["token"], "Export Client")
+    call_id = await create_call(gql, owner["token"], profile["id"])
+    tenant_id = raw_id(account)
+    async with tenant_transaction(
+        runtime.tenant_engine, TenantRef(tenant_schema(tenant_id))
+    ) as uow:
+        document_id = await store_document(
+            uow,
+            runtime.keys,
+            tenant_id,
+            raw_id(call_id),
+            DocumentKind.PRD,
+            "Plan",
+            "# Plan\n\n" + "Ship the loyalty app. " * 200,
+            {},
+        )
+        await uow.commit()
+    bearer = {"authorization": f"Bearer {owner['token']}"}
+
+    before = await _egress_last_hour(runtime, account)
+    exported = await api.get(
+        f"/documents/{ids.encode(ids.Kind.DOCUMENT, document_id)}/export", headers=bearer
+    )
+    assert exported.status_code == 200
+    assert await _egress_last_hour(runtime, account) - before == len(exported.content)
+
+    requested = await gql("mutation { requestExport { id } }", token=owner["token"])
+    assert "errors" not in requested, requested
+    await run_jobs(runtime, [build_export_job])
+    ready = await gql(
+        "query($id: ID!) { dataExport(id: $id) { downloadUrl } }",
+        {"id": requested["data"]["requestExport"]["id"]},
+        token=owner["token"],
+    )
+    link = urlsplit(ready["data"]["dataExport"]["downloadUrl"]).path
+    before = await _egress_last_hour(runtime, account)
+    async with api.stream("GET", link) as download:
+        assert download.status_code == 200
+        size = sum([len(chunk) async for chunk in download.aiter_raw()])
+    assert size > 0
+    assert await _egress_last_hour(runtime, account) - before == size
