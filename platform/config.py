@@ -137,6 +137,14 @@ class Settings(BaseSettings):
     lockout_failures: int = 10
     lockout_minutes: int = 15
     ip_failure_limit: int = 100
+    # R2's monitoring (platform/metrics/anomalies.py): a tenant is flagged when its last
+    # hour is above max(factor x its mean hour over the trailing week, the floor):
+    # requests, and bytes of customer data served. Credential stuffing: this many
+    # distinct emails failing to log in within 15 minutes, across all accounts.
+    unusual_activity_factor: float = 5.0
+    unusual_access_floor_requests: int = 3000
+    unusual_egress_floor_bytes: int = 256 * 1024 * 1024
+    credential_stuffing_accounts: int = 50
 
     # MFA: the issuer shown in authenticator apps; WebAuthn's relying party. The RP ID
     # is the domain credentials are bound to; `webauthn_origins` are the exact origins

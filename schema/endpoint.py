@@ -22,11 +22,12 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from strawberry.http.ides import get_graphql_ide_html
 from strawberry.schema.exceptions import CannotGetOperationTypeError
 
+from audora.platform.auth.principal import Principal
 from audora.platform.auth.service import ClientInfo
 from audora.platform.errors import AppError, ErrorCode
 from audora.platform.http.client_ip import client_ip
+from audora.platform.http.request_metrics import note_request
 from audora.platform.runtime import Runtime
-from audora.platform.tracing.names import note_graphql_operation
 from audora.schema import staff_reads
 from audora.schema.access_log import AnsweredRequest, operation_of, record_request
 from audora.schema.build import Limits, build_schema
@@ -174,12 +175,10 @@ async def graphql_post(request: Request) -> Response:
     if staff_reads.is_grant_token(context.token):
         refused = await _admit_staff(context, query, variables, operation)
         if refused is not None:
+            _note(request, context, operation)
             return refused
     response, error_codes = await _answer(context, query, variables, operation)
-    ran = operation_of(context.document, operation)
-    if ran is not None:
-        note_graphql_operation(request.scope, ran.operation.value)
-    principal = context.known_principal()
+    principal = _note(request, context, operation)
     if principal is not None:
         response.background = BackgroundTask(
             record_request,
@@ -188,11 +187,25 @@ async def graphql_post(request: Request) -> Response:
                 started,
                 principal,
                 context.client,
-                ran,
+                operation_of(context.document, operation),
                 error_codes,
             ),
         )
     return response
+
+
+def _note(request: Request, context: RequestContext, operation: str | None) -> Principal | None:
+    """Tell the request metrics the operation's type and, once someone was
+    authenticated, their tenant: the answer is that tenant's data (R2's egress)."""
+    principal = context.known_principal()
+    ran = operation_of(context.document, operation)
+    note_request(
+        request.scope,
+        tenant=principal.account_id if principal is not None else None,
+        customer_data=principal is not None,
+        operation_type=ran.operation.value if ran is not None else None,
+    )
+    return principal
 
 
 async def _admit_staff(

@@ -26,6 +26,7 @@ import uuid
 from audora.platform.auth import repository
 from audora.platform.auth.service import ClientInfo, IssuedSession
 from audora.platform.jobs.queue import enqueue
+from audora.platform.metrics import auth_events
 from audora.platform.runtime import Runtime
 from audora.tenants.audit.security_events import record
 
@@ -66,6 +67,7 @@ async def after_login(runtime: Runtime, issued: IssuedSession, client: ClientInf
     new, had_others = await remember(runtime, issued.user_id, client)
     if not (new and had_others):
         return
+    await auth_events.new_device_login(runtime)
     alerting = runtime.settings.new_device_alerts
     await record(
         runtime,

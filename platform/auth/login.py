@@ -20,6 +20,7 @@ from audora.platform.auth.service import ClientInfo, IssuedSession, open_session
 from audora.platform.auth.throttle import Attempt
 from audora.platform.auth.validation import normalize_email
 from audora.platform.errors import AppError, ErrorCode, unauthenticated
+from audora.platform.metrics import auth_events
 from audora.platform.runtime import Runtime
 from audora.tenants.audit.security_events import record, record_later, session_revoked
 
@@ -46,9 +47,14 @@ async def log_in(runtime: Runtime, request: LogInRequest, client: ClientInfo) ->
         await runtime.throttle.check_address(client.ip, now)
         await runtime.passwords.verify(None, request.password)
         await runtime.throttle.failed_address(client.ip, now)
+        await auth_events.login_failed(runtime, "malformed_email", None, locked=False)
         raise unauthenticated(BAD_CREDENTIALS) from None
     # Counted as a failure from here until it succeeds: concurrent guesses are throttled.
-    attempt = await runtime.throttle.begin(email, client.ip, now)
+    try:
+        attempt = await runtime.throttle.begin(email, client.ip, now)
+    except AppError as refused:
+        await auth_events.login_throttled(runtime, refused.code.value)
+        raise
     # No connection is held while argon2 runs: slow hashing must not drain the pool.
     # The same two queries run whether or not the email exists.
     async with runtime.platform_engine.connect() as conn:
@@ -174,6 +180,12 @@ async def _failed(
     what: str,
 ) -> None:
     verdict = await runtime.throttle.failed(attempt, runtime.clock.now())
+    await auth_events.login_failed(
+        runtime,
+        "second_factor" if what == "second factor" else "password",
+        attempt.email,
+        locked=verdict.locked,
+    )
     if user_id is not None and membership is not None:
         account_id: uuid.UUID = membership["account_id"]  # type: ignore[index]
         # Written after the answer goes out: a known email's failure must not take

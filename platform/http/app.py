@@ -16,6 +16,7 @@ from audora.platform.clock import Clock
 from audora.platform.config import Settings
 from audora.platform.http.health import healthz, readyz
 from audora.platform.http.metrics import metrics
+from audora.platform.http.request_metrics import RequestMetrics, runtime_of
 from audora.platform.http.security_headers import SecurityHeaders
 from audora.platform.http.security_txt import PATH as SECURITY_TXT
 from audora.platform.http.security_txt import security_txt
@@ -41,18 +42,20 @@ class AudoraApp(Starlette):
     tracing: Tracing | None = None
 
     def build_middleware_stack(self) -> ASGIApp:
-        # Outermost, around Starlette's own error handling, so that even a 500 that
-        # escaped everything else carries HSTS and the browser-hardening headers.
+        # Around Starlette's own error handling, so that even a 500 that escaped
+        # everything else carries HSTS and the browser-hardening headers.
         app: ASGIApp = StrictTransportSecurity(SecurityHeaders(super().build_middleware_stack()))
-        if self.tracing is None:
-            return app
-        # Imported only when tracing is on: off, nothing of OpenTelemetry is loaded.
-        from audora.platform.tracing.asgi import TracingMiddleware
+        if self.tracing is not None:
+            # Imported only when tracing is on: off, nothing of OpenTelemetry is loaded.
+            from audora.platform.tracing.asgi import TracingMiddleware
 
-        mounts = frozenset(
-            r.path for r in self.routes if isinstance(r, Mount) and "{" not in r.path
-        )
-        return TracingMiddleware(app, self.tracing.tracer, mounts)
+            mounts = frozenset(
+                r.path for r in self.routes if isinstance(r, Mount) and "{" not in r.path
+            )
+            app = TracingMiddleware(app, self.tracing.tracer, mounts)
+        # The request metrics outermost of all: they see the final status and time the
+        # whole answer, and their note (scope["state"]) is the one the span reads too.
+        return RequestMetrics(app, runtime=runtime_of(self.state), routes=lambda: self.routes)
 
 
 def create_app(

@@ -1,4 +1,7 @@
-"""`GET /metrics`: the gauges in Prometheus' text format, for the operator's scraper only.
+"""`GET /metrics`: the gauges the jobs set, and the requests, latencies, job runs and
+queue, login failures and lockouts counted by every process (platform/metrics/), in
+Prometheus' text format, for the operator's scraper only. No label carries a tenant, a
+user, an email or a path parameter.
 
 Protected by a bearer token (`AUDORA_METRICS_TOKEN`), compared in constant time; with no
 token set the endpoint does not exist (404), so nothing is exposed by default.
@@ -11,6 +14,7 @@ import hmac
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 
+from audora.platform.metrics.exposition import render_live
 from audora.platform.metrics.gauges import read_gauges, render_prometheus
 from audora.platform.runtime import Runtime
 
@@ -27,5 +31,5 @@ async def metrics(request: Request) -> Response:
         return PlainTextResponse(
             "unauthorized\n", status_code=401, headers={"www-authenticate": "Bearer"}
         )
-    body = render_prometheus(await read_gauges(runtime.redis))
+    body = render_prometheus(await read_gauges(runtime.redis)) + await render_live(runtime.redis)
     return Response(body, media_type=CONTENT_TYPE)

@@ -17,6 +17,8 @@ from audora.platform.config import get_settings
 from audora.platform.jobs.lease import leased
 from audora.platform.jobs.queue import QUEUE
 from audora.platform.logs import runtime_banner
+from audora.platform.metrics.anomalies import unusual_activity_job
+from audora.platform.metrics.jobs import instrumented, instrumented_cron
 from audora.platform.runtime import Runtime
 from audora.platform.tracing.setup import WORKER_SERVICE, Tracing, tracing_from_settings
 from audora.platform.vulnerability_reports.intake import vulnerability_report_alerts_job
@@ -113,33 +115,39 @@ FUNCTIONS = [
     func(restore_drill_job, timeout=3600),
     staff_access_sweep_job,
     vulnerability_report_alerts_job,
+    unusual_activity_job,
 ]
 
 
 def worker_settings() -> dict[str, Any]:
     settings = get_settings()
     made: dict[str, Any] = {
-        "functions": FUNCTIONS,
+        # Each counted by function and outcome for /metrics (platform/metrics/jobs.py).
+        "functions": instrumented(FUNCTIONS),
         # The orphan sweep has no cron: it deletes buckets of no account in *this*
         # database, so it runs only when an operator asks (`audora tenants gc`), never
         # on its own against a store another deployment might share.
-        "cron_jobs": [
-            cron(rotate_due_keys_job, hour={3}, minute={17}, unique=True),
-            # Next month's access-log partition exists weeks ahead; expired ones go.
-            cron(ensure_access_log_partitions, hour={2}, minute={41}, unique=True),
-            cron(requeue_stuck_calls_job, minute=set(range(3, 60, 10)), unique=True),
-            # Audio is erased within ten minutes of its deadline (72 h after transcription).
-            cron(retention_sweep_job, minute=set(range(7, 60, 10)), unique=True),
-            # I2: a backup of every tenant every day (expired ones go in the same run),
-            # and every week (Sunday: arq counts Monday as 0) one tenant's newest backup
-            # restored and verified.
-            cron(daily_backups_job, hour={1}, minute={23}, unique=True),
-            cron(restore_drill_job, weekday={6}, hour={5}, minute={11}, unique=True),
-            cron(staff_access_sweep_job, minute=set(range(0, 60, 5)), unique=True),
-            # Overdue vulnerability reports: an error alert every hour until handled.
-            cron(vulnerability_report_alerts_job, minute={29}, unique=True),
-            cron(requeue_stuck_bot_jobs, minute=set(range(5, 60, 10)), unique=True),
-        ],
+        "cron_jobs": instrumented_cron(
+            [
+                cron(rotate_due_keys_job, hour={3}, minute={17}, unique=True),
+                # Next month's access-log partition exists weeks ahead; expired ones go.
+                cron(ensure_access_log_partitions, hour={2}, minute={41}, unique=True),
+                cron(requeue_stuck_calls_job, minute=set(range(3, 60, 10)), unique=True),
+                # Audio is erased within ten minutes of its deadline (72 h after transcription).
+                cron(retention_sweep_job, minute=set(range(7, 60, 10)), unique=True),
+                # I2: a backup of every tenant every day (expired ones go in the same run),
+                # and every week (Sunday: arq counts Monday as 0) one tenant's newest backup
+                # restored and verified.
+                cron(daily_backups_job, hour={1}, minute={23}, unique=True),
+                cron(restore_drill_job, weekday={6}, hour={5}, minute={11}, unique=True),
+                cron(staff_access_sweep_job, minute=set(range(0, 60, 5)), unique=True),
+                # Overdue vulnerability reports: an error alert every hour until handled.
+                cron(vulnerability_report_alerts_job, minute={29}, unique=True),
+                cron(requeue_stuck_bot_jobs, minute=set(range(5, 60, 10)), unique=True),
+                # R2: each tenant's last hour against its trailing week (anomalies.py).
+                cron(unusual_activity_job, minute=set(range(1, 60, 10)), unique=True),
+            ]
+        ),
         "on_startup": startup,
         "on_shutdown": shutdown,
         "redis_settings": RedisSettings.from_dsn(settings.redis_url),

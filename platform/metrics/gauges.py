@@ -39,11 +39,39 @@ RETENTION_LAST_RUN = Gauge(
     "When the last retention run finished, by the application clock (Unix seconds).",
 )
 
+# Set by the unusual-activity job (platform/metrics/anomalies.py, R2): counts of
+# tenants, never which ones.
+TENANTS_UNUSUAL_ACCESS = Gauge(
+    "audora_tenants_unusual_access",
+    "Tenants whose requests in the last hour are far above their own trailing baseline.",
+)
+TENANTS_UNUSUAL_EGRESS = Gauge(
+    "audora_tenants_unusual_egress",
+    "Tenants whose customer data served in the last hour is far above their own trailing baseline.",
+)
+LOGIN_FAILED_ACCOUNTS = Gauge(
+    "audora_login_failed_emails_15m",
+    "Distinct emails with a failed login in the last 15 minutes, across all accounts.",
+)
+CREDENTIAL_STUFFING = Gauge(
+    "audora_auth_credential_stuffing",
+    "1 while failed logins across accounts are above AUDORA_CREDENTIAL_STUFFING_ACCOUNTS.",
+)
+UNUSUAL_ACTIVITY_LAST_RUN = Gauge(
+    "audora_unusual_activity_last_run_timestamp_seconds",
+    "When the unusual-activity check last finished, by the application clock.",
+)
+
 GAUGES = (
     RECORDINGS_PAST_DEADLINE,
     AUDIO_OBJECTS_LEFT,
     RETENTION_FAILED_TENANTS,
     RETENTION_LAST_RUN,
+    TENANTS_UNUSUAL_ACCESS,
+    TENANTS_UNUSUAL_EGRESS,
+    LOGIN_FAILED_ACCOUNTS,
+    CREDENTIAL_STUFFING,
+    UNUSUAL_ACTIVITY_LAST_RUN,
 )
 
 

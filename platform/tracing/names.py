@@ -1,5 +1,6 @@
 """What a span may say (PROMISES S4, E7): the names of the few attributes Audora's spans
-carry, and the one way the GraphQL endpoint tells the HTTP span its operation type.
+carry, and where the HTTP span reads the GraphQL operation type (the request metrics'
+note, which the endpoint fills).
 
 This module imports nothing of OpenTelemetry: the endpoint uses it whether or not
 tracing is on, and with tracing off nothing of the SDK is loaded.
@@ -16,6 +17,8 @@ from __future__ import annotations
 
 from collections.abc import MutableMapping
 from typing import Any, Final
+
+from audora.platform.http.request_metrics import NOTE, RequestNote
 
 HTTP_METHOD: Final = "http.request.method"
 HTTP_ROUTE: Final = "http.route"
@@ -39,20 +42,9 @@ ALLOWED_ATTRIBUTES: Final = frozenset(
 # The resource names the process and nothing else (no host name, no process arguments).
 RESOURCE_ATTRIBUTES: Final = frozenset({"service.name"})
 
-# Where the GraphQL endpoint leaves the operation type for the HTTP span, in the
-# request's `scope["state"]` (shared by the middleware and the endpoint).
-_OPERATION_STATE_KEY: Final = "audora.graphql_operation_type"
-_OPERATION_TYPES: Final = frozenset({"query", "mutation", "subscription"})
-
-
-def note_graphql_operation(scope: MutableMapping[str, Any], operation_type: str) -> None:
-    """Tell the request's span (if any) which kind of operation ran: one of three words
-    taken from the parsed document, never the client's text."""
-    if operation_type in _OPERATION_TYPES:
-        scope.setdefault("state", {})[_OPERATION_STATE_KEY] = operation_type
-
 
 def graphql_operation(state: MutableMapping[str, Any]) -> str | None:
-    """The operation type the endpoint noted in a request's state, if any."""
-    noted = state.get(_OPERATION_STATE_KEY)
-    return noted if isinstance(noted, str) else None
+    """The operation type the GraphQL endpoint noted for the request metrics (one of
+    three words from the parsed document, never the client's text), if any."""
+    note = state.get(NOTE)
+    return note.operation_type if isinstance(note, RequestNote) else None

@@ -29,6 +29,7 @@ from audora.platform.crypto.envelope import IntegrityError
 from audora.platform.db.tenant_binding import TenantRef
 from audora.platform.errors import AppError, ErrorCode, bad_input, forbidden
 from audora.platform.http.client_ip import client_ip
+from audora.platform.http.request_metrics import note_request
 from audora.platform.runtime import Runtime
 from audora.schema.context import RequestContext
 from audora.schema.endpoint import bearer_token
@@ -76,6 +77,11 @@ async def export_document(request: Request) -> Response:
     started = runtime.clock.now()
     response = await _answer(request, context)
     principal = context.known_principal()
+    note_request(
+        request.scope,
+        tenant=principal.account_id if principal is not None else None,
+        customer_data=response.status_code == 200,
+    )
     if principal is not None:
         codes = (_code_of(response.status_code),) if response.status_code >= 400 else ()
         response.background = BackgroundTask(

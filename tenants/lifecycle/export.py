@@ -377,6 +377,7 @@ class DownloadRefused(Exception):
 
 @dataclass(frozen=True)
 class Download:
+    account_id: uuid.UUID
     export_id: uuid.UUID
     size_bytes: int
     chunks: AsyncIterator[bytes]
@@ -422,7 +423,7 @@ async def open_download(runtime: Runtime, token: str, *, ip: str | None) -> Down
     )
     bucket = await runtime.buckets.of(tenant_id)
     chunks = decrypt_stream(key, _binding(tenant_id, export_id), bucket.get_stream(row.object_key))
-    return Download(export_id, int(row.size_bytes or 0), chunks)
+    return Download(tenant_id, export_id, int(row.size_bytes or 0), chunks)
 
 
 @dataclass

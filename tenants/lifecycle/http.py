@@ -14,6 +14,7 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 
 from audora.platform.errors import ErrorCode
 from audora.platform.http.client_ip import client_ip
+from audora.platform.http.request_metrics import note_request
 from audora.platform.runtime import Runtime
 from audora.tenants.lifecycle.export import DownloadRefused, open_download
 
@@ -45,6 +46,8 @@ async def get_export(request: Request) -> Response:
         correlation = uuid.uuid4().hex
         log.exception("export download failed %s", correlation)
         return _error(500, "internal error", ErrorCode.INTERNAL, correlationId=correlation)
+    # Its bytes, counted as they stream, are the tenant's egress (R2).
+    note_request(request.scope, tenant=download.account_id, customer_data=True)
     return StreamingResponse(
         download.chunks,
         media_type="application/zip",

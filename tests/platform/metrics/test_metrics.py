@@ -1,18 +1,23 @@
 """L1's alert: a recording past its deadline shows in a metric. `/metrics` serves the
 retention run's gauges in Prometheus' format to a scraper holding the token; without a
 token configured it does not exist, and a wrong token is refused. The shipped alert
-rules name only gauges that exist."""
+rules (I4) name only metrics that exist, and cover requests, latency, the job queue, job
+failures, lockouts and R2's unusual access, egress and credential stuffing."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import httpx
 import pytest
 import yaml
+from prometheus_client.parser import text_string_to_metric_families
 from pydantic import SecretStr
 
 from audora.platform.config import Settings
+from audora.platform.metrics.counters import COUNTERS, HISTOGRAMS
+from audora.platform.metrics.exposition import LIVE_METRICS
 from audora.platform.metrics.gauges import GAUGES
 from audora.platform.runtime import Runtime
 from audora.tenants.lifecycle.jobs import run_due_retention
@@ -37,9 +42,47 @@ async def test_metrics_need_the_scrapers_token_and_show_the_retention_gauges(
     assert "# TYPE audora_retention_last_run_timestamp_seconds gauge" in answer.text
 
 
-def test_the_shipped_alert_rules_watch_gauges_that_exist() -> None:
-    rules = yaml.safe_load(RULES.read_text())["groups"][0]["rules"]
-    names = {gauge.name for gauge in GAUGES}
+def _exposed_names() -> set[str]:
+    """Every series name /metrics can carry."""
+    names = {gauge.name for gauge in GAUGES} | set(LIVE_METRICS)
+    names |= {f"{metric.name}_{part}" for metric in HISTOGRAMS for part in ("sum", "count")}
+    return names
+
+
+def test_the_shipped_alert_rules_watch_metrics_that_exist() -> None:
+    groups = yaml.safe_load(RULES.read_text())["groups"]
+    rules = [rule for group in groups for rule in group["rules"]]
+    names = _exposed_names()
     for rule in rules:
-        assert any(name in rule["expr"] for name in names), rule
-    assert any("audora_recordings_past_deadline" in rule["expr"] for rule in rules)
+        used = set(re.findall(r"audora_[a-z0-9_]+", rule["expr"]))
+        assert used, rule
+        assert used <= names, (rule["alert"], used - names)
+    watched = {name for rule in rules for name in re.findall(r"audora_[a-z0-9_]+", rule["expr"])}
+    # I4 and R2's alerts: failures, latency, queue, jobs, lockouts, R2's flags.
+    for name in (
+        "audora_recordings_past_deadline",
+        "audora_http_requests_total",
+        "audora_http_request_duration_seconds_bucket",
+        "audora_job_queue_due",
+        "audora_job_runs_total",
+        "audora_login_lockouts_total",
+        "audora_tenants_unusual_access",
+        "audora_tenants_unusual_egress",
+        "audora_auth_credential_stuffing",
+    ):
+        assert name in watched, name
+
+
+async def test_every_live_metric_is_in_the_scrape(
+    api: httpx.AsyncClient, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(settings, "metrics_token", SecretStr("scrape-me"))
+    await api.get("/healthz")
+    answer = await api.get("/metrics", headers={"authorization": "Bearer scrape-me"})
+    families = {family.name for family in text_string_to_metric_families(answer.text)}
+    for metric in COUNTERS:
+        assert metric.name in families, metric.name
+    for metric in HISTOGRAMS:
+        assert metric.name in families, metric.name
+    for name in ("audora_job_queue_depth", "audora_job_queue_due", "audora_jobs_in_progress"):
+        assert name in families, name

@@ -202,10 +202,14 @@ from audora.platform.http.app import create_app
 from audora.platform.jobs.worker import FUNCTIONS, worker_settings
 app = create_app(get_settings())
 made = worker_settings()
+chain, layer = [], app.build_middleware_stack()
+while layer is not None:
+    chain.append(type(layer).__name__)
+    layer = getattr(layer, "app", None)
 print(json.dumps({
-    "middleware": type(app.build_middleware_stack()).__name__,
+    "middleware": chain,
     "functions": [f.name if hasattr(f, "name") else f.__name__ for f in made["functions"]],
-    "wrapped": all(hasattr(f, "coroutine") and hasattr(f.coroutine, "__wrapped__")
+    "wrapped": all(f.coroutine.__code__.co_filename.endswith("tracing/jobs.py")
                    for f in made["functions"] + made["cron_jobs"]),
     "worker_tracing": "tracing" in made.get("ctx", {}),
     "otel_modules": sorted(m for m in sys.modules if m.startswith("opentelemetry")),
@@ -225,12 +229,12 @@ def test_tracing_is_off_by_default_and_then_imports_nothing_of_opentelemetry(
     env = {k: v for k, v in stack_env.items() if not k.startswith("AUDORA_OTEL")}
     off = _process_report(env)
     assert off["otel_modules"] == []
-    assert off["middleware"] == "StrictTransportSecurity"
+    assert "TracingMiddleware" not in off["middleware"]
     assert not off["wrapped"]
     assert not off["worker_tracing"]
 
     on = _process_report({**env, "AUDORA_OTEL_ENDPOINT": "https://localhost:4318"})
-    assert on["middleware"] == "TracingMiddleware"
+    assert on["middleware"][:2] == ["RequestMetrics", "TracingMiddleware"]
     assert on["wrapped"]  # every job and cron job, under its own name
     assert on["functions"] == off["functions"]
     assert on["worker_tracing"]

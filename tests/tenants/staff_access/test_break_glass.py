@@ -20,6 +20,7 @@ from starlette.applications import Starlette
 from audora.admin.http import COOKIE
 from audora.platform.clock import FrozenClock
 from audora.platform.config import Settings
+from audora.platform.metrics import activity
 from audora.platform.runtime import Runtime
 from audora.platform.staff.accounts import create_staff
 
@@ -521,3 +522,20 @@ async def test_a3_the_console_shows_metadata_only_and_forbids_framing(
     assert "script-src 'self'" in csp
     assert "<script>" not in page.text
     assert PASSWORD not in page.text
+
+
+async def test_r2_staff_reads_count_towards_the_tenants_access_volume(
+    runtime: Runtime, api: httpx.AsyncClient, gql: GraphQL, origin: str
+) -> None:
+    made = await approved_grant(runtime, api, gql, origin, ["CALLS"])
+    tenant = str(uuid.UUID(hex=made["owner"]["account"]["id"].removeprefix("acc_")))
+
+    async def last_hour() -> int:
+        window = await activity.read_window(runtime.redis, activity.REQUESTS, runtime.clock.now())
+        return window.last_hour.get(tenant, 0)
+
+    before = await last_hour()
+    for _ in range(3):
+        read = await gql(READ_CALL, {"id": made["call"]}, token=made["token"])
+        assert read["data"]["call"]["title"] == "Kickoff", read
+    assert await last_hour() - before == 3
