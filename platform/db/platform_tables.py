@@ -14,6 +14,7 @@ from audora.platform.auth.tables import (
 )
 from audora.platform.billing.tables import billing_records
 from audora.platform.db.metadata import platform_metadata
+from audora.platform.incidents.tables import incident_tenants, incident_timeline, incidents
 from audora.platform.staff.tables import (
     access_grants,
     access_requests,
@@ -55,6 +56,9 @@ PLATFORM_TABLES = (
     staff_audit_events,
     bot_routes,
     vulnerability_reports,
+    incidents,
+    incident_tenants,
+    incident_timeline,
 )
 
 __all__ = ["PLATFORM_TABLES", "platform_metadata"]
