@@ -21,9 +21,9 @@ from audora.platform.runtime import Runtime
 from audora_testing import GraphQL, raw_id, sign_up
 
 ATOM = "{http://www.w3.org/2005/Atom}"
-SECRET_WHAT = "Transcripts of the Brightside Dental roadmap call were readable by a wrong seat."
-SECRET_DONE = "Rotated the tenant's data keys and removed the seat at 14:02."
-SECRET_NOTE = "Suspect the cache key omits the tenant: check PR 4411."
+PRIVATE_WHAT = "Transcripts of the Brightside Dental roadmap call were readable by a wrong seat."
+PRIVATE_DONE = "Rotated the tenant's data keys and removed the seat at 14:02."
+PRIVATE_NOTE = "Suspect the cache key omits the tenant: check PR 4411."
 REPORT = "# Transcripts shown to the wrong seat\n\nOn the 3rd, a cache...\n\n## What we changed"
 
 
@@ -32,14 +32,14 @@ async def _breach(gql: GraphQL, runtime: Runtime, clock: FrozenClock) -> tuple[I
     private note and a public update; still live. Its account's public id."""
     owner = await sign_up(gql, "Status Page Studio")
     incident = await opened(runtime, "Transcripts shown to the wrong seat", "SEV1", "processing")
-    await service.add_note(runtime, ONCALL, incident.id, SECRET_NOTE)
+    await service.add_note(runtime, ONCALL, incident.id, PRIVATE_NOTE)
     await service.confirm(
         runtime,
         ONCALL,
         incident.id,
         account_ids=[raw_id(owner["account"]["id"])],
-        data_affected=SECRET_WHAT,
-        actions_taken=SECRET_DONE,
+        data_affected=PRIVATE_WHAT,
+        actions_taken=PRIVATE_DONE,
     )
     with moved(clock, timedelta(minutes=30)):
         incident = await service.post_update(
@@ -53,10 +53,10 @@ async def _breach(gql: GraphQL, runtime: Runtime, clock: FrozenClock) -> tuple[I
 
 
 def _never_private(body: str, account_id: str) -> None:
-    for secret in (
-        SECRET_WHAT,
-        SECRET_DONE,
-        SECRET_NOTE,
+    for private in (
+        PRIVATE_WHAT,
+        PRIVATE_DONE,
+        PRIVATE_NOTE,
         account_id,
         account_id.removeprefix("acc_"),
         ONCALL.label,
@@ -66,7 +66,7 @@ def _never_private(body: str, account_id: str) -> None:
         "detection",
         "data_affected",
     ):
-        assert secret not in body, secret
+        assert private not in body, private
 
 
 def _by_id(listing: list[dict[str, Any]], incident: Incident) -> dict[str, Any]:
