@@ -77,6 +77,8 @@ def _answer(incident: Incident) -> Response:
             "id": service.public_id(incident.id),
             "phase": incident.phase.value,
             "status": incident.public_status.value,
+            # Affected accounts whose owners are not told yet (a mail failure).
+            "untold": sum(1 for t in incident.tenants if t.notified_at is None),
         }
     )
 

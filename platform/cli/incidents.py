@@ -163,6 +163,11 @@ async def incident(args: argparse.Namespace) -> int:
     finally:
         await runtime.close()
     if shown is not None:
+        if untold := [t for t in shown.tenants if t.notified_at is None]:
+            sys.stderr.write(
+                f"owners of {len(untold)} account(s) are not told yet: "
+                "run `audora incident notify` again\n"
+            )
         sys.stdout.write(json.dumps(private_view(shown, full=True), indent=2) + "\n")
     return 0
 

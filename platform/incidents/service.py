@@ -70,7 +70,9 @@ E = TypeVar("E", Severity, Phase, PublicStatus)
 def _choice(kind: type[E], value: str, field: str) -> E:
     value = value.strip()
     try:
-        return kind(value.upper() if kind is Severity else value.lower())
+        if kind is Severity:
+            return kind(value.upper())
+        return kind(value.lower().replace("-", "_").replace(" ", "_"))
     except ValueError:
         allowed = ", ".join(member.value for member in kind)
         raise bad_input(f"{field} must be one of: {allowed}", field=field) from None

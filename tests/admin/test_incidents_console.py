@@ -149,6 +149,7 @@ async def test_r1_r3_staff_run_an_incident_from_the_console(
         },
     )
     assert confirmed.status_code == 200, confirmed.text
+    assert confirmed.json()["untold"] == 0
     (message,) = await read_mail(stack.data_dir / "mail", owner["email"], notify.SUBJECT)
     assert "Upload file names were written to a shared log." in mail_text(message)
     assert "The log was destroyed" in mail_text(message)
