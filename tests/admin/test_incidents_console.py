@@ -45,7 +45,7 @@ class Console:
 
 
 @pytest.fixture
-async def console(runtime: Runtime, api: httpx.AsyncClient, settings: Settings) -> Console:
+async def staff(runtime: Runtime, api: httpx.AsyncClient, settings: Settings) -> Console:
     email = f"ic-{uuid.uuid4().hex[:8]}@audora.example"
     _, link = await create_staff(runtime, email, "Ines Commander")
     made = Console(api, settings.webauthn_expected_origins[0])
@@ -69,7 +69,7 @@ async def console(runtime: Runtime, api: httpx.AsyncClient, settings: Settings) 
 
 
 async def test_only_signed_in_staff_reach_the_incidents_section(
-    api: httpx.AsyncClient, console: Console
+    api: httpx.AsyncClient, staff: Console
 ) -> None:
     page = await api.get("/admin/incidents", follow_redirects=False)
     assert page.status_code == 303
@@ -77,10 +77,10 @@ async def test_only_signed_in_staff_reach_the_incidents_section(
     anonymous = await api.post(
         "/admin/api/incidents",
         json={"title": "x", "severity": "SEV3", "components": ["api"]},
-        headers={"origin": console.origin},
+        headers={"origin": staff.origin},
     )
     assert anonymous.status_code == 401
-    elsewhere = await console.post(
+    elsewhere = await staff.post(
         "incidents",
         {"title": "x", "severity": "SEV3", "components": ["api"]},
         origin="https://evil.example",
@@ -91,12 +91,12 @@ async def test_only_signed_in_staff_reach_the_incidents_section(
         content=b"title=x",
         headers={
             "content-type": "application/x-www-form-urlencoded",
-            "cookie": f"{COOKIE}={console.cookie}",
+            "cookie": f"{COOKIE}={staff.cookie}",
         },
     )
     assert form.status_code == 400
 
-    listing = await console.get("/admin/incidents")
+    listing = await staff.get("/admin/incidents")
     assert listing.status_code == 200
     csp = listing.headers["content-security-policy"]
     assert "script-src 'self'" in csp
@@ -105,15 +105,15 @@ async def test_only_signed_in_staff_reach_the_incidents_section(
     assert '<script src="/admin/static/admin.js" defer></script>' in listing.text
     assert listing.text.count("<script") == 1
     assert "data-post='/admin/api/incidents'" in listing.text
-    home = await console.get("/admin/")
+    home = await staff.get("/admin/")
     assert "href='/admin/incidents'" in home.text
 
 
 async def test_r1_r3_staff_run_an_incident_from_the_console(
-    console: Console, gql: GraphQL, runtime: Runtime, superuser: Engine, stack: EmbeddedStack
+    staff: Console, gql: GraphQL, runtime: Runtime, superuser: Engine, stack: EmbeddedStack
 ) -> None:
     owner = await sign_up(gql, "Console Incident Studio")
-    opened = await console.post(
+    opened = await staff.post(
         "incidents",
         {
             "title": "Uploads rejected",
@@ -126,21 +126,21 @@ async def test_r1_r3_staff_run_an_incident_from_the_console(
     incident_id = opened.json()["id"]
     base = f"incidents/{incident_id}"
 
-    skipped = await console.post(f"{base}/phase", {"phase": "recovery"})
+    skipped = await staff.post(f"{base}/phase", {"phase": "recovery"})
     assert skipped.status_code == 400
     assert skipped.json()["code"] == "BAD_USER_INPUT"
-    assert (await console.post(f"{base}/phase", {"phase": "containment"})).status_code == 200
-    assert (await console.post(f"{base}/note", {"note": "bad deploy 4411"})).status_code == 200
-    updated = await console.post(
+    assert (await staff.post(f"{base}/phase", {"phase": "containment"})).status_code == 200
+    assert (await staff.post(f"{base}/note", {"note": "bad deploy 4411"})).status_code == 200
+    updated = await staff.post(
         f"{base}/update", {"status": "identified", "message": "A bad deploy; rolling back."}
     )
     assert updated.json()["status"] == "identified"
-    bad_tenant = await console.post(
+    bad_tenant = await staff.post(
         f"{base}/confirm",
         {"tenants": ["not-an-id"], "dataAffected": "x", "actionsTaken": "y"},
     )
     assert bad_tenant.status_code == 400
-    confirmed = await console.post(
+    confirmed = await staff.post(
         f"{base}/confirm",
         {
             "tenants": [owner["account"]["id"]],
@@ -153,17 +153,17 @@ async def test_r1_r3_staff_run_an_incident_from_the_console(
     (message,) = await read_mail(stack.data_dir / "mail", owner["email"], notify.SUBJECT)
     assert "Upload file names were written to a shared log." in mail_text(message)
     assert "The log was destroyed" in mail_text(message)
-    assert (await console.post(f"{base}/notify")).json() == {"told": 0}
+    assert (await staff.post(f"{base}/notify")).json() == {"told": 0}
 
-    resolved = await console.post(f"{base}/update", {"status": "resolved", "message": "Fixed."})
+    resolved = await staff.post(f"{base}/update", {"status": "resolved", "message": "Fixed."})
     assert resolved.json()["status"] == "resolved"
-    saved = await console.post(f"{base}/report", {"markdown": "# Uploads rejected\n\nWhy."})
+    saved = await staff.post(f"{base}/report", {"markdown": "# Uploads rejected\n\nWhy."})
     assert saved.status_code == 200
-    assert (await console.post(f"{base}/publish")).status_code == 200
-    again = await console.post(f"{base}/publish")
+    assert (await staff.post(f"{base}/publish")).status_code == 200
+    again = await staff.post(f"{base}/publish")
     assert again.status_code == 409
 
-    page = await console.get(f"/admin/incidents/{incident_id}")
+    page = await staff.get(f"/admin/incidents/{incident_id}")
     assert page.status_code == 200
     assert "Upload file names were written to a shared log." in page.text
     assert "bad deploy 4411" in page.text
