@@ -89,6 +89,7 @@ def home_page(
         "Staff console",
         f"<p>Signed in as {escape(session.full_name)} ({escape(session.email)}). "
         "<button id=sign-out>Sign out</button></p>"
+        "<p><a href='/admin/incidents'>Incidents</a></p>"
         "<h2>Accounts</h2><table id=tenants><tr><th>account</th><th>name</th>"
         f"<th>plan</th><th>status</th></tr>{tenant_rows}</table>"
         "<h2>Request access</h2><form id=request-access>"

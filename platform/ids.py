@@ -30,6 +30,7 @@ class Kind(StrEnum):
     ACCESS_REQUEST = "acr"
     ACCESS_GRANT = "acg"
     VULNERABILITY_REPORT = "vul"
+    INCIDENT = "inc"
 
 
 _SHAPE = re.compile(r"\A([a-z]{3})_([0-9a-f]{32})\Z")

@@ -81,6 +81,34 @@ async function runQuery() {
   document.getElementById("result").textContent = await response.text();
 }
 
+// The console's other forms (Incidents) say where they go: `data-post` is the action's
+// path; each named field is sent as text, checked boxes of one name as a list, and a
+// `data-list` field split at spaces and commas. `data-goto` + the answer's id is where
+// to go next; otherwise the page reloads to show the change.
+async function submitJson(event) {
+  const form = event.target.closest("form[data-post]");
+  if (!form) { return; }
+  event.preventDefault();
+  const body = {};
+  for (const element of form.elements) {
+    if (!element.name) { continue; }
+    if (element.type === "checkbox") {
+      body[element.name] = body[element.name] || [];
+      if (element.checked) { body[element.name].push(element.value); }
+    } else if (element.dataset.list !== undefined) {
+      body[element.name] = element.value.split(/[\s,]+/).filter(Boolean);
+    } else if (element.value !== "") {
+      body[element.name] = element.value;
+    }
+  }
+  const answer = await post(form.dataset.post, body);
+  if (form.dataset.goto && answer.id) {
+    window.location.assign(`${form.dataset.goto}${answer.id}`);
+  } else {
+    window.location.reload();
+  }
+}
+
 function guarded(handler) {
   return (...args) => handler(...args).catch((error) => say(`Refused: ${error.message}`));
 }
@@ -98,6 +126,7 @@ document.addEventListener("DOMContentLoaded", () => {
     await post("/admin/api/sign-out", {});
     window.location.assign("/admin/login");
   });
+  document.body.addEventListener("submit", guarded(submitJson));
   document.body.addEventListener("click", guarded(async (event) => {
     const button = event.target.closest("button[data-action]");
     if (!button) { return; }

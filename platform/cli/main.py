@@ -14,6 +14,7 @@ audora retention run | schedule   due retention actions now | the schedule
 audora backup run | verify   back up (and expire) now | the restore drill now
 audora staff create | list  a staff account and its one-time enrollment link | staff
 audora vuln list | ack | resolve  vulnerability reports | answered | fixed or closed
+audora incident open | list | show | update | confirm | notify | report | publish   incidents
 audora dev clock advance 73h | reset | show   (dev and test only)
 """
 
@@ -28,6 +29,7 @@ from audora.platform.cli import (
     backup,
     commands,
     dev,
+    incidents,
     lifecycle,
     retention,
     staff,
@@ -100,6 +102,7 @@ def _parser() -> argparse.ArgumentParser:
     staff.add_parser(sub)
     vuln.add_parser(sub)
     subprocessors.add_parser(sub)
+    incidents.add_parser(sub)
     return parser
 
 
@@ -121,6 +124,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "staff": lambda a: asyncio.run(staff.staff(a)),
         "vuln": lambda a: asyncio.run(vuln.vuln(a)),
         "subprocessors": lambda a: asyncio.run(subprocessors.subprocessors(a)),
+        "incident": lambda a: asyncio.run(incidents.incident(a)),
     }
     return handlers[args.command](args)
 

@@ -14,6 +14,7 @@ from audora.platform.auth.tables import (
 )
 from audora.platform.billing.tables import billing_records
 from audora.platform.db.metadata import platform_metadata
+from audora.platform.incidents.tables import incident_tenants, incident_timeline, incidents
 from audora.platform.staff.tables import (
     access_grants,
     access_requests,
@@ -57,6 +58,9 @@ PLATFORM_TABLES = (
     bot_routes,
     vulnerability_reports,
     subprocessor_announcements,
+    incidents,
+    incident_tenants,
+    incident_timeline,
 )
 
 __all__ = ["PLATFORM_TABLES", "platform_metadata"]

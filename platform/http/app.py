@@ -12,6 +12,7 @@ from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.types import ASGIApp
 
 from audora.admin.http import ROUTES as ADMIN_ROUTES
+from audora.admin.incidents import ROUTES as INCIDENT_ROUTES
 from audora.platform.clock import Clock
 from audora.platform.config import Settings
 from audora.platform.http.health import healthz, readyz
@@ -22,6 +23,7 @@ from audora.platform.http.security_txt import PATH as SECURITY_TXT
 from audora.platform.http.security_txt import security_txt
 from audora.platform.http.session_revoke import revoke_page
 from audora.platform.http.strict_transport import StrictTransportSecurity
+from audora.platform.incidents import pages as status
 from audora.platform.runtime import Runtime
 from audora.platform.subprocessors import pages as subprocessors
 from audora.platform.tracing.setup import API_SERVICE, tracing_from_settings
@@ -89,12 +91,15 @@ def create_app(
             Route("/metrics", metrics, methods=["GET"]),
             Route(subprocessors.PATH, subprocessors.subprocessors_page, methods=["GET"]),
             Route(subprocessors.JSON_PATH, subprocessors.subprocessors_json, methods=["GET"]),
+            Route(status.PATH, status.status_page, methods=["GET"]),
+            Route(status.JSON_PATH, status.status_json, methods=["GET"]),
+            Route(status.ATOM_PATH, status.status_feed, methods=["GET"]),
             Route("/uploads/{ticket}", put_upload, methods=["PUT"]),
             Route("/exports/{token}", get_export, methods=["GET"]),
             Route("/webhooks/meeting-bot", meeting_bot_webhook, methods=["POST"]),
             Route("/documents/{id}/export", export_document, methods=["GET"]),
             Route("/sessions/revoke/{token}", revoke_page, methods=["GET", "POST"]),
-            Mount("/admin", routes=ADMIN_ROUTES),
+            Mount("/admin", routes=[*ADMIN_ROUTES, *INCIDENT_ROUTES]),
         ],
         lifespan=lifespan,
     )

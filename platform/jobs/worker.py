@@ -14,6 +14,7 @@ from arq.cron import cron
 from arq.worker import func
 
 from audora.platform.config import get_settings
+from audora.platform.incidents.alerts import incident_alerts_job
 from audora.platform.jobs.lease import leased
 from audora.platform.jobs.queue import QUEUE
 from audora.platform.logs import runtime_banner
@@ -116,6 +117,7 @@ FUNCTIONS = [
     staff_access_sweep_job,
     vulnerability_report_alerts_job,
     unusual_activity_job,
+    incident_alerts_job,
 ]
 
 
@@ -143,6 +145,9 @@ def worker_settings() -> dict[str, Any]:
                 cron(staff_access_sweep_job, minute=set(range(0, 60, 5)), unique=True),
                 # Overdue vulnerability reports: an error alert every hour until handled.
                 cron(vulnerability_report_alerts_job, minute={29}, unique=True),
+                # Incident deadlines (R3, R4): owners not told at 48 h and past 72 h; a
+                # report not published 3 days before its 30-day deadline and past it.
+                cron(incident_alerts_job, minute={43}, unique=True),
                 cron(requeue_stuck_bot_jobs, minute=set(range(5, 60, 10)), unique=True),
                 # R2: each tenant's last hour against its trailing week (anomalies.py).
                 cron(unusual_activity_job, minute=set(range(1, 60, 10)), unique=True),

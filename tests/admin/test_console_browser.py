@@ -12,25 +12,17 @@ it, the grant's end at its expiry (the clock moved), and the audit on both sides
 
 from __future__ import annotations
 
-import asyncio
 import json
 import re
-from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-import pytest
-import uvicorn
 from playwright.async_api import Page, expect
 from sqlalchemy import Engine, text
 
 from audora.platform.clock import FrozenClock
-from audora.platform.config import Settings
-from audora.platform.http.app import create_app
 from audora.platform.stack.embedded import EmbeddedStack
-from audora.platform.stack.process import free_port
-from audora.platform.tls.serving import certificate_files
 
 from audora_testing import (
     GraphQL,
@@ -47,34 +39,6 @@ from browser_authenticator import browser_authenticator
 STAFF_PASSWORD = "glass breaks only with a key 7"
 APPROVE = 'mutation($id: ID!) { approveAccessRequest(id: $id, note: "go ahead") { status } }'
 PENDING = "query { accessRequests(status: PENDING) { id staffName ticket scope status } }"
-
-
-@pytest.fixture
-async def console(settings: Settings, clock: FrozenClock) -> AsyncIterator[str]:
-    """The API in this process, over TLS at https://localhost:PORT; that origin."""
-    port = free_port()
-    origin = f"https://localhost:{port}"
-    app = create_app(settings.model_copy(update={"webauthn_origins": [origin]}), clock=clock)
-    cert, key = certificate_files(settings)
-    server = uvicorn.Server(
-        uvicorn.Config(
-            app,
-            host="127.0.0.1",
-            port=port,
-            ssl_certfile=str(cert),
-            ssl_keyfile=str(key),
-            log_level="warning",
-        )
-    )
-    task = asyncio.create_task(server.serve())
-    while not server.started:
-        assert not task.done(), "the console's server did not start"
-        await asyncio.sleep(0.05)
-    try:
-        yield origin
-    finally:
-        server.should_exit = True
-        await task
 
 
 async def run_in_grant(page: Page, query: str) -> dict[str, Any]:
