@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from audora.platform.errors import bad_input
+from audora.platform.input_text import clean_text
 
 # Deliberately simple: one @, no spaces, a dot in the domain. Deliverability is proven
 # by the mail itself, not by a regular expression.
@@ -21,11 +22,4 @@ def normalize_email(email: str) -> str:
 
 
 def clean_name(value: str, *, field: str) -> str:
-    value = value.strip()
-    if not value:
-        raise bad_input(f"{field} must not be empty", field=field)
-    if len(value) > MAX_NAME:
-        raise bad_input(f"{field} must be at most {MAX_NAME} characters", field=field)
-    if any(ord(c) < 32 for c in value):
-        raise bad_input(f"{field} must not contain control characters", field=field)
-    return value
+    return clean_text(value, field=field, limit=MAX_NAME)

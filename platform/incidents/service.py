@@ -35,6 +35,7 @@ from audora.platform.incidents.model import (
     Severity,
 )
 from audora.platform.incidents.tables import incident_tenants, incidents
+from audora.platform.input_text import clean_text
 from audora.platform.runtime import Runtime
 from audora.platform.staff.audit import staff_only
 from audora.tenants.registry.tables import accounts
@@ -50,18 +51,6 @@ def public_id(incident_id: uuid.UUID) -> str:
 
 def parse_id(value: str) -> uuid.UUID:
     return ids.decode(ids.Kind.INCIDENT, value.strip(), field="incident")
-
-
-def _text(value: str | None, *, field: str, limit: int, multiline: bool = True) -> str:
-    value = (value or "").strip()
-    if not value:
-        raise bad_input(f"{field} must not be empty", field=field)
-    if len(value) > limit:
-        raise bad_input(f"{field} must be at most {limit} characters", field=field)
-    allowed = "\n\r\t" if multiline else ""
-    if any(ord(c) < 32 and c not in allowed for c in value):
-        raise bad_input(f"{field} must not contain control characters", field=field)
-    return value
 
 
 E = TypeVar("E", Severity, Phase, PublicStatus)
@@ -122,10 +111,12 @@ async def open_incident(
     message: str | None = None,
 ) -> Incident:
     """A new incident in detection, `investigating` on the status page at once."""
-    title = _text(title, field="title", limit=MAX_TITLE, multiline=False)
+    title = clean_text(title, field="title", limit=MAX_TITLE, multiline=False)
     level = _choice(Severity, severity, "severity")
     chosen = _components(components)
-    public = _text(message or DEFAULT_OPEN_MESSAGE, field="message", limit=MAX_TEXT)
+    public = clean_text(
+        message or DEFAULT_OPEN_MESSAGE, field="message", limit=MAX_TEXT, multiline=True
+    )
     incident_id, now = uuid.uuid4(), runtime.clock.now()
     async with runtime.platform_engine.begin() as conn:
         await conn.execute(
@@ -193,7 +184,11 @@ async def advance_phase(
     Post-incident review resolves the incident if it is not yet; closing needs the
     report published and every affected account told."""
     target = _choice(Phase, phase, "phase")
-    remark = _text(note, field="note", limit=MAX_TEXT) if note and note.strip() else None
+    remark = (
+        clean_text(note, field="note", limit=MAX_TEXT, multiline=True)
+        if note and note.strip()
+        else None
+    )
     now = runtime.clock.now()
     async with runtime.platform_engine.begin() as conn:
         incident = await repository.lock(conn, incident_id)
@@ -246,7 +241,7 @@ async def post_update(
 ) -> Incident:
     """A public update on the status page, optionally changing the public status
     (`resolved` is final)."""
-    text = _text(message, field="message", limit=MAX_TEXT)
+    text = clean_text(message, field="message", limit=MAX_TEXT, multiline=True)
     chosen = _choice(PublicStatus, status, "status") if status else None
     now = runtime.clock.now()
     async with runtime.platform_engine.begin() as conn:
@@ -279,7 +274,7 @@ async def post_update(
 
 async def add_note(runtime: Runtime, actor: Actor, incident_id: uuid.UUID, note: str) -> Incident:
     """A private timeline entry (what was seen, what was tried)."""
-    text = _text(note, field="note", limit=MAX_TEXT)
+    text = clean_text(note, field="note", limit=MAX_TEXT, multiline=True)
     now = runtime.clock.now()
     async with runtime.platform_engine.begin() as conn:
         await repository.lock(conn, incident_id)
@@ -301,8 +296,8 @@ async def confirm(
     done; each account's 72-hour clock starts now, and its owners are emailed at once
     (`notify.notify_pending`; one that fails is retried by `audora incident notify`
     and alerted on by the hourly job)."""
-    what = _text(data_affected, field="dataAffected", limit=MAX_TEXT)
-    done = _text(actions_taken, field="actionsTaken", limit=MAX_TEXT)
+    what = clean_text(data_affected, field="dataAffected", limit=MAX_TEXT, multiline=True)
+    done = clean_text(actions_taken, field="actionsTaken", limit=MAX_TEXT, multiline=True)
     chosen = list(dict.fromkeys(account_ids))
     if not chosen:
         raise bad_input("name at least one affected account", field="tenants")
@@ -362,7 +357,7 @@ async def save_report(
     runtime: Runtime, actor: Actor, incident_id: uuid.UUID, markdown: str
 ) -> Incident:
     """The post-incident report's draft (Markdown), until it is published."""
-    text = _text(markdown, field="report", limit=MAX_REPORT)
+    text = clean_text(markdown, field="report", limit=MAX_REPORT, multiline=True)
     now = runtime.clock.now()
     async with runtime.platform_engine.begin() as conn:
         incident = await repository.lock(conn, incident_id)
@@ -381,7 +376,9 @@ async def publish_report(
 ) -> Incident:
     """Publish the report (the text given, else the saved draft) on the status page;
     this stops the report's alerts (R4). Only a resolved incident has a report."""
-    text = _text(markdown, field="report", limit=MAX_REPORT) if markdown else None
+    text = (
+        clean_text(markdown, field="report", limit=MAX_REPORT, multiline=True) if markdown else None
+    )
     now = runtime.clock.now()
     async with runtime.platform_engine.begin() as conn:
         incident = await repository.lock(conn, incident_id)

@@ -29,6 +29,7 @@ from audora.platform.auth.service import ClientInfo
 from audora.platform.auth.tables import memberships, users
 from audora.platform.db.tenant_binding import tenant_transaction
 from audora.platform.errors import AppError, ErrorCode, bad_input, forbidden, not_found
+from audora.platform.input_text import clean_text
 from audora.platform.mail.sender import Mail, MailKind
 from audora.platform.runtime import Runtime
 from audora.platform.staff import audit
@@ -120,17 +121,6 @@ def _listing() -> Select[Any]:
     )
 
 
-def _clean(value: str, field: str, limit: int) -> str:
-    value = value.strip()
-    if not value:
-        raise bad_input(f"{field} must not be empty", field=field)
-    if len(value) > limit:
-        raise bad_input(f"{field} must be at most {limit} characters", field=field)
-    if any(ord(c) < 32 and c not in "\n\t" for c in value):
-        raise bad_input(f"{field} must not contain control characters", field=field)
-    return value
-
-
 async def request_access(
     runtime: Runtime,
     session: StaffSession,
@@ -143,8 +133,8 @@ async def request_access(
     client: ClientInfo,
 ) -> uuid.UUID:
     """File a request; the account's owners and admins are told by email."""
-    reason = _clean(reason, "reason", MAX_REASON)
-    ticket = _clean(ticket, "ticket", MAX_TICKET)
+    reason = clean_text(reason, field="reason", limit=MAX_REASON, multiline=True)
+    ticket = clean_text(ticket, field="ticket", limit=MAX_TICKET, multiline=True)
     chosen = sorted(set(scope))
     if not chosen or any(s not in SCOPES for s in chosen):
         raise bad_input(f"scope is one or more of {', '.join(SCOPES)}", field="scope")
@@ -371,7 +361,11 @@ async def decide(
     """Approve or deny a pending request of the caller's account, signed with the
     tenant's key; NOT_FOUND for another account's, CONFLICT once answered or expired."""
     _may_approve(principal)
-    note = _clean(note, "note", MAX_NOTE) if note is not None and note.strip() else None
+    note = (
+        clean_text(note, field="note", limit=MAX_NOTE, multiline=True)
+        if note is not None and note.strip()
+        else None
+    )
     await expire_due(runtime, principal.account_id)
     now = runtime.clock.now()
     async with runtime.platform_engine.begin() as conn:
