@@ -208,7 +208,7 @@ async def tenants(args: argparse.Namespace) -> int:
     runtime = Runtime.open(get_settings())
     try:
         if args.tenants_command == "list":
-            async with runtime.provisioner.connect() as conn:
+            async with runtime.platform_provisioner.connect() as conn:
                 rows = await conn.execute(
                     select(
                         accounts.c.id,
@@ -225,7 +225,7 @@ async def tenants(args: argparse.Namespace) -> int:
             return await lifecycle.run(runtime, args)
         else:
             removed = await sweep_orphan_storage(
-                runtime.provisioner,
+                runtime.platform_provisioner,
                 runtime.storage,
                 bucket_prefix=runtime.settings.bucket_prefix,
                 now=runtime.clock.now(),
@@ -314,26 +314,26 @@ async def keys(args: argparse.Namespace) -> int:
         for tenant_id in tenants:
             if args.keys_command == "rotate":
                 done = await rotate_tenant(
-                    runtime.tenant_engine, runtime.platform_engine, runtime.keys, tenant_id, now
+                    runtime.tenant_engines, runtime.platform_engine, runtime.keys, tenant_id, now
                 )
                 _out(f"{tenant_id} KEK v{done.kek_version}, {done.rewrapped} keys rewrapped")
                 if args.data_keys:
                     started = await rotate_data_keys(
-                        runtime.tenant_engine, runtime.keys, tenant_id, now
+                        runtime.tenant_engines, runtime.keys, tenant_id, now
                     )
                     for p in started:
                         _out(f"{tenant_id} {p.purpose} data key v{p.to_version}: {p.total} values")
                     if args.inline:
-                        await reencrypt(runtime.tenant_engine, runtime.keys, tenant_id, now)
+                        await reencrypt(runtime.tenant_engines, runtime.keys, tenant_id, now)
                     elif started:
                         await enqueue(
                             runtime.settings.redis_url, "reencrypt_tenant_job", str(tenant_id)
                         )
             else:
-                versions = await wrapping_versions(runtime.tenant_engine, runtime.keys, tenant_id)
+                versions = await wrapping_versions(runtime.tenant_engines, runtime.keys, tenant_id)
                 shown = ", ".join(f"{k} under KEK v{v}" for k, v in versions.items())
                 _out(f"{tenant_id} {shown or 'no data keys yet'}")
-            for p in await progress(runtime.tenant_engine, tenant_id):
+            for p in await progress(runtime.tenant_engines, tenant_id):
                 _out(
                     f"{tenant_id} re-encryption {p.purpose} -> v{p.to_version}: {p.status} "
                     f"{p.examined}/{p.total} examined, {p.rewritten} rewritten"

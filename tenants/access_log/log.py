@@ -8,9 +8,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy.ext.asyncio import AsyncEngine
-
 from audora.platform.db.tenant_binding import TenantRef, tenant_transaction
+from audora.platform.db.tenant_engines import TenantEngines
 from audora.tenants.access_log.tables import (
     OPERATION_NAME_CHARS,
     OUTCOME_CHARS,
@@ -44,9 +43,9 @@ def _cut(value: str | None, chars: int) -> str | None:
     return value[:chars] if value is not None else None
 
 
-async def write(engine: AsyncEngine, tenant: TenantRef, entry: AccessEntry) -> None:
+async def write(engines: TenantEngines, tenant: TenantRef, entry: AccessEntry) -> None:
     """Insert `entry` in a short transaction of its own, bound to `tenant`."""
-    async with tenant_transaction(engine, tenant) as uow:
+    async with tenant_transaction(engines, tenant) as uow:
         await uow.execute(
             access_log.insert().values(
                 at=entry.at,

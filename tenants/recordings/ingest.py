@@ -141,7 +141,7 @@ async def receive_recording(
         raise _REFUSALS[claimed]
     scope = await _check_uploader(runtime, claimed)
     async with tenant_transaction(
-        runtime.tenant_engine, TenantRef(tenant_schema(claimed.account_id))
+        runtime.tenant_engines, TenantRef(tenant_schema(claimed.account_id))
     ) as uow:
         call = await calls.get(uow, claimed.call_id, scope)
         if call is None:
@@ -201,7 +201,7 @@ async def keep_recording(
     )
     tenant = TenantRef(tenant_schema(tenant_id))
     try:
-        async with tenant_transaction(runtime.tenant_engine, tenant) as uow:
+        async with tenant_transaction(runtime.tenant_engines, tenant) as uow:
             call = await calls.get(uow, call_id, scope, for_update=True)
             if call is None or call["status"] != CallStatus.AWAITING_RECORDING:
                 raise UploadRefused(409, "this call already has a recording", ErrorCode.CONFLICT)

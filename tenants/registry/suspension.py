@@ -72,7 +72,7 @@ async def _change(
             code=ErrorCode.CONFLICT,
         )
     await append_alone(
-        runtime.tenant_engine,
+        runtime.tenant_engines,
         TenantRef(tenant_schema(account_id)),
         runtime.clock.now(),
         AuditEntry(actor=actor, action=action, target=f"account:{account_id}", details=details),
