@@ -44,7 +44,7 @@ from audora.tenants.provisioning.ddl import (
     tenant_tables_ddl,
     version_table,
 )
-from audora.tenants.registry.placement import choose_cluster
+from audora.tenants.placement.clusters import choose_cluster
 from audora.tenants.registry.tables import (
     accounts,
     tenant_keys,
