@@ -18,6 +18,7 @@ from strawberry.types import Info
 from strawberry.types.base import StrawberryObjectDefinition
 from strawberry.utils.str_converters import to_camel_case
 
+from audora.platform.auth.principal import Principal
 from audora.platform.errors import forbidden, unauthenticated
 from audora.schema.context import RequestContext
 from audora.tenants.registry.suspension import WRITABLE
@@ -61,6 +62,21 @@ def _refusal(status: str) -> Exception:
     )
 
 
+# Not a suspension, and not said like one: the account is being copied to another
+# database server (`audora tenants move`) and is writable again in a few minutes.
+MOVING_REFUSAL = (
+    "this account is read-only for a few minutes while it moves to another database "
+    "server: data can be read but not changed; try again shortly"
+)
+
+
+def _judge(principal: Principal) -> None:
+    if principal.account_status not in WRITABLE:
+        raise _refusal(principal.account_status)
+    if principal.account_moving:
+        raise forbidden(MOVING_REFUSAL)
+
+
 class AccountWritable(FieldExtension):
     """Refuse the mutation with FORBIDDEN when the caller's account is not writable."""
 
@@ -74,8 +90,7 @@ class AccountWritable(FieldExtension):
         principal = info.context.known_principal()
         if principal is None:
             raise unauthenticated()
-        if principal.account_status not in WRITABLE:
-            raise _refusal(principal.account_status)
+        _judge(principal)
         return next_(source, info, **kwargs)
 
     async def resolve_async(
@@ -86,8 +101,7 @@ class AccountWritable(FieldExtension):
         **kwargs: Any,
     ) -> Any:
         principal = await info.context.principal()
-        if principal.account_status not in WRITABLE:
-            raise _refusal(principal.account_status)
+        _judge(principal)
         return await next_(source, info, **kwargs)
 
 

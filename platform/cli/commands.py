@@ -199,7 +199,7 @@ def run(args: argparse.Namespace) -> int:
 async def tenants(args: argparse.Namespace) -> int:
     from sqlalchemy import select
 
-    from audora.platform.cli import lifecycle
+    from audora.platform.cli import lifecycle, placement
     from audora.platform.runtime import Runtime
     from audora.tenants.provisioning.orphans import sweep_orphan_storage
     from audora.tenants.registry.tables import accounts
@@ -223,6 +223,8 @@ async def tenants(args: argparse.Namespace) -> int:
             return await _suspension(runtime, args)
         elif args.tenants_command in lifecycle.COMMANDS:
             return await lifecycle.run(runtime, args)
+        elif args.tenants_command in placement.COMMANDS:
+            return await placement.run(runtime, args)
         else:
             removed = await sweep_orphan_storage(
                 runtime.platform_provisioner,

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection, Executable, Result, text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from audora.platform.db.engines import BINDER_OPTION
@@ -110,6 +111,13 @@ async def _bound_connection(engines: TenantEngines, tenant: TenantRef) -> AsyncC
         if attempt == 0:
             continue
     raise TenantNotHere(f"tenant {tenant.schema} is not on the cluster it is placed on")
+
+
+def moved_away(exc: BaseException) -> bool:
+    """Whether `exc` is a statement that waited on a moving tenant's fence and then found
+    its tables dropped (undefined_table): the tenant is on another cluster now, and a
+    short transaction of its own may simply run again (`tenants/placement/move.py`)."""
+    return isinstance(exc, DBAPIError) and getattr(exc.orig, "sqlstate", None) == "42P01"
 
 
 @asynccontextmanager

@@ -28,8 +28,8 @@ from audora.platform.db.tenant_binding import migrator_search_path
 from audora.platform.db.tenant_engines import cluster_urls
 from audora.platform.db.tenant_names import TenantSchema, validate_tenant_schema
 from audora.tenants.migrate.streams import head, stream_config
-from audora.tenants.provisioning.ddl import close_version_table
 from audora.tenants.placement.clusters import record_clusters
+from audora.tenants.provisioning.ddl import close_version_table
 from audora.tenants.registry.tables import accounts, tenant_placements
 
 log = logging.getLogger(__name__)

@@ -37,6 +37,7 @@ from audora.platform.db.tenant_names import (
 from audora.platform.errors import AppError, ErrorCode
 from audora.platform.keys.service import KeyService
 from audora.platform.storage.admin import StorageCredentials, TenantStorageAdmin
+from audora.tenants.placement.clusters import choose_cluster
 from audora.tenants.provisioning.ddl import (
     create_schema_and_role,
     tenant_partitions,
@@ -44,7 +45,6 @@ from audora.tenants.provisioning.ddl import (
     tenant_tables_ddl,
     version_table,
 )
-from audora.tenants.placement.clusters import choose_cluster
 from audora.tenants.registry.tables import (
     accounts,
     tenant_keys,

@@ -23,7 +23,7 @@ from audora.platform.db.tenant_names import tenant_schema
 from audora.platform.errors import AppError, ErrorCode
 from audora.platform.runtime import Runtime
 from audora.tenants.audit.log import AuditEntry, append_alone
-from audora.tenants.registry.tables import accounts
+from audora.tenants.registry.tables import accounts, tenant_placements
 
 ACTIVE = "ACTIVE"
 SUSPENDED = "SUSPENDED"
@@ -49,8 +49,17 @@ async def account_status(platform_engine: AsyncEngine, account_id: uuid.UUID) ->
 
 
 async def account_is_writable(platform_engine: AsyncEngine, account_id: uuid.UUID) -> bool:
-    """Whether jobs may start new processing for the account."""
-    return await account_status(platform_engine, account_id) in WRITABLE
+    """Whether jobs may start new processing for the account: not while it is read-only,
+    nor while it moves to another cluster (the jobs wait, as for a suspension)."""
+    async with platform_engine.connect() as conn:
+        row = (
+            await conn.execute(
+                select(accounts.c.status, tenant_placements.c.moving_since)
+                .outerjoin(tenant_placements, tenant_placements.c.account_id == accounts.c.id)
+                .where(accounts.c.id == account_id)
+            )
+        ).first()
+    return row is not None and row[0] in WRITABLE and row[1] is None
 
 
 async def _change(

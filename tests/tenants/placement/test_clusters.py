@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from conftest import SECOND
+from placement_testing import only_open, placement_of, schema_on
 from sqlalchemy import Engine, text
 
 from audora.platform.config import Settings
@@ -14,8 +16,6 @@ from audora.platform.runtime import Runtime
 from audora.tenants.placement.clusters import cluster_loads, set_cluster
 
 from audora_testing import GraphQL, create_call, create_profile, raw_id, schema_of, sign_up
-from conftest import SECOND
-from placement_testing import only_open, placement_of, schema_on
 
 
 async def _expected(runtime: Runtime) -> str:
