@@ -11,8 +11,9 @@ LRU (bounded: memory stays flat whatever the number of tenants). With one cluste
 configured there is nothing to look up. A remembered placement can go stale when another
 process moves the tenant; the binding then notices, at no extra round trip, that the
 tenant's schema is not on the cluster it reached (`tenant_binding`), and this process
-forgets the placement and reads it again: a move drops the source schema before it ends
-the read-only window, so a stale process can never write to the old copy.
+forgets the placement and reads it again. A move holds writers off the source from
+before its copy until the source schema is dropped, so a stale process can never write
+to the old copy (tenants/placement/move.py).
 
 Each cluster's pools are created on first use, with the same bounds as the primary's.
 """
