@@ -50,3 +50,16 @@ def schema_on(url: str, schema: str) -> bool:
     finally:
         engine.dispose()
     return found is not None
+
+
+def role_on(url: str, role: str) -> bool:
+    """Whether the cluster at `url` (an operator's URL) has the role `role`."""
+    engine: Engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            found = conn.execute(
+                text("SELECT 1 FROM pg_roles WHERE rolname = :r"), {"r": role}
+            ).first()
+    finally:
+        engine.dispose()
+    return found is not None

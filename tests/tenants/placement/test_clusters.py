@@ -7,12 +7,16 @@ from __future__ import annotations
 from typing import Any
 
 from conftest import SECOND
-from placement_testing import only_open, placement_of, schema_on
+from placement_testing import only_open, placement_of, role_on, schema_on
 from sqlalchemy import Engine, text
 
 from audora.platform.config import Settings
 from audora.platform.db.tenant_engines import PRIMARY
 from audora.platform.runtime import Runtime
+from audora.tenants.access_log.jobs import access_log_partitions_job
+from audora.tenants.backups.drill import restore_drill
+from audora.tenants.backups.service import backup_tenant
+from audora.tenants.lifecycle.purge import purge_account
 from audora.tenants.placement.clusters import cluster_loads, set_cluster
 
 from audora_testing import GraphQL, create_call, create_profile, raw_id, schema_of, sign_up
@@ -106,3 +110,39 @@ async def test_a_tenant_on_a_second_cluster_works_end_to_end_through_graphql(
         "title": "Discovery",
         "clientProfileId": profile["id"],
     }
+
+
+async def test_backups_drills_and_partitions_of_a_tenant_follow_its_placement(
+    placed_gql: GraphQL, placed_runtime: Runtime, placed_settings: Settings
+) -> None:
+    async with only_open(placed_runtime, SECOND):
+        owner = await sign_up(placed_gql, "Backed Up Far Away")
+    await create_profile(placed_gql, owner["token"], "Dumped Ltd")
+    tenant = raw_id(owner["account"]["id"])
+    # pg_dump reads the tenant's schema on its own cluster, as that cluster's provisioner.
+    taken = await backup_tenant(placed_runtime, tenant)
+    assert taken.row_counts["client_profiles"] == 1
+    # The drill restores it beside the tenant, on the second cluster, and checks it.
+    drill = await restore_drill(placed_runtime, tenant)
+    assert drill.ok, drill.details
+    # Partition maintenance runs as the second cluster's provisioner.
+    done = await access_log_partitions_job({"runtime": placed_runtime}, str(tenant))
+    assert done["dropped"] == []
+    assert not schema_on(placed_settings.database_url, schema_of(owner["account"]["id"]))
+
+
+CLOSE = "mutation($c: String!) { closeAccount(confirm: $c) { status } }"
+
+
+async def test_a_purge_drops_the_schema_and_role_on_the_tenants_own_cluster(
+    placed_gql: GraphQL, placed_runtime: Runtime, placed_settings: Settings
+) -> None:
+    async with only_open(placed_runtime, SECOND):
+        owner = await sign_up(placed_gql, "Short Lived Far Away")
+    closed = await placed_gql(CLOSE, {"c": "Short Lived Far Away"}, token=owner["token"])
+    assert closed["data"]["closeAccount"]["status"] == "CLOSED", closed
+    await purge_account(placed_runtime, raw_id(owner["account"]["id"]), before_grace_ends=True)
+    second = placed_settings.tenant_clusters[SECOND].database_url
+    schema = schema_of(owner["account"]["id"])
+    assert not schema_on(second, schema)
+    assert not role_on(second, schema)

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from conftest import SECOND
 from documents_testing import ready_call
-from placement_testing import only_open, placement_of, schema_on
+from placement_testing import only_open, placement_of, role_on, schema_on
 from sqlalchemy import Engine, create_engine, text
 
 from audora.platform.config import Settings
@@ -58,18 +58,6 @@ def _count(url: str, query: str) -> int:
             return int(conn.execute(text(query)).scalar_one())
     finally:
         engine.dispose()
-
-
-def _role_on(url: str, schema: str) -> bool:
-    engine: Engine = create_engine(url)
-    try:
-        with engine.connect() as conn:
-            found = conn.execute(
-                text("SELECT 1 FROM pg_roles WHERE rolname = :r"), {"r": schema}
-            ).first()
-    finally:
-        engine.dispose()
-    return found is not None
 
 
 async def test_a_moved_tenant_reads_the_same_data_on_its_new_cluster_after_a_read_only_window(
@@ -139,7 +127,7 @@ async def test_a_moved_tenant_reads_the_same_data_on_its_new_cluster_after_a_rea
     assert await placement_of(placed_runtime, account_id) == SECOND
     assert schema_on(placed_settings.tenant_clusters[SECOND].database_url, schema)
     assert not schema_on(placed_settings.database_url, schema)
-    assert not _role_on(placed_settings.database_url, schema)
+    assert not role_on(placed_settings.database_url, schema)
     await during["waiting"]
     assert (
         _count(
@@ -186,7 +174,7 @@ async def test_a_move_that_fails_verification_leaves_the_tenant_on_its_source(
     assert await placement_of(placed_runtime, account_id) == PRIMARY
     assert schema_on(placed_settings.database_url, schema)
     assert not schema_on(target_url, schema)
-    assert not _role_on(target_url, schema)
+    assert not role_on(target_url, schema)
     # Readable and writable on its source: the window closed with the failure.
     profiles = await placed_gql("query { clientProfiles { name } }", token=token)
     assert profiles["data"]["clientProfiles"] == [{"name": "Kept Ltd"}]
