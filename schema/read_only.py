@@ -21,7 +21,7 @@ from strawberry.utils.str_converters import to_camel_case
 from audora.platform.auth.principal import Principal
 from audora.platform.errors import forbidden, unauthenticated
 from audora.schema.context import RequestContext
-from audora.tenants.registry.suspension import WRITABLE
+from audora.tenants.registry.suspension import MOVING_REFUSAL, WRITABLE
 
 # Mutations a read-only account may still run, and why each is safe:
 WRITABLE_WHEN_READ_ONLY = frozenset(
@@ -60,14 +60,6 @@ def _refusal(status: str) -> Exception:
     return forbidden(
         f"this account is {status.lower()} and read-only: data can be read but not changed"
     )
-
-
-# Not a suspension, and not said like one: the account is being copied to another
-# database server (`audora tenants move`) and is writable again in a few minutes.
-MOVING_REFUSAL = (
-    "this account is read-only for a few minutes while it moves to another database "
-    "server: data can be read but not changed; try again shortly"
-)
 
 
 def _judge(principal: Principal) -> None:

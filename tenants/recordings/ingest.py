@@ -40,7 +40,8 @@ from audora.tenants.recordings.audio_format import (
     looks_like_audio,
 )
 from audora.tenants.recordings.timeline import seal_timeline
-from audora.tenants.registry.tables import accounts
+from audora.tenants.registry.suspension import MOVING_REFUSAL
+from audora.tenants.registry.tables import accounts, tenant_placements
 from audora.tenants.transcription.provider import SpeakerTurn
 from audora.tenants.transcription.sweep import TRANSCRIBE_JOB, transcription_job_id
 
@@ -277,8 +278,14 @@ async def _check_uploader(runtime: Runtime, claimed: tickets.ClaimedTicket) -> S
     async with runtime.platform_engine.connect() as conn:
         row = (
             await conn.execute(
-                select(accounts.c.status, memberships.c.role, memberships.c.client_profile_ids)
+                select(
+                    accounts.c.status,
+                    memberships.c.role,
+                    memberships.c.client_profile_ids,
+                    tenant_placements.c.moving_since,
+                )
                 .join(memberships, memberships.c.account_id == accounts.c.id)
+                .outerjoin(tenant_placements, tenant_placements.c.account_id == accounts.c.id)
                 .where(
                     accounts.c.id == claimed.account_id, memberships.c.user_id == claimed.created_by
                 )
@@ -288,6 +295,9 @@ async def _check_uploader(runtime: Runtime, claimed: tickets.ClaimedTicket) -> S
         raise _REFUSALS[tickets.Refusal.UNKNOWN]
     if row.status != "ACTIVE":
         raise UploadRefused(403, "this account is read-only", ErrorCode.FORBIDDEN)
+    if row.moving_since is not None:
+        # `audora tenants move`: read-only for a few minutes; the client may retry.
+        raise UploadRefused(403, MOVING_REFUSAL, ErrorCode.FORBIDDEN)
     if not allows(Role(row.role), Permission.CALLS_WRITE):
         raise UploadRefused(403, "your role does not have calls:write", ErrorCode.FORBIDDEN)
     return tuple(row.client_profile_ids) if row.client_profile_ids is not None else None

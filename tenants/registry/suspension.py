@@ -30,6 +30,12 @@ SUSPENDED = "SUSPENDED"
 # Statuses in which an account's data may change; anything else is read-only.
 WRITABLE = frozenset({ACTIVE})
 MAX_REASON_CHARS = 2000
+# Not a suspension, and not said like one: the account is being copied to another
+# database server (`audora tenants move`) and is writable again in a few minutes.
+MOVING_REFUSAL = (
+    "this account is read-only for a few minutes while it moves to another database "
+    "server: data can be read but not changed; try again shortly"
+)
 
 
 @dataclass(frozen=True)

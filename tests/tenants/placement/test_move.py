@@ -28,12 +28,14 @@ from audora.tenants.placement.move import MoveFailed, move_tenant
 
 from audora_testing import (
     GraphQL,
+    create_call,
     create_profile,
     error_codes,
     raw_id,
     run_audora,
     schema_of,
     sign_up,
+    upload_path,
 )
 
 READ = """
@@ -74,6 +76,9 @@ async def test_a_moved_tenant_reads_the_same_data_on_its_new_cluster_after_a_rea
     assert before["call"]["transcript"]["text"]
     assert len(before["call"]["documents"]) == 4
 
+    # An upload URL handed out before the window.
+    new_call = await create_call(placed_gql, owner["token"], owner["profile_id"], "Late upload")
+    upload = await upload_path(placed_gql, owner["token"], new_call)
     during: dict[str, Any] = {}
     fence = move._fence
 
@@ -87,6 +92,9 @@ async def test_a_moved_tenant_reads_the_same_data_on_its_new_cluster_after_a_rea
             token=owner["token"],
         )
         during["read"] = await _read(placed_gql, owner)
+        during["upload"] = await placed_gql.client.put(
+            upload, content=b"OggS" + bytes(64), headers={"content-type": "audio/ogg"}
+        )
         await fence(conn, fenced)
         # Fenced: a write (a request's access-log row) waits for the move to end, then
         # lands on the new cluster.
@@ -118,6 +126,8 @@ async def test_a_moved_tenant_reads_the_same_data_on_its_new_cluster_after_a_rea
     assert "moves to another database server" in message
     assert "suspended" not in message
     assert during["read"] == before
+    assert during["upload"].status_code == 403
+    assert "moves to another database server" in during["upload"].text
     assert (moved.source, moved.target, moved.source_dropped) == (PRIMARY, SECOND, True)
     assert moved.tables > 0
     assert moved.rows > 0
