@@ -202,7 +202,7 @@ async def tenants(args: argparse.Namespace) -> int:
     from audora.platform.cli import lifecycle, placement
     from audora.platform.runtime import Runtime
     from audora.tenants.provisioning.orphans import sweep_orphan_storage
-    from audora.tenants.registry.tables import accounts
+    from audora.tenants.registry.tables import accounts, tenant_placements
 
     configure("WARNING")
     runtime = Runtime.open(get_settings())
@@ -215,10 +215,16 @@ async def tenants(args: argparse.Namespace) -> int:
                         accounts.c.schema_name,
                         accounts.c.status,
                         accounts.c.created_at,
-                    ).order_by(accounts.c.created_at)
+                        tenant_placements.c.cluster,
+                    )
+                    .outerjoin(tenant_placements, tenant_placements.c.account_id == accounts.c.id)
+                    .order_by(accounts.c.created_at)
                 )
                 for row in rows:
-                    _out(f"{row.id}  {row.schema_name}  {row.status}  {row.created_at:%Y-%m-%d}")
+                    _out(
+                        f"{row.id}  {row.schema_name}  {row.status}  {row.created_at:%Y-%m-%d}"
+                        f"  {row.cluster or '-'}"
+                    )
         elif args.tenants_command in ("suspend", "unsuspend"):
             return await _suspension(runtime, args)
         elif args.tenants_command in lifecycle.COMMANDS:

@@ -213,5 +213,11 @@ async def test_the_operator_moves_a_tenant_with_the_cli_and_sees_the_clusters(
     outcome = json.loads(out)
     assert (outcome["from"], outcome["to"], outcome["source_dropped"]) == (SECOND, PRIMARY, True)
     assert await placement_of(placed_runtime, raw_id(owner["account"]["id"])) == PRIMARY
+    (line,) = [
+        row
+        for row in run_audora(env, "tenants", "list").splitlines()
+        if row.startswith(str(raw_id(owner["account"]["id"])))
+    ]
+    assert line.endswith(f"  {PRIMARY}")
     profiles = await placed_gql("query { clientProfiles { name } }", token=owner["token"])
     assert profiles["data"]["clientProfiles"] == [{"name": "Round Trip Ltd"}]
