@@ -75,7 +75,7 @@ async def _provision(runtime: Runtime, count: int, concurrency: int = 4) -> tupl
         async with semaphore:
             made.append(
                 await provision_account(
-                    runtime.provisioner,
+                    runtime.tenant_engines,
                     runtime.storage,
                     runtime.keys,
                     NewAccount(

@@ -8,15 +8,26 @@ when the environment does not name them.
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field, SecretStr, model_validator
+from pydantic import AliasChoices, BaseModel, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 Environment = Literal["dev", "test", "production"]
+_CLUSTER_NAME = re.compile(r"\A[a-z][a-z0-9_]{0,31}\Z")
+
+
+class ClusterUrls(BaseModel):
+    """One extra PostgreSQL cluster's URLs, with the same roles and jobs as the primary's
+    `database_url`, `gateway_database_url` and `provisioner_database_url`."""
+
+    database_url: str
+    gateway_database_url: str
+    provisioner_database_url: str
 
 
 class Settings(BaseSettings):
@@ -52,6 +63,14 @@ class Settings(BaseSettings):
     db_pool_size: int = 10
     db_platform_pool_size: int = 5
     db_max_overflow: int = 10
+    # Tenant placement (docs/scaling.md): the clusters tenant schemas may live on besides
+    # the one above, which is always "primary" and alone holds the platform schema. A
+    # JSON map of name -> {database_url, gateway_database_url, provisioner_database_url};
+    # each cluster's engines are opened on first use, with the pool sizes above.
+    tenant_clusters: dict[str, ClusterUrls] = {}
+    # Tenants whose cluster a process remembers (least recently used forgotten first):
+    # bounded so that memory stays flat whatever the number of tenants.
+    placement_cache_size: int = Field(default=4096, ge=1)
 
     redis_url: str = ""
 
@@ -261,6 +280,12 @@ class Settings(BaseSettings):
             raise ValueError("AUDORA_BOT_PROVIDER_URL must be an https:// URL")
         if self.otel_endpoint and not self.otel_endpoint.lower().startswith("https://"):
             raise ValueError("AUDORA_OTEL_ENDPOINT must be an https:// URL")
+        for name in self.tenant_clusters:
+            if name == "primary" or not _CLUSTER_NAME.match(name):
+                raise ValueError(
+                    f"AUDORA_TENANT_CLUSTERS: {name!r} is not a cluster name (lowercase "
+                    "letters, digits and _, at most 32; 'primary' is the main database)"
+                )
         return self
 
     # Document generation: "embedded" (the offline extractor, the default) or "openai"

@@ -16,7 +16,8 @@ from audora.platform.auth.passwords import Passwords
 from audora.platform.auth.throttle import LoginThrottle
 from audora.platform.clock import Clock, OffsetClock, SystemClock
 from audora.platform.config import Settings
-from audora.platform.db.engines import app_engine, provisioner_engine
+from audora.platform.db.engines import app_engine
+from audora.platform.db.tenant_engines import PRIMARY, TenantEngines
 from audora.platform.keys.aws_kms import AwsKmsKeyService
 from audora.platform.keys.local_client import LocalKeyService
 from audora.platform.keys.service import KeyService
@@ -75,13 +76,13 @@ def dev_clock_file(settings: Settings) -> Path:
 class Runtime:
     settings: Settings
     clock: Clock
-    # Two pools of the application role. Tenant-bound transactions are held for a whole
-    # request; platform reads (sessions, members) are short and never wait on a tenant
+    # Two kinds of pool. Tenant-bound transactions are held for a whole request;
+    # platform reads (sessions, members) are short and never wait on a tenant
     # connection, so a request holding one can always get the other: one pool for both
-    # would deadlock under load.
-    tenant_engine: AsyncEngine
+    # would deadlock under load. The tenant pools (and the provisioners) are one per
+    # cluster, reached through the tenant's placement (platform/db/tenant_engines.py).
+    tenant_engines: TenantEngines
     platform_engine: AsyncEngine
-    provisioner: AsyncEngine
     storage: TenantStorageAdmin
     keys: KeyService
     # Each tenant's bucket, opened with that tenant's own credentials.
@@ -99,9 +100,8 @@ class Runtime:
         return cls(
             settings=settings,
             clock=clock or application_clock(settings),
-            tenant_engine=app_engine(settings),
+            tenant_engines=TenantEngines(settings, platform_engine),
             platform_engine=platform_engine,
-            provisioner=provisioner_engine(settings),
             storage=storage_admin(settings),
             keys=keys,
             buckets=TenantBuckets(
@@ -115,8 +115,13 @@ class Runtime:
             ),
         )
 
+    @property
+    def platform_provisioner(self) -> AsyncEngine:
+        """The provisioner on the primary cluster, where the platform schema is: for
+        the platform rows provisioning and purging write, never a tenant's schema."""
+        return self.tenant_engines.provisioner(PRIMARY)
+
     async def close(self) -> None:
-        await self.tenant_engine.dispose()
+        await self.tenant_engines.close()
         await self.platform_engine.dispose()
-        await self.provisioner.dispose()
         await self.redis.aclose()

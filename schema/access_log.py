@@ -67,7 +67,7 @@ async def record_request(runtime: Runtime, answered: AnsweredRequest) -> None:
     try:
         operation = answered.operation
         await write(
-            runtime.tenant_engine,
+            runtime.tenant_engines,
             principal.tenant,
             AccessEntry(
                 at=answered.at,

@@ -101,7 +101,7 @@ class RequestContext:
         if self._uow is None:
             principal = await self._authenticate()
             self._uow = await self._exit.enter_async_context(
-                tenant_transaction(self.runtime.tenant_engine, principal.tenant)
+                tenant_transaction(self.runtime.tenant_engines, principal.tenant)
             )
         return self._uow
 
@@ -137,7 +137,7 @@ class RequestContext:
         principal = self._principal
         for object_id in dict.fromkeys(self.integrity_failures):
             await append_alone(
-                self.runtime.tenant_engine,
+                self.runtime.tenant_engines,
                 principal.tenant,
                 self.runtime.clock.now(),
                 AuditEntry(

@@ -18,9 +18,10 @@ from strawberry.types import Info
 from strawberry.types.base import StrawberryObjectDefinition
 from strawberry.utils.str_converters import to_camel_case
 
+from audora.platform.auth.principal import Principal
 from audora.platform.errors import forbidden, unauthenticated
 from audora.schema.context import RequestContext
-from audora.tenants.registry.suspension import WRITABLE
+from audora.tenants.registry.suspension import MOVING_REFUSAL, WRITABLE
 
 # Mutations a read-only account may still run, and why each is safe:
 WRITABLE_WHEN_READ_ONLY = frozenset(
@@ -61,6 +62,13 @@ def _refusal(status: str) -> Exception:
     )
 
 
+def _judge(principal: Principal) -> None:
+    if principal.account_status not in WRITABLE:
+        raise _refusal(principal.account_status)
+    if principal.account_moving:
+        raise forbidden(MOVING_REFUSAL)
+
+
 class AccountWritable(FieldExtension):
     """Refuse the mutation with FORBIDDEN when the caller's account is not writable."""
 
@@ -74,8 +82,7 @@ class AccountWritable(FieldExtension):
         principal = info.context.known_principal()
         if principal is None:
             raise unauthenticated()
-        if principal.account_status not in WRITABLE:
-            raise _refusal(principal.account_status)
+        _judge(principal)
         return next_(source, info, **kwargs)
 
     async def resolve_async(
@@ -86,8 +93,7 @@ class AccountWritable(FieldExtension):
         **kwargs: Any,
     ) -> Any:
         principal = await info.context.principal()
-        if principal.account_status not in WRITABLE:
-            raise _refusal(principal.account_status)
+        _judge(principal)
         return await next_(source, info, **kwargs)
 
 

@@ -12,16 +12,19 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import httpx
+import psycopg
 import pytest
 from sqlalchemy import Engine
 from starlette.applications import Starlette
 
 from audora.platform.clock import FrozenClock
-from audora.platform.config import Settings
+from audora.platform.config import ClusterUrls, Settings
 from audora.platform.db.engines import sync_engine
+from audora.platform.db.roles import GATEWAY_ROLE, PROVISIONER_ROLE
 from audora.platform.http.app import create_app
 from audora.platform.runtime import Runtime
 from audora.platform.stack.embedded import EmbeddedStack
+from audora.platform.stack.postgres import EmbeddedPostgres
 from audora.platform.stack.process import free_port
 from audora.platform.tls.local_ca import ensure_server_certificate
 from audora.tenants.migrate.runner import migrate_platform, migrate_tenants, tenant_schemas
@@ -137,3 +140,67 @@ def served(stack_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory) 
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+
+
+# A second PostgreSQL cluster for tenant placement and moves: started on first use only
+# (most runs never ask for it), once per run, with the same role passwords as the first.
+SECOND = "second"
+
+
+@pytest.fixture(scope="session")
+def second_cluster(stack: EmbeddedStack) -> Iterator[ClusterUrls]:
+    postgres = EmbeddedPostgres(
+        stack.data_dir / "postgres-second",
+        port=free_port(),
+        superuser_password=stack.secrets.postgres_password,
+        durable=False,
+    )
+    postgres.start()
+    try:
+        with psycopg.connect(
+            host="127.0.0.1",
+            port=postgres.port,
+            user="postgres",
+            password=stack.secrets.postgres_password,
+            dbname="postgres",
+            autocommit=True,
+        ) as conn:
+            conn.execute("CREATE DATABASE audora")
+        yield ClusterUrls(
+            database_url=postgres.url(),
+            gateway_database_url=postgres.url(GATEWAY_ROLE, stack.secrets.gateway_password),
+            provisioner_database_url=postgres.url(
+                PROVISIONER_ROLE, stack.secrets.provisioner_password
+            ),
+        )
+    finally:
+        postgres.stop()
+
+
+@pytest.fixture(scope="session")
+def placed_settings(settings: Settings, second_cluster: ClusterUrls) -> Settings:
+    """The test settings with the second cluster configured, its roles made and its row
+    recorded, as `audora migrate` does."""
+    made = settings.model_copy(update={"tenant_clusters": {SECOND: second_cluster}})
+    operator = sync_engine(made.database_url)
+    try:
+        migrate_platform(operator, made)
+    finally:
+        operator.dispose()
+    return made
+
+
+@pytest.fixture(scope="session")
+async def placed_runtime(placed_settings: Settings, clock: FrozenClock) -> AsyncIterator[Runtime]:
+    opened = Runtime.open(placed_settings, clock=clock)
+    yield opened
+    await opened.close()
+
+
+@pytest.fixture(scope="session")
+async def placed_gql(placed_settings: Settings, clock: FrozenClock) -> AsyncIterator[GraphQL]:
+    """GraphQL into an API that knows both clusters."""
+    made = create_app(placed_settings, clock=clock)
+    async with made.router.lifespan_context(made):
+        async with client_from(made, TEST_IP, TEST_AGENT) as client:
+            yield GraphQL(client)

@@ -73,7 +73,7 @@ async def generating_call(
     owner = await sign_up(gql, name)
     profile = await create_profile(gql, owner["token"], "Brightside Dental")
     call_id = await create_call(gql, owner["token"], profile["id"], "Discovery")
-    async with tenant_transaction(runtime.tenant_engine, tenant_of(owner["account"]["id"])) as uow:
+    async with tenant_transaction(runtime.tenant_engines, tenant_of(owner["account"]["id"])) as uow:
         await store_transcript(
             uow,
             runtime.keys,

@@ -47,3 +47,6 @@ class Principal:
     staff: StaffGrant | None = None
     # Set while the account is closed or lapsed: when its grace ends and it is purged.
     account_purge_after: datetime | None = None
+    # Set while `audora tenants move` copies the account to another cluster: a short
+    # read-only window of its own, not a suspension (schema/read_only.py).
+    account_moving: bool = False

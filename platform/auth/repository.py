@@ -17,7 +17,7 @@ from audora.platform.auth.tables import (
     users,
     webauthn_credentials,
 )
-from audora.tenants.registry.tables import accounts
+from audora.tenants.registry.tables import accounts, tenant_placements
 
 
 async def find_user_by_email(conn: AsyncConnection, email: str) -> RowMapping | None:
@@ -64,9 +64,11 @@ async def principal_row(conn: AsyncConnection, token_hash: bytes) -> RowMapping 
             accounts.c.schema_name,
             memberships.c.role,
             memberships.c.client_profile_ids,
+            tenant_placements.c.moving_since.is_not(None).label("account_moving"),
         )
         .join(users, users.c.id == sessions.c.user_id)
         .join(accounts, accounts.c.id == sessions.c.account_id)
+        .outerjoin(tenant_placements, tenant_placements.c.account_id == accounts.c.id)
         .join(
             memberships,
             (memberships.c.account_id == sessions.c.account_id)

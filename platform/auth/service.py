@@ -201,6 +201,7 @@ async def authenticate(
         tenant=TenantRef(validate_tenant_schema(row["schema_name"])),
         client_profile_ids=tuple(ids) if ids is not None else None,
         account_purge_after=row["account_purge_after"],
+        account_moving=bool(row["account_moving"]),
     )
 
 

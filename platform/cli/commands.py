@@ -199,33 +199,41 @@ def run(args: argparse.Namespace) -> int:
 async def tenants(args: argparse.Namespace) -> int:
     from sqlalchemy import select
 
-    from audora.platform.cli import lifecycle
+    from audora.platform.cli import lifecycle, placement
     from audora.platform.runtime import Runtime
     from audora.tenants.provisioning.orphans import sweep_orphan_storage
-    from audora.tenants.registry.tables import accounts
+    from audora.tenants.registry.tables import accounts, tenant_placements
 
     configure("WARNING")
     runtime = Runtime.open(get_settings())
     try:
         if args.tenants_command == "list":
-            async with runtime.provisioner.connect() as conn:
+            async with runtime.platform_provisioner.connect() as conn:
                 rows = await conn.execute(
                     select(
                         accounts.c.id,
                         accounts.c.schema_name,
                         accounts.c.status,
                         accounts.c.created_at,
-                    ).order_by(accounts.c.created_at)
+                        tenant_placements.c.cluster,
+                    )
+                    .outerjoin(tenant_placements, tenant_placements.c.account_id == accounts.c.id)
+                    .order_by(accounts.c.created_at)
                 )
                 for row in rows:
-                    _out(f"{row.id}  {row.schema_name}  {row.status}  {row.created_at:%Y-%m-%d}")
+                    _out(
+                        f"{row.id}  {row.schema_name}  {row.status}  {row.created_at:%Y-%m-%d}"
+                        f"  {row.cluster or '-'}"
+                    )
         elif args.tenants_command in ("suspend", "unsuspend"):
             return await _suspension(runtime, args)
         elif args.tenants_command in lifecycle.COMMANDS:
             return await lifecycle.run(runtime, args)
+        elif args.tenants_command in placement.COMMANDS:
+            return await placement.run(runtime, args)
         else:
             removed = await sweep_orphan_storage(
-                runtime.provisioner,
+                runtime.platform_provisioner,
                 runtime.storage,
                 bucket_prefix=runtime.settings.bucket_prefix,
                 now=runtime.clock.now(),
@@ -314,26 +322,26 @@ async def keys(args: argparse.Namespace) -> int:
         for tenant_id in tenants:
             if args.keys_command == "rotate":
                 done = await rotate_tenant(
-                    runtime.tenant_engine, runtime.platform_engine, runtime.keys, tenant_id, now
+                    runtime.tenant_engines, runtime.platform_engine, runtime.keys, tenant_id, now
                 )
                 _out(f"{tenant_id} KEK v{done.kek_version}, {done.rewrapped} keys rewrapped")
                 if args.data_keys:
                     started = await rotate_data_keys(
-                        runtime.tenant_engine, runtime.keys, tenant_id, now
+                        runtime.tenant_engines, runtime.keys, tenant_id, now
                     )
                     for p in started:
                         _out(f"{tenant_id} {p.purpose} data key v{p.to_version}: {p.total} values")
                     if args.inline:
-                        await reencrypt(runtime.tenant_engine, runtime.keys, tenant_id, now)
+                        await reencrypt(runtime.tenant_engines, runtime.keys, tenant_id, now)
                     elif started:
                         await enqueue(
                             runtime.settings.redis_url, "reencrypt_tenant_job", str(tenant_id)
                         )
             else:
-                versions = await wrapping_versions(runtime.tenant_engine, runtime.keys, tenant_id)
+                versions = await wrapping_versions(runtime.tenant_engines, runtime.keys, tenant_id)
                 shown = ", ".join(f"{k} under KEK v{v}" for k, v in versions.items())
                 _out(f"{tenant_id} {shown or 'no data keys yet'}")
-            for p in await progress(runtime.tenant_engine, tenant_id):
+            for p in await progress(runtime.tenant_engines, tenant_id):
                 _out(
                     f"{tenant_id} re-encryption {p.purpose} -> v{p.to_version}: {p.status} "
                     f"{p.examined}/{p.total} examined, {p.rewritten} rewritten"

@@ -7,6 +7,7 @@ audora stack up | env      only the embedded stack | its URLs as shell exports
 audora tenants list | gc   the tenant registry | remove storage of no account
 audora tenants suspend | unsuspend  make an account read-only (C1) | writable again
 audora tenants lapse | renew | purge  a lapsed subscription | renewed | purge after grace
+audora tenants clusters | cluster | move  tenant clusters | change one | move a tenant
 audora demo                on a running stack: sign up, upload the sample call, show results
 audora keys rotate | status  rotate tenant KEKs (and data keys) | versions and progress
 audora schema export       write schema/schema.graphql
@@ -31,6 +32,7 @@ from audora.platform.cli import (
     dev,
     incidents,
     lifecycle,
+    placement,
     retention,
     staff,
     subprocessors,
@@ -65,6 +67,7 @@ def _parser() -> argparse.ArgumentParser:
     unsuspend.add_argument("--tenant", required=True, help="the account id (acc_<hex> or a UUID)")
     unsuspend.add_argument("--reason", default="", help="why; kept in the tenant's audit log")
     lifecycle.add_parsers(tenants_sub)
+    placement.add_parsers(tenants_sub)
     keys = sub.add_parser("keys", help="tenant encryption keys")
     keys_sub = keys.add_subparsers(dest="keys_command", required=True)
     rotate = keys_sub.add_parser("rotate", help="rotate tenant KEKs and rewrap their data keys")

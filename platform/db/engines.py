@@ -1,4 +1,4 @@
-"""The process's database engines: one shared pool for every tenant.
+"""The process's database engines: one shared pool for every tenant of a cluster.
 
 A pool per tenant would not hold at 10,000 tenants, so requests share one pool of the
 application role's connections and bind each transaction to its tenant (see
@@ -51,10 +51,16 @@ def app_engine(settings: Settings, *, platform: bool = False) -> AsyncEngine:
     return engine
 
 
-def provisioner_engine(settings: Settings) -> AsyncEngine:
-    """Owns tenant schemas: provisioning only, small pool."""
+def cluster_engine(settings: Settings, url: str, *, small: bool = False) -> AsyncEngine:
+    """A pool on another role or cluster: a tenant pool (the gateway role of a tenant
+    cluster), or (`small=True`) a provisioner's pool, which only provisions, migrates,
+    moves and purges tenants."""
     engine = create_async_engine(
-        settings.provisioner_database_url, pool_size=4, max_overflow=4, hide_parameters=True
+        url,
+        pool_size=4 if small else settings.db_pool_size,
+        max_overflow=4 if small else settings.db_max_overflow,
+        pool_pre_ping=False,
+        hide_parameters=True,
     )
     guard(engine.sync_engine)
     return engine

@@ -22,13 +22,19 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection, Executable, Result, text
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from audora.platform.db.engines import BINDER_OPTION
+from audora.platform.db.tenant_engines import TenantEngines
 from audora.platform.db.tenant_names import ScratchSchema, TenantSchema, tenant_role
 
+# Binds, unless the tenant's schema is not on this cluster (false, nothing set): the
+# check that catches a placement remembered from before a move costs no round trip.
 _BIND = text(
-    "SELECT set_config('role', :role, true), set_config('search_path', :schema, true)"
+    "SELECT CASE WHEN to_regnamespace(:name) IS NULL THEN false "
+    "ELSE set_config('role', :role, true) IS NOT NULL "
+    "AND set_config('search_path', :schema, true) IS NOT NULL END"
 ).execution_options(**{BINDER_OPTION: True})
 
 _MIGRATOR_PATH = text("SELECT set_config('search_path', :schema, true)").execution_options(
@@ -72,22 +78,64 @@ class TenantUnitOfWork:
             await self._conn.rollback()
 
 
+class TenantNotHere(RuntimeError):
+    """The tenant's schema is on none of the clusters its placement named (purged, or
+    mid-move on a process that could not yet see the new placement)."""
+
+
+async def _bound_connection(engines: TenantEngines, tenant: TenantRef) -> AsyncConnection:
+    """A connection to the tenant's cluster, in a transaction bound to the tenant. A
+    remembered placement that turns out stale is read again once."""
+    for attempt in range(2):
+        engine = await engines.gateway_for(tenant.schema)
+        conn = await engine.connect()
+        try:
+            await conn.begin()
+            here = (
+                await conn.execute(
+                    _BIND,
+                    {
+                        "name": str(tenant.schema),
+                        "role": tenant_role(tenant.schema),
+                        "schema": search_path(tenant.schema),
+                    },
+                )
+            ).scalar_one()
+        except BaseException:
+            await conn.close()
+            raise
+        if here:
+            return conn
+        await conn.close()
+        engines.forget(tenant.schema)
+        if attempt == 0:
+            continue
+    raise TenantNotHere(f"tenant {tenant.schema} is not on the cluster it is placed on")
+
+
+def moved_away(exc: BaseException) -> bool:
+    """Whether `exc` is a statement that waited on a moving tenant's fence and then found
+    its tables dropped (undefined_table): the tenant is on another cluster now, and a
+    short transaction of its own may simply run again (`tenants/placement/move.py`)."""
+    return isinstance(exc, DBAPIError) and getattr(exc.orig, "sqlstate", None) == "42P01"
+
+
 @asynccontextmanager
 async def tenant_transaction(
-    engine: AsyncEngine, tenant: TenantRef
+    engines: TenantEngines, tenant: TenantRef
 ) -> AsyncIterator[TenantUnitOfWork]:
-    """A transaction bound to `tenant`. It is rolled back unless the caller commits, so
-    an exception or a forgotten commit never half-writes."""
-    async with engine.connect() as conn:
-        await conn.begin()
-        await conn.execute(
-            _BIND, {"role": tenant_role(tenant.schema), "schema": search_path(tenant.schema)}
-        )
+    """A transaction bound to `tenant`, on the cluster the tenant is placed on. It is
+    rolled back unless the caller commits, so an exception or a forgotten commit never
+    half-writes."""
+    conn = await _bound_connection(engines, tenant)
+    try:
+        yield TenantUnitOfWork(conn, tenant)
+    finally:
         try:
-            yield TenantUnitOfWork(conn, tenant)
-        finally:
             if conn.in_transaction():
                 await conn.rollback()
+        finally:
+            await conn.close()
 
 
 @contextmanager

@@ -64,7 +64,7 @@ async def shutdown(ctx: dict[str, Any]) -> None:
 async def sweep_orphan_storage_job(ctx: dict[str, Any]) -> list[str]:
     runtime: Runtime = ctx["runtime"]
     return await sweep_orphan_storage(
-        runtime.provisioner,
+        runtime.platform_provisioner,
         runtime.storage,
         bucket_prefix=runtime.settings.bucket_prefix,
         now=runtime.clock.now(),

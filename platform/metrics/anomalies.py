@@ -122,7 +122,7 @@ async def _audit(runtime: Runtime, finding: Finding, now: datetime, unit: str) -
     )
     try:
         await append_alone(
-            runtime.tenant_engine,
+            runtime.tenant_engines,
             TenantRef(tenant_schema(finding.tenant)),
             now,
             AuditEntry(actor=ACTOR, action=finding.action, details=details),

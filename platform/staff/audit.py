@@ -81,4 +81,4 @@ async def both(
     if uow is not None:
         await append(uow, at, entry)
     else:
-        await append_alone(runtime.tenant_engine, tenant_of(account_id), at, entry)
+        await append_alone(runtime.tenant_engines, tenant_of(account_id), at, entry)

@@ -21,9 +21,10 @@ from audora.tenants.registry.repository import live_account_ids
 async def access_log_partitions_job(ctx: dict[str, Any], tenant_id: str) -> dict[str, Any]:
     """One tenant: make this month's and next month's partitions, drop expired ones."""
     runtime: Runtime = ctx["runtime"]
+    schema = tenant_schema(uuid.UUID(tenant_id))
     done = await maintain_partitions(
-        runtime.provisioner,
-        tenant_schema(uuid.UUID(tenant_id)),
+        await runtime.tenant_engines.provisioner_for(schema),
+        schema,
         runtime.clock.now(),
         keep_months=runtime.settings.access_log_months,
     )

@@ -8,9 +8,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.exc import DBAPIError
 
-from audora.platform.db.tenant_binding import TenantRef, tenant_transaction
+from audora.platform.db.tenant_binding import TenantRef, moved_away, tenant_transaction
+from audora.platform.db.tenant_engines import TenantEngines
 from audora.tenants.access_log.tables import (
     OPERATION_NAME_CHARS,
     OUTCOME_CHARS,
@@ -44,9 +45,19 @@ def _cut(value: str | None, chars: int) -> str | None:
     return value[:chars] if value is not None else None
 
 
-async def write(engine: AsyncEngine, tenant: TenantRef, entry: AccessEntry) -> None:
-    """Insert `entry` in a short transaction of its own, bound to `tenant`."""
-    async with tenant_transaction(engine, tenant) as uow:
+async def write(engines: TenantEngines, tenant: TenantRef, entry: AccessEntry) -> None:
+    """Insert `entry` in a short transaction of its own, bound to `tenant`; once more if
+    the tenant moved to another cluster while the insert waited."""
+    try:
+        await _insert(engines, tenant, entry)
+    except DBAPIError as exc:
+        if not moved_away(exc):
+            raise
+        await _insert(engines, tenant, entry)
+
+
+async def _insert(engines: TenantEngines, tenant: TenantRef, entry: AccessEntry) -> None:
+    async with tenant_transaction(engines, tenant) as uow:
         await uow.execute(
             access_log.insert().values(
                 at=entry.at,

@@ -17,9 +17,15 @@ from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.exc import DBAPIError
 
-from audora.platform.db.tenant_binding import TenantRef, TenantUnitOfWork, tenant_transaction
+from audora.platform.db.tenant_binding import (
+    TenantRef,
+    TenantUnitOfWork,
+    moved_away,
+    tenant_transaction,
+)
+from audora.platform.db.tenant_engines import TenantEngines
 from audora.tenants.audit.tables import audit_chain, audit_events
 
 GENESIS = bytes(32)
@@ -111,11 +117,23 @@ async def append_many(
 
 
 async def append_alone(
-    engine: AsyncEngine, tenant: TenantRef, at: datetime, entry: AuditEntry
+    engines: TenantEngines, tenant: TenantRef, at: datetime, entry: AuditEntry
 ) -> uuid.UUID:
     """Record `entry` in a transaction of its own: for events that must outlive the
-    failed request or job that noticed them."""
-    async with tenant_transaction(engine, tenant) as uow:
+    failed request or job that noticed them. Run again once if the tenant moved away
+    under it."""
+    try:
+        return await _append_alone(engines, tenant, at, entry)
+    except DBAPIError as exc:
+        if not moved_away(exc):
+            raise
+    return await _append_alone(engines, tenant, at, entry)
+
+
+async def _append_alone(
+    engines: TenantEngines, tenant: TenantRef, at: datetime, entry: AuditEntry
+) -> uuid.UUID:
+    async with tenant_transaction(engines, tenant) as uow:
         event_id = await append(uow, at, entry)
         await uow.commit()
     return event_id

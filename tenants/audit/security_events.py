@@ -40,7 +40,7 @@ async def record(
     )
     try:
         await append_alone(
-            runtime.tenant_engine, TenantRef(tenant_schema(account_id)), runtime.clock.now(), entry
+            runtime.tenant_engines, TenantRef(tenant_schema(account_id)), runtime.clock.now(), entry
         )
     except Exception:
         # The event is logged even if the audit write failed; the caller's answer stands.

@@ -80,8 +80,11 @@ class DrillResult:
     details: dict[str, Any] = field(default_factory=dict)
 
 
-async def _psql(runtime: Runtime) -> asyncio.subprocess.Process:
-    uri, env = libpq_target(runtime.settings.provisioner_database_url)
+async def _psql(runtime: Runtime, tenant_id: uuid.UUID) -> asyncio.subprocess.Process:
+    """psql as the provisioner of the tenant's cluster: the drill's scratch copy sits
+    beside the tenant's schema."""
+    urls = await runtime.tenant_engines.urls_for(tenant_schema(tenant_id))
+    uri, env = libpq_target(urls.provisioner_database_url)
     return await asyncio.create_subprocess_exec(
         pg_tool(runtime.settings, "psql"),
         "--no-psqlrc",
@@ -138,7 +141,7 @@ async def _restore(
     runtime: Runtime, tenant_id: uuid.UUID, row: Any, scratch: ScratchSchema
 ) -> None:
     rewriter = ScratchRewriter(tenant_schema(tenant_id), scratch)
-    proc = await _psql(runtime)
+    proc = await _psql(runtime, tenant_id)
     if proc.stdin is None or proc.stderr is None:  # pragma: no cover (asked for PIPE)
         raise RestoreFailed("psql started without its pipes")
     errors = asyncio.ensure_future(proc.stderr.read())
@@ -174,9 +177,10 @@ async def _check(
     runtime: Runtime, tenant_id: uuid.UUID, row: Any, scratch: ScratchSchema
 ) -> dict[str, Any]:
     expected: dict[str, int] = dict(row.row_counts or {})
-    quote = runtime.provisioner.dialect.identifier_preparer.quote
+    provisioner = await runtime.tenant_engines.provisioner_for(tenant_schema(tenant_id))
+    quote = provisioner.dialect.identifier_preparer.quote
     found: dict[str, int] = {}
-    async with runtime.provisioner.connect() as conn, conn.begin():
+    async with provisioner.connect() as conn, conn.begin():
         for table in sorted(expected):
             found[table] = (
                 # The schema name is validated; the table name is quoted as an identifier.
@@ -195,8 +199,9 @@ async def _check(
     }
 
 
-async def _drop(runtime: Runtime, scratch: ScratchSchema) -> None:
-    async with runtime.provisioner.begin() as conn:
+async def _drop(runtime: Runtime, tenant_id: uuid.UUID, scratch: ScratchSchema) -> None:
+    provisioner = await runtime.tenant_engines.provisioner_for(tenant_schema(tenant_id))
+    async with provisioner.begin() as conn:
         await conn.execute(text(f"DROP SCHEMA IF EXISTS {scratch} CASCADE"))
 
 
@@ -238,7 +243,7 @@ async def restore_drill(runtime: Runtime, tenant_id: uuid.UUID) -> DrillResult:
             drill.details.update(error="drill_failed", message=type(exc).__name__)
         finally:
             with contextlib.suppress(Exception):
-                await _drop(runtime, scratch)
+                await _drop(runtime, tenant_id, scratch)
     await _record(runtime, drill)
     return drill
 
@@ -265,7 +270,7 @@ async def _record(runtime: Runtime, drill: DrillResult) -> None:
         )
     try:
         await append_alone(
-            runtime.tenant_engine,
+            runtime.tenant_engines,
             TenantRef(tenant_schema(drill.tenant_id)),
             now,
             AuditEntry(

@@ -35,7 +35,7 @@ from sqlalchemy import delete, insert, select, update
 from audora.platform.crypto.envelope import Binding
 from audora.platform.crypto.stream import encrypt_stream
 from audora.platform.db.pg_tools import child_env, libpq_target, pg_tool
-from audora.platform.db.tenant_names import tenant_schema
+from audora.platform.db.tenant_names import TenantSchema, tenant_schema
 from audora.platform.runtime import Runtime
 from audora.platform.storage.backup_store import backup_bucket
 from audora.tenants.backups.dump_text import DumpFilter
@@ -83,9 +83,13 @@ class _Digest:
             yield piece
 
 
-async def _dump(runtime: Runtime, schema: str, filtered: DumpFilter) -> AsyncGenerator[bytes, None]:
-    """pg_dump's output for `schema`, through `filtered`; raises if pg_dump fails."""
-    uri, env = libpq_target(runtime.settings.provisioner_database_url)
+async def _dump(
+    runtime: Runtime, schema: TenantSchema, filtered: DumpFilter
+) -> AsyncGenerator[bytes, None]:
+    """pg_dump's output for `schema` (on the tenant's cluster), through `filtered`;
+    raises if pg_dump fails."""
+    urls = await runtime.tenant_engines.urls_for(schema)
+    uri, env = libpq_target(urls.provisioner_database_url)
     proc = await asyncio.create_subprocess_exec(
         pg_tool(runtime.settings, "pg_dump"),
         "--format=plain",

@@ -34,7 +34,7 @@ async def fail_call(
     log.error("call %s FAILED: %s", call, reason)
     now = runtime.clock.now()
     async with tenant_transaction(
-        runtime.tenant_engine, TenantRef(tenant_schema(tenant_id))
+        runtime.tenant_engines, TenantRef(tenant_schema(tenant_id))
     ) as uow:
         row = await calls.get(uow, call, None, for_update=True)
         if row is None or row["status"] != stage:

@@ -110,7 +110,7 @@ def _code_of(status: int) -> str:
 async def _record(runtime: Runtime, tenant: TenantRef, entry: AccessEntry) -> None:
     """The access-log row, after the answer is sent; a failure is logged, never raised."""
     try:
-        await write(runtime.tenant_engine, tenant, entry)
+        await write(runtime.tenant_engines, tenant, entry)
     except Exception:
         log.exception("could not write the access log of account %s", entry.account_id)
 

@@ -97,7 +97,7 @@ async def generate_documents_job(
         return "account read-only: not processed"
     ref = TenantRef(tenant_schema(tenant))
     try:
-        async with tenant_transaction(runtime.tenant_engine, ref) as uow:
+        async with tenant_transaction(runtime.tenant_engines, ref) as uow:
             row = await calls.get(uow, call, None)
             if row is None or row["status"] != CallStatus.GENERATING:
                 return "nothing to do"
@@ -153,7 +153,7 @@ async def _write(
     """Store the round's documents and move the call to READY, if the call is still in
     that round; the version written of each kind, or None if it no longer was."""
     now = runtime.clock.now()
-    async with tenant_transaction(runtime.tenant_engine, TenantRef(tenant_schema(tenant))) as uow:
+    async with tenant_transaction(runtime.tenant_engines, TenantRef(tenant_schema(tenant))) as uow:
         row = await calls.get(uow, call, None, for_update=True)
         if (
             row is None

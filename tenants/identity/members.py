@@ -247,7 +247,7 @@ async def _audit(
     """Commit the entry now, before the caller's platform transaction: see the module's
     docstring. A failure here raises, and the change is rolled back with it."""
     await append_alone(
-        runtime.tenant_engine,
+        runtime.tenant_engines,
         principal.tenant,
         runtime.clock.now(),
         AuditEntry(

@@ -143,7 +143,7 @@ async def push_task_list_job(ctx: dict[str, Any], tenant_id: str, push_id: str) 
     )
     tenant, push = uuid.UUID(tenant_id), uuid.UUID(push_id)
     ref = TenantRef(tenant_schema(tenant))
-    async with tenant_transaction(runtime.tenant_engine, ref) as uow:
+    async with tenant_transaction(runtime.tenant_engines, ref) as uow:
         loaded = await _load(uow, runtime, tenant, push)
         if isinstance(loaded, tuple):
             await repository.update_push(uow, push, status=PushStatus.SENDING.value)
@@ -158,7 +158,7 @@ async def push_task_list_job(ctx: dict[str, Any], tenant_id: str, push_id: str) 
 
     async def remember(item_id: str, external_id: str) -> None:
         links[item_id] = external_id
-        async with tenant_transaction(runtime.tenant_engine, ref) as uow:
+        async with tenant_transaction(runtime.tenant_engines, ref) as uow:
             sealer = FieldSealer(uow, runtime.keys, tenant, INTEGRATIONS)
             sealed = await sealer.seal(
                 _link_object(plan.integration_id, plan.document_id), json.dumps(links)
@@ -194,7 +194,7 @@ async def push_task_list_job(ctx: dict[str, Any], tenant_id: str, push_id: str) 
 
 
 async def _note(runtime: Runtime, ref: TenantRef, push: uuid.UUID, reason: str) -> None:
-    async with tenant_transaction(runtime.tenant_engine, ref) as uow:
+    async with tenant_transaction(runtime.tenant_engines, ref) as uow:
         await repository.update_push(uow, push, last_error=reason)
         await uow.commit()
 
@@ -211,7 +211,7 @@ async def _finish(
     if status is PushStatus.FAILED:
         log.error("push %s FAILED: %s", push, reason)
     now = runtime.clock.now()
-    async with tenant_transaction(runtime.tenant_engine, ref) as uow:
+    async with tenant_transaction(runtime.tenant_engines, ref) as uow:
         row = await repository.get_push(uow, push, for_update=True)
         if row is None or row["status"] not in _ACTIVE:
             return

@@ -22,7 +22,7 @@ async def delete_finished_pushes(runtime: Runtime, tenant_id: uuid.UUID) -> int:
     """Delete the tenant's pushes that finished longer ago than the schedule keeps them."""
     cutoff = runtime.clock.now() - period_of(DataClass.WEBHOOK_DELIVERIES)
     async with tenant_transaction(
-        runtime.tenant_engine, TenantRef(tenant_schema(tenant_id))
+        runtime.tenant_engines, TenantRef(tenant_schema(tenant_id))
     ) as uow:
         deleted = await uow.execute(
             delete(integration_pushes).where(

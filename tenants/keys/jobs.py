@@ -29,7 +29,7 @@ async def reencrypt_tenant_job(ctx: dict[str, Any], tenant_id: str) -> dict[str,
     tenant = uuid.UUID(tenant_id)
     try:
         passes = await reencrypt(
-            runtime.tenant_engine,
+            runtime.tenant_engines,
             runtime.keys,
             tenant,
             runtime.clock.now(),
@@ -39,7 +39,7 @@ async def reencrypt_tenant_job(ctx: dict[str, Any], tenant_id: str) -> dict[str,
         # A value that does not open cannot be re-sealed: the pass stops there, loudly,
         # and the tenant's audit log says which one.
         await append_alone(
-            runtime.tenant_engine,
+            runtime.tenant_engines,
             TenantRef(tenant_schema(tenant)),
             runtime.clock.now(),
             AuditEntry(
@@ -67,7 +67,7 @@ async def rotate_due_keys_job(ctx: dict[str, Any]) -> list[str]:
     for tenant_id in due:
         try:
             done = await rotate_tenant(
-                runtime.tenant_engine, runtime.platform_engine, runtime.keys, tenant_id, now
+                runtime.tenant_engines, runtime.platform_engine, runtime.keys, tenant_id, now
             )
         except Exception:
             # One tenant's failure must not stop the others; tomorrow's run retries it.

@@ -15,10 +15,10 @@ from datetime import datetime
 
 from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from audora.platform.crypto.envelope import Binding, key_version_of, open_sealed, seal
 from audora.platform.db.tenant_binding import TenantRef, TenantUnitOfWork, tenant_transaction
+from audora.platform.db.tenant_engines import TenantEngines
 from audora.platform.db.tenant_names import tenant_schema
 from audora.platform.keys.service import KeyService
 from audora.tenants.keys.data_keys import current_key, key_context, key_for
@@ -54,12 +54,12 @@ async def _count(uow: TenantUnitOfWork, purpose: str) -> int:
 
 
 async def rotate_data_keys(
-    engine: AsyncEngine, keys: KeyService, tenant_id: uuid.UUID, now: datetime
+    engines: TenantEngines, keys: KeyService, tenant_id: uuid.UUID, now: datetime
 ) -> list[Progress]:
     """Add a new version of each data key the tenant uses and open a re-encryption
     pass for it. Run `reencrypt` (the worker's job) to finish."""
     started: list[Progress] = []
-    async with tenant_transaction(engine, _tenant(tenant_id)) as uow:
+    async with tenant_transaction(engines, _tenant(tenant_id)) as uow:
         in_use = (
             await uow.execute(
                 select(data_keys.c.purpose, func.max(data_keys.c.version).label("newest"))
@@ -86,8 +86,8 @@ async def rotate_data_keys(
     return started
 
 
-async def progress(engine: AsyncEngine, tenant_id: uuid.UUID) -> list[Progress]:
-    async with tenant_transaction(engine, _tenant(tenant_id)) as uow:
+async def progress(engines: TenantEngines, tenant_id: uuid.UUID) -> list[Progress]:
+    async with tenant_transaction(engines, _tenant(tenant_id)) as uow:
         rows = (
             await uow.execute(
                 select(reencryptions).order_by(reencryptions.c.purpose, reencryptions.c.to_version)
@@ -156,7 +156,7 @@ async def _batch(
 
 
 async def reencrypt(
-    engine: AsyncEngine,
+    engines: TenantEngines,
     keys: KeyService,
     tenant_id: uuid.UUID,
     now: datetime,
@@ -168,7 +168,7 @@ async def reencrypt(
     stop after `max_batches` (None: until done)."""
     done_batches = 0
     while max_batches is None or done_batches < max_batches:
-        async with tenant_transaction(engine, _tenant(tenant_id)) as uow:
+        async with tenant_transaction(engines, _tenant(tenant_id)) as uow:
             open_pass = (
                 (
                     await uow.execute(
@@ -225,4 +225,4 @@ async def reencrypt(
                 )
             await uow.commit()
         done_batches += 1
-    return await progress(engine, tenant_id)
+    return await progress(engines, tenant_id)

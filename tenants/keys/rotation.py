@@ -16,6 +16,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from audora.platform.db.tenant_binding import TenantRef, tenant_transaction
+from audora.platform.db.tenant_engines import TenantEngines
 from audora.platform.db.tenant_names import tenant_schema
 from audora.platform.keys.service import KeyService
 from audora.tenants.backups.keys import backup_key_context
@@ -38,7 +39,7 @@ class Rotation:
 
 
 async def rotate_tenant(
-    tenant_engine: AsyncEngine,
+    tenant_engines: TenantEngines,
     platform_engine: AsyncEngine,
     keys: KeyService,
     tenant_id: uuid.UUID,
@@ -49,7 +50,7 @@ async def rotate_tenant(
     and its backups' keys."""
     version = await keys.rotate_tenant_key(tenant_id)
     rewrapped = 0
-    async with tenant_transaction(tenant_engine, TenantRef(tenant_schema(tenant_id))) as uow:
+    async with tenant_transaction(tenant_engines, TenantRef(tenant_schema(tenant_id))) as uow:
         rows = (
             await uow.execute(select(data_keys.c.id, data_keys.c.purpose, data_keys.c.wrapped))
         ).all()
@@ -150,10 +151,10 @@ async def due_for_rotation(
 
 
 async def wrapping_versions(
-    engine: AsyncEngine, keys: KeyService, tenant_id: uuid.UUID
+    engines: TenantEngines, keys: KeyService, tenant_id: uuid.UUID
 ) -> dict[str, int | None]:
     """Which KEK version wraps each of the tenant's data keys (purpose/version -> KEK)."""
-    async with tenant_transaction(engine, TenantRef(tenant_schema(tenant_id))) as uow:
+    async with tenant_transaction(engines, TenantRef(tenant_schema(tenant_id))) as uow:
         rows = (
             await uow.execute(select(data_keys.c.purpose, data_keys.c.version, data_keys.c.wrapped))
         ).all()

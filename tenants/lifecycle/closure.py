@@ -123,7 +123,7 @@ async def _transition(
     if purge_after is not None:
         details["purgeAfter"] = purge_after.isoformat()
     await append_alone(
-        runtime.tenant_engine,
+        runtime.tenant_engines,
         TenantRef(tenant_schema(account_id)),
         now,
         AuditEntry(entry.actor, entry.action, f"account:{account_id}", entry.ip, details),
@@ -274,7 +274,7 @@ async def audit_refusal(
     """Record a refused lifecycle request (closing without the confirmation, a role
     without the permission) in the tenant's audit log, in a transaction of its own."""
     await append_alone(
-        runtime.tenant_engine,
+        runtime.tenant_engines,
         principal.tenant,
         runtime.clock.now(),
         AuditEntry(

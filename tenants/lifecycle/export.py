@@ -140,7 +140,7 @@ async def request_export(runtime: Runtime, principal: Principal, *, ip: str | No
     instead of starting a second one."""
     _check_exportable(principal)
     now = runtime.clock.now()
-    async with tenant_transaction(runtime.tenant_engine, principal.tenant) as uow:
+    async with tenant_transaction(runtime.tenant_engines, principal.tenant) as uow:
         pending = (
             await uow.execute(
                 select(data_exports).where(data_exports.c.status == "PENDING").limit(1)
@@ -247,7 +247,7 @@ async def _account_facts(runtime: Runtime, tenant_id: uuid.UUID) -> dict[str, An
 async def build_export(runtime: Runtime, tenant_id: uuid.UUID, export_id: uuid.UUID) -> bool:
     """Build and store the export, then mail its link; False if it was not PENDING."""
     tenant = TenantRef(tenant_schema(tenant_id))
-    async with tenant_transaction(runtime.tenant_engine, tenant) as uow:
+    async with tenant_transaction(runtime.tenant_engines, tenant) as uow:
         row = (
             await uow.execute(select(data_exports).where(data_exports.c.id == export_id))
         ).first()
@@ -334,7 +334,7 @@ async def _mail_link(
 
 async def _fail(runtime: Runtime, tenant_id: uuid.UUID, export_id: uuid.UUID, reason: str) -> None:
     async with tenant_transaction(
-        runtime.tenant_engine, TenantRef(tenant_schema(tenant_id))
+        runtime.tenant_engines, TenantRef(tenant_schema(tenant_id))
     ) as uow:
         await uow.execute(
             update(data_exports)
@@ -404,7 +404,7 @@ async def open_download(runtime: Runtime, token: str, *, ip: str | None) -> Down
         raise DownloadRefused(410, "this download link has expired", ErrorCode.NOT_FOUND)
     tenant_id, export_id = link.account_id, link.export_id
     tenant = TenantRef(tenant_schema(tenant_id))
-    async with tenant_transaction(runtime.tenant_engine, tenant) as uow:
+    async with tenant_transaction(runtime.tenant_engines, tenant) as uow:
         row = (
             await uow.execute(select(data_exports).where(data_exports.c.id == export_id))
         ).first()
@@ -438,7 +438,7 @@ async def sweep_exports(runtime: Runtime, tenant_id: uuid.UUID) -> ExportSweep:
     now = runtime.clock.now()
     sweep = ExportSweep()
     tenant = TenantRef(tenant_schema(tenant_id))
-    async with tenant_transaction(runtime.tenant_engine, tenant) as uow:
+    async with tenant_transaction(runtime.tenant_engines, tenant) as uow:
         expired = list(
             await uow.execute(
                 update(data_exports)

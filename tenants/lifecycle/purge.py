@@ -105,7 +105,7 @@ async def _begin(runtime: Runtime, doomed: Doomed, facts: Facts) -> Facts:
     async with runtime.platform_engine.connect() as conn:
         owners = await identity.owner_emails(conn, doomed.account_id)
     await append_alone(
-        runtime.tenant_engine,
+        runtime.tenant_engines,
         TenantRef(doomed.schema),
         runtime.clock.now(),
         AuditEntry(
@@ -197,7 +197,8 @@ async def _schema_exists(conn: AsyncConnection, schema: TenantSchema) -> bool:
 
 async def _drop_schema(runtime: Runtime, doomed: Doomed, facts: Facts) -> Facts:
     schema = doomed.schema
-    async with runtime.provisioner.connect() as conn:
+    provisioner = await runtime.tenant_engines.provisioner_for(schema)
+    async with provisioner.connect() as conn:
         await conn.begin()
         rows: dict[str, int] = dict(facts.get("rows", {}))
         if await _schema_exists(conn, schema):
@@ -443,7 +444,7 @@ async def purge_account(
     if doomed is None:
         raise AppError("account not found", code=ErrorCode.NOT_FOUND)
     # One purge of an account at a time: the cron and an operator may both try.
-    async with runtime.provisioner.connect() as lock_conn:
+    async with runtime.platform_provisioner.connect() as lock_conn:
         locked = (
             await lock_conn.execute(
                 text("SELECT pg_try_advisory_lock(hashtext(:k))"), {"k": f"purge:{account_id}"}

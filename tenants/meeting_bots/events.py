@@ -79,7 +79,7 @@ async def receive(runtime: Runtime, event: RecordingReady) -> Outcome:
         return Outcome.IGNORED
     tenant_id, call_id = route["account_id"], route["call_id"]
     async with tenant_transaction(
-        runtime.tenant_engine, TenantRef(tenant_schema(tenant_id))
+        runtime.tenant_engines, TenantRef(tenant_schema(tenant_id))
     ) as uow:
         bot = await repository.of_call(uow, call_id, for_update=True)
         if bot is None or bot["provider_bot_id"] != event.bot_id:

@@ -90,7 +90,7 @@ def _provider(ctx: dict[str, Any], runtime: Runtime) -> BotProvider:
 
 
 async def _load(runtime: Runtime, tenant: uuid.UUID, call: uuid.UUID) -> _Bot | None:
-    async with tenant_transaction(runtime.tenant_engine, TenantRef(tenant_schema(tenant))) as uow:
+    async with tenant_transaction(runtime.tenant_engines, TenantRef(tenant_schema(tenant))) as uow:
         row = await repository.of_call(uow, call)
         if row is None:
             return None
@@ -209,7 +209,7 @@ async def _give_up(
     `reason` (no customer content in it) unless it has a recording of its own; the
     alert is an error in the worker's log and `call.failed` in the audit log."""
     log.error("the meeting-bot recording of call %s FAILED: %s", call, reason)
-    async with tenant_transaction(runtime.tenant_engine, TenantRef(tenant_schema(tenant))) as uow:
+    async with tenant_transaction(runtime.tenant_engines, TenantRef(tenant_schema(tenant))) as uow:
         bot = await repository.of_call(uow, call, for_update=True)
         if bot is None or bot["status"] != BotStatus.RECORDING_READY:
             return
@@ -246,7 +246,7 @@ async def _delete_at_provider(
     attempts = bot.deletion_attempts + 1
     retry = not verified and attempts < DELETION_TRIES
     now = runtime.clock.now()
-    async with tenant_transaction(runtime.tenant_engine, TenantRef(tenant_schema(tenant))) as uow:
+    async with tenant_transaction(runtime.tenant_engines, TenantRef(tenant_schema(tenant))) as uow:
         row = await repository.of_call(uow, call, for_update=True)
         if row is None or row["deletion_attempts"] != bot.deletion_attempts:
             return "nothing to do"  # another delivery of this job got there first

@@ -129,7 +129,7 @@ async def dispatch_bot(
     if not await account_is_writable(runtime.platform_engine, principal.account_id):
         raise forbidden("this account is read-only")
     scope = principal.client_profile_ids
-    async with tenant_transaction(runtime.tenant_engine, principal.tenant) as uow:
+    async with tenant_transaction(runtime.tenant_engines, principal.tenant) as uow:
         call = await calls.get(uow, call_id, scope)
         _check(call, await repository.of_call(uow, call_id))
 
@@ -143,7 +143,7 @@ async def dispatch_bot(
     await repository.add_route(runtime.platform_engine, bot_id, principal.account_id, call_id)
     now = runtime.clock.now()
     try:
-        async with tenant_transaction(runtime.tenant_engine, principal.tenant) as uow:
+        async with tenant_transaction(runtime.tenant_engines, principal.tenant) as uow:
             call = await calls.get(uow, call_id, scope, for_update=True)
             _check(call, await repository.of_call(uow, call_id))
             await repository.add(

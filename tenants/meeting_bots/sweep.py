@@ -48,7 +48,7 @@ async def requeue_stuck_bot_jobs(ctx: dict[str, Any]) -> int:
     for tenant_id in tenants:
         try:
             async with tenant_transaction(
-                runtime.tenant_engine, TenantRef(tenant_schema(tenant_id))
+                runtime.tenant_engines, TenantRef(tenant_schema(tenant_id))
             ) as uow:
                 stuck = (
                     await uow.execute(

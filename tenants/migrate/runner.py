@@ -23,12 +23,14 @@ from sqlalchemy import Connection, Engine, select, text
 
 from audora.platform.config import Settings
 from audora.platform.db.engines import sync_engine
-from audora.platform.db.roles import ensure_login_roles
+from audora.platform.db.roles import ensure_cluster_roles, ensure_login_roles
 from audora.platform.db.tenant_binding import migrator_search_path
+from audora.platform.db.tenant_engines import cluster_urls
 from audora.platform.db.tenant_names import TenantSchema, validate_tenant_schema
 from audora.tenants.migrate.streams import head, stream_config
+from audora.tenants.placement.clusters import record_clusters
 from audora.tenants.provisioning.ddl import close_version_table
-from audora.tenants.registry.tables import accounts
+from audora.tenants.registry.tables import accounts, tenant_placements
 
 log = logging.getLogger(__name__)
 
@@ -48,21 +50,38 @@ def migrate_platform(operator: Engine, settings: Settings) -> None:
     with operator.connect() as conn:
         conn = conn.execution_options(isolation_level="AUTOCOMMIT")
         ensure_login_roles(conn, settings)
+    # The other tenant clusters need the tenant pool's and the provisioner's roles only.
+    for name, urls in settings.tenant_clusters.items():
+        other = sync_engine(urls.database_url, pool_size=1, max_overflow=0)
+        try:
+            with other.connect() as conn:
+                conn = conn.execution_options(isolation_level="AUTOCOMMIT")
+                ensure_cluster_roles(conn, urls)
+        except Exception as exc:
+            raise RuntimeError(f"cluster {name}: {type(exc).__name__}") from exc
+        finally:
+            other.dispose()
     with operator.begin() as conn:
         conn.exec_driver_sql("CREATE SCHEMA IF NOT EXISTS platform")
         config = stream_config("platform")
         config.attributes["connection"] = conn
         command.upgrade(config, "head")
+        record_clusters(conn, settings)
 
 
-def tenant_schemas(engine: Engine) -> list[TenantSchema]:
+def tenant_schemas(engine: Engine, cluster: str | None = None) -> list[TenantSchema]:
+    """The live tenants' schemas; with `cluster`, only those placed on it."""
+    query = (
+        select(accounts.c.schema_name)
+        .where(accounts.c.status != "PURGED")
+        .order_by(accounts.c.created_at)
+    )
+    if cluster is not None:
+        query = query.join(
+            tenant_placements, tenant_placements.c.account_id == accounts.c.id
+        ).where(tenant_placements.c.cluster == cluster)
     with engine.connect() as conn:
-        rows = conn.execute(
-            select(accounts.c.schema_name)
-            .where(accounts.c.status != "PURGED")
-            .order_by(accounts.c.created_at)
-        )
-        return [validate_tenant_schema(r[0]) for r in rows]
+        return [validate_tenant_schema(r[0]) for r in conn.execute(query)]
 
 
 def _current_revision(conn: Connection) -> str | None:
@@ -154,22 +173,26 @@ def migrate_all(
             lock_conn.commit()
             migrate_platform(operator, settings)
             report = MigrationReport()
-            seen: set[TenantSchema] = set()
-            while True:
-                pending = [s for s in tenant_schemas(operator) if s not in seen]
-                if not pending:
-                    break
-                on_info(f"{len(pending)} tenant schemas to check")
-                seen.update(pending)
-                this_pass = migrate_tenants(
-                    settings.provisioner_database_url,
-                    pending,
-                    concurrency=concurrency,
-                    on_result=on_result,
-                )
-                report.migrated += this_pass.migrated
-                report.current += this_pass.current
-                report.failed.update(this_pass.failed)
+            # Each cluster's tenants with that cluster's provisioner. A tenant moved
+            # meanwhile was copied from a schema at its cluster's head (a move refuses
+            # a schema behind or ahead of it), so it needs nothing on its new cluster.
+            for cluster, urls in cluster_urls(settings).items():
+                seen: set[TenantSchema] = set()
+                while True:
+                    pending = [s for s in tenant_schemas(operator, cluster) if s not in seen]
+                    if not pending:
+                        break
+                    on_info(f"{len(pending)} tenant schemas to check on {cluster}")
+                    seen.update(pending)
+                    this_pass = migrate_tenants(
+                        urls.provisioner_database_url,
+                        pending,
+                        concurrency=concurrency,
+                        on_result=on_result,
+                    )
+                    report.migrated += this_pass.migrated
+                    report.current += this_pass.current
+                    report.failed.update(this_pass.failed)
             return report
     finally:
         operator.dispose()

@@ -13,9 +13,9 @@ import uuid
 from datetime import datetime
 
 from sqlalchemy import update
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from audora.platform.db.tenant_binding import TenantRef, tenant_transaction
+from audora.platform.db.tenant_engines import TenantEngines
 from audora.platform.db.tenant_names import tenant_schema
 from audora.tenants.calls.tables import recordings
 from audora.tenants.recordings.audio import discard_audio
@@ -25,14 +25,14 @@ log = logging.getLogger(__name__)
 
 
 async def erase_recording(
-    engine: AsyncEngine,
+    engines: TenantEngines,
     buckets: TenantBuckets,
     tenant_id: uuid.UUID,
     recording_id: uuid.UUID,
     now: datetime,
 ) -> bool:
     """Erase the recording; False if there was none left to erase."""
-    async with tenant_transaction(engine, TenantRef(tenant_schema(tenant_id))) as uow:
+    async with tenant_transaction(engines, TenantRef(tenant_schema(tenant_id))) as uow:
         erased = (
             await uow.execute(
                 update(recordings)

@@ -40,7 +40,8 @@ from audora.tenants.recordings.audio_format import (
     looks_like_audio,
 )
 from audora.tenants.recordings.timeline import seal_timeline
-from audora.tenants.registry.tables import accounts
+from audora.tenants.registry.suspension import MOVING_REFUSAL
+from audora.tenants.registry.tables import accounts, tenant_placements
 from audora.tenants.transcription.provider import SpeakerTurn
 from audora.tenants.transcription.sweep import TRANSCRIBE_JOB, transcription_job_id
 
@@ -141,7 +142,7 @@ async def receive_recording(
         raise _REFUSALS[claimed]
     scope = await _check_uploader(runtime, claimed)
     async with tenant_transaction(
-        runtime.tenant_engine, TenantRef(tenant_schema(claimed.account_id))
+        runtime.tenant_engines, TenantRef(tenant_schema(claimed.account_id))
     ) as uow:
         call = await calls.get(uow, claimed.call_id, scope)
         if call is None:
@@ -201,7 +202,7 @@ async def keep_recording(
     )
     tenant = TenantRef(tenant_schema(tenant_id))
     try:
-        async with tenant_transaction(runtime.tenant_engine, tenant) as uow:
+        async with tenant_transaction(runtime.tenant_engines, tenant) as uow:
             call = await calls.get(uow, call_id, scope, for_update=True)
             if call is None or call["status"] != CallStatus.AWAITING_RECORDING:
                 raise UploadRefused(409, "this call already has a recording", ErrorCode.CONFLICT)
@@ -277,8 +278,14 @@ async def _check_uploader(runtime: Runtime, claimed: tickets.ClaimedTicket) -> S
     async with runtime.platform_engine.connect() as conn:
         row = (
             await conn.execute(
-                select(accounts.c.status, memberships.c.role, memberships.c.client_profile_ids)
+                select(
+                    accounts.c.status,
+                    memberships.c.role,
+                    memberships.c.client_profile_ids,
+                    tenant_placements.c.moving_since,
+                )
                 .join(memberships, memberships.c.account_id == accounts.c.id)
+                .outerjoin(tenant_placements, tenant_placements.c.account_id == accounts.c.id)
                 .where(
                     accounts.c.id == claimed.account_id, memberships.c.user_id == claimed.created_by
                 )
@@ -288,6 +295,9 @@ async def _check_uploader(runtime: Runtime, claimed: tickets.ClaimedTicket) -> S
         raise _REFUSALS[tickets.Refusal.UNKNOWN]
     if row.status != "ACTIVE":
         raise UploadRefused(403, "this account is read-only", ErrorCode.FORBIDDEN)
+    if row.moving_since is not None:
+        # `audora tenants move`: read-only for a few minutes; the client may retry.
+        raise UploadRefused(403, MOVING_REFUSAL, ErrorCode.FORBIDDEN)
     if not allows(Role(row.role), Permission.CALLS_WRITE):
         raise UploadRefused(403, "your role does not have calls:write", ErrorCode.FORBIDDEN)
     return tuple(row.client_profile_ids) if row.client_profile_ids is not None else None

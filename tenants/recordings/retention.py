@@ -69,7 +69,7 @@ async def delete_due_recordings(runtime: Runtime, tenant_id: uuid.UUID) -> Audio
     ref = TenantRef(tenant_schema(tenant_id))
     erased = 0
     while True:
-        async with tenant_transaction(runtime.tenant_engine, ref) as uow:
+        async with tenant_transaction(runtime.tenant_engines, ref) as uow:
             due = (
                 await uow.execute(
                     select(recordings.c.id, recordings.c.call_id)
@@ -111,7 +111,7 @@ async def delete_due_recordings(runtime: Runtime, tenant_id: uuid.UUID) -> Audio
     if erased or await _listing_due(runtime, tenant_id, now):
         deleted, left = await _delete_objects_of_erased(runtime, tenant_id, now)
         await runtime.redis.set(_listed_key(tenant_id), now.isoformat())
-    async with tenant_transaction(runtime.tenant_engine, ref) as uow:
+    async with tenant_transaction(runtime.tenant_engines, ref) as uow:
         overdue = len(
             (
                 await uow.execute(
@@ -142,7 +142,7 @@ async def _delete_objects_of_erased(
     if not stored:
         return 0, 0
     ref = TenantRef(tenant_schema(tenant_id))
-    async with tenant_transaction(runtime.tenant_engine, ref) as uow:
+    async with tenant_transaction(runtime.tenant_engines, ref) as uow:
         keyed = {
             object_key(row.id): row.wrapped_key is not None
             for row in (await uow.execute(select(recordings.c.id, recordings.c.wrapped_key))).all()

@@ -40,7 +40,7 @@ async def sign_up(runtime: Runtime, request: SignUpRequest, client: ClientInfo) 
         await runtime.throttle.failed_address(client.ip, runtime.clock.now())
         raise AppError("an account with this email already exists", code=ErrorCode.CONFLICT)
     provisioned = await provision_account(
-        runtime.provisioner,
+        runtime.tenant_engines,
         runtime.storage,
         runtime.keys,
         NewAccount(

@@ -23,13 +23,19 @@ from audora.platform.db.tenant_names import tenant_schema
 from audora.platform.errors import AppError, ErrorCode
 from audora.platform.runtime import Runtime
 from audora.tenants.audit.log import AuditEntry, append_alone
-from audora.tenants.registry.tables import accounts
+from audora.tenants.registry.tables import accounts, tenant_placements
 
 ACTIVE = "ACTIVE"
 SUSPENDED = "SUSPENDED"
 # Statuses in which an account's data may change; anything else is read-only.
 WRITABLE = frozenset({ACTIVE})
 MAX_REASON_CHARS = 2000
+# Not a suspension, and not said like one: the account is being copied to another
+# database server (`audora tenants move`) and is writable again in a few minutes.
+MOVING_REFUSAL = (
+    "this account is read-only for a few minutes while it moves to another database "
+    "server: data can be read but not changed; try again shortly"
+)
 
 
 @dataclass(frozen=True)
@@ -49,8 +55,17 @@ async def account_status(platform_engine: AsyncEngine, account_id: uuid.UUID) ->
 
 
 async def account_is_writable(platform_engine: AsyncEngine, account_id: uuid.UUID) -> bool:
-    """Whether jobs may start new processing for the account."""
-    return await account_status(platform_engine, account_id) in WRITABLE
+    """Whether jobs may start new processing for the account: not while it is read-only,
+    nor while it moves to another cluster (the jobs wait, as for a suspension)."""
+    async with platform_engine.connect() as conn:
+        row = (
+            await conn.execute(
+                select(accounts.c.status, tenant_placements.c.moving_since)
+                .outerjoin(tenant_placements, tenant_placements.c.account_id == accounts.c.id)
+                .where(accounts.c.id == account_id)
+            )
+        ).first()
+    return row is not None and row[0] in WRITABLE and row[1] is None
 
 
 async def _change(
@@ -72,7 +87,7 @@ async def _change(
             code=ErrorCode.CONFLICT,
         )
     await append_alone(
-        runtime.tenant_engine,
+        runtime.tenant_engines,
         TenantRef(tenant_schema(account_id)),
         runtime.clock.now(),
         AuditEntry(actor=actor, action=action, target=f"account:{account_id}", details=details),

@@ -2,7 +2,18 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Column, DateTime, ForeignKey, LargeBinary, String, Table, Text, func
+from sqlalchemy import (
+    CheckConstraint,
+    Column,
+    DateTime,
+    ForeignKey,
+    Integer,
+    LargeBinary,
+    String,
+    Table,
+    Text,
+    func,
+)
 from sqlalchemy.dialects.postgresql import UUID
 
 from audora.platform.db.metadata import platform_metadata
@@ -62,4 +73,38 @@ tenant_keys = Table(
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     # When the KEK last got a new version; scheduled rotation reads it.
     Column("rotated_at", DateTime(timezone=True), nullable=True),
+)
+
+# The PostgreSQL clusters tenant schemas live on (docs/scaling.md). Their URLs are
+# settings, never rows: `urls_setting` names where they come from. "primary" is the
+# platform's own database. OPEN clusters take new tenants; DRAINING ones keep theirs
+# but take none (tenants are moved off them); CLOSED ones hold no tenant.
+clusters = Table(
+    "clusters",
+    platform_metadata,
+    Column("name", String(32), primary_key=True),
+    Column("urls_setting", Text, nullable=False),
+    Column("state", String(16), nullable=False, server_default="OPEN"),
+    # Relative size: a cluster of weight 2 is given twice the tenants of one of weight 1.
+    Column("capacity_weight", Integer, nullable=False, server_default="1"),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    CheckConstraint("state IN ('OPEN', 'DRAINING', 'CLOSED')", name="state"),
+    CheckConstraint("capacity_weight > 0", name="capacity_weight"),
+)
+
+# Which cluster each tenant's schema is on. Every account has one row from its sign-up.
+tenant_placements = Table(
+    "tenant_placements",
+    platform_metadata,
+    Column(
+        "account_id",
+        UUID(as_uuid=True),
+        ForeignKey("accounts.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("cluster", String(32), ForeignKey("clusters.name"), nullable=False, index=True),
+    Column("placed_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("moved_at", DateTime(timezone=True), nullable=True),
+    # Set while `audora tenants move` copies the tenant: its read-only window.
+    Column("moving_since", DateTime(timezone=True), nullable=True),
 )

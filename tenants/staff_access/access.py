@@ -399,7 +399,7 @@ async def decide(
         # The signing key is made (on first use) and the audit entry written in one
         # tenant transaction, committed before the platform row: a signature never
         # refers to a key that a rollback took away.
-        async with tenant_transaction(runtime.tenant_engine, principal.tenant) as uow:
+        async with tenant_transaction(runtime.tenant_engines, principal.tenant) as uow:
             signature, version = await approvals.sign(
                 uow, runtime.keys, principal.account_id, decided
             )

@@ -103,7 +103,7 @@ async def activate(
         ):
             raise unauthenticated("the security key's answer was refused")
         tenant = audit.tenant_of(row["account_id"])
-        async with tenant_transaction(runtime.tenant_engine, tenant) as uow:
+        async with tenant_transaction(runtime.tenant_engines, tenant) as uow:
             signed = await approvals.verify(uow, runtime.keys, row["account_id"], row)
         if not signed:
             await _refuse_unsigned(runtime, row, client)
@@ -266,7 +266,7 @@ async def authenticate_grant(runtime: Runtime, token: str, client: ClientInfo) -
     ):
         raise refused
     tenant = audit.tenant_of(row["account_id"])
-    async with tenant_transaction(runtime.tenant_engine, tenant) as uow:
+    async with tenant_transaction(runtime.tenant_engines, tenant) as uow:
         signed = await approvals.verify(uow, runtime.keys, row["account_id"], row)
     if not signed:
         await _refuse_unsigned(runtime, row, client)

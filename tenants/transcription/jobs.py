@@ -62,7 +62,7 @@ async def transcribe_call_job(ctx: dict[str, Any], tenant_id: str, call_id: str)
         # sweep queues it again once the account is writable.
         return "account read-only: not processed"
     ref = TenantRef(tenant_schema(tenant))
-    async with tenant_transaction(runtime.tenant_engine, ref) as uow:
+    async with tenant_transaction(runtime.tenant_engines, ref) as uow:
         row = await calls.get(uow, call, None)
         recording = await calls.recording_of(uow, call)
     if row is None or row["status"] != CallStatus.TRANSCRIBING or recording is None:
@@ -72,7 +72,7 @@ async def transcribe_call_job(ctx: dict[str, Any], tenant_id: str, call_id: str)
             runtime.settings, runtime.clock.now(), await announcements(runtime.platform_engine)
         )
         # A meeting bot's recording says who spoke when: the segments get their speakers.
-        async with tenant_transaction(runtime.tenant_engine, ref) as uow:
+        async with tenant_transaction(runtime.tenant_engines, ref) as uow:
             timeline = await open_timeline(
                 uow,
                 runtime.keys,
@@ -108,7 +108,7 @@ async def transcribe_call_job(ctx: dict[str, Any], tenant_id: str, call_id: str)
         return "failed"
 
     now = runtime.clock.now()
-    async with tenant_transaction(runtime.tenant_engine, ref) as uow:
+    async with tenant_transaction(runtime.tenant_engines, ref) as uow:
         row = await calls.get(uow, call, None, for_update=True)
         if row is None or row["status"] != CallStatus.TRANSCRIBING:
             return "nothing to do"  # another delivery of this job got there first

@@ -38,7 +38,7 @@ def _tenant(owner: dict[str, Any]) -> TenantRef:
 async def _append(runtime: Runtime, owner: dict[str, Any], actions: list[str]) -> list[str]:
     """Append events with these actions, in order; their public ids."""
     made = []
-    async with tenant_transaction(runtime.tenant_engine, _tenant(owner)) as uow:
+    async with tenant_transaction(runtime.tenant_engines, _tenant(owner)) as uow:
         for n, action in enumerate(actions):
             event_id = await append(
                 uow,

@@ -240,7 +240,7 @@ async def test_an_edit_by_a_seat_that_cannot_see_budgets_is_refused_rather_than_
     owner = await ready_call(gql, runtime, "Hidden Sections")
     member = await seat(gql, runtime, superuser, owner, "MEMBER")
     sow = (await _documents(gql, owner))["SOW"]
-    async with tenant_transaction(runtime.tenant_engine, tenant_of(owner["account"]["id"])) as uow:
+    async with tenant_transaction(runtime.tenant_engines, tenant_of(owner["account"]["id"])) as uow:
         principal = await _principal(runtime, member.token)
         blind = replace(principal, role=Role.VIEWER)
         with pytest.raises(AppError) as refused:
@@ -288,7 +288,7 @@ async def test_exports_are_markdown_and_pdf_files_for_signed_in_readers_only(
     assert pdf.content.rstrip().endswith(b"%%EOF")
     assert f"/Title ({sow['title']})".encode() in pdf.content
 
-    async with tenant_transaction(runtime.tenant_engine, tenant_of(owner["account"]["id"])) as uow:
+    async with tenant_transaction(runtime.tenant_engines, tenant_of(owner["account"]["id"])) as uow:
         exports = (
             await uow.execute(
                 select(audit_events.c.details).where(audit_events.c.action == "document.exported")

@@ -64,7 +64,7 @@ def _missing(kind: str) -> str:
 
 async def _with_content(runtime: Runtime, account_id: str, call_id: str, marker: str) -> None:
     tenant = TenantRef(validate_tenant_schema(schema_of(account_id)))
-    async with tenant_transaction(runtime.tenant_engine, tenant) as uow:
+    async with tenant_transaction(runtime.tenant_engines, tenant) as uow:
         await store_transcript(
             uow,
             runtime.keys,

@@ -72,7 +72,7 @@ async def test_a_marker_is_nowhere_in_the_clear_at_rest(
 
     tenant_id = raw_id(owner["account"]["id"])
     tenant = TenantRef(validate_tenant_schema(schema_of(owner["account"]["id"])))
-    async with tenant_transaction(runtime.tenant_engine, tenant) as uow:
+    async with tenant_transaction(runtime.tenant_engines, tenant) as uow:
         await store_transcript(
             uow,
             runtime.keys,

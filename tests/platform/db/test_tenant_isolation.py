@@ -18,14 +18,13 @@ import pytest
 from botocore.exceptions import ClientError
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.ext.asyncio import create_async_engine
 
 from audora.platform.auth.service import ClientInfo
 from audora.platform.config import Settings
-from audora.platform.db.engines import guard
 from audora.platform.db.roles import APP_ROLE, GATEWAY_ROLE
 from audora.platform.db.statement_guard import ForbiddenStatement
 from audora.platform.db.tenant_binding import TenantRef, search_path, tenant_transaction
+from audora.platform.db.tenant_engines import PRIMARY, TenantEngines
 from audora.platform.db.tenant_names import validate_tenant_schema
 from audora.platform.runtime import Runtime
 from audora.schema.context import RequestContext
@@ -224,7 +223,7 @@ async def test_an_unbound_query_sees_no_tenant_table(
 ) -> None:
     a, _ = two_tenants
     schema = schema_of(a["account"]["id"])
-    async with runtime.tenant_engine.connect() as conn:
+    async with runtime.tenant_engines.gateway(PRIMARY).connect() as conn:
         with pytest.raises(DBAPIError, match="permission denied for schema"):
             await conn.execute(text(f"SELECT * FROM {schema}.client_profiles"))
         await conn.rollback()
@@ -240,15 +239,18 @@ async def test_an_unbound_query_sees_no_tenant_table(
 
 
 async def test_the_binding_ends_with_its_transaction(
-    two_tenants: tuple[dict[str, Any], dict[str, Any]], settings: Settings
+    two_tenants: tuple[dict[str, Any], dict[str, Any]], settings: Settings, runtime: Runtime
 ) -> None:
     a, _ = two_tenants
     # A pool of one connection: the next user gets the very connection A's binding used.
-    engine = create_async_engine(settings.gateway_database_url, pool_size=1, max_overflow=0)
-    guard(engine.sync_engine)
+    engines = TenantEngines(
+        settings.model_copy(update={"db_pool_size": 1, "db_max_overflow": 0}),
+        runtime.platform_engine,
+    )
+    engine = engines.gateway(PRIMARY)
     tenant = TenantRef(validate_tenant_schema(schema_of(a["account"]["id"])))
     try:
-        async with tenant_transaction(engine, tenant) as uow:
+        async with tenant_transaction(engines, tenant) as uow:
             bound = await uow.execute(text("SELECT current_user, current_setting('search_path')"))
             assert tuple(bound.one()) == (tenant.schema, search_path(tenant.schema))
             await uow.commit()
@@ -258,7 +260,7 @@ async def test_the_binding_ends_with_its_transaction(
         assert user == GATEWAY_ROLE
         assert tenant.schema not in path
     finally:
-        await engine.dispose()
+        await engines.close()
 
 
 async def test_no_temporary_table_can_shadow_a_tenant_table(
@@ -320,7 +322,7 @@ async def test_the_tenant_pool_reads_no_platform_row_bound_or_not(
     """Even a connection that somehow left its binding finds no session, password hash
     or storage key to read: the gateway role has nothing in the platform schema."""
     a, _ = two_tenants
-    async with runtime.tenant_engine.connect() as conn:
+    async with runtime.tenant_engines.gateway(PRIMARY).connect() as conn:
         with pytest.raises(DBAPIError, match="permission denied for schema platform"):
             await conn.execute(text("SELECT secret_key FROM platform.tenant_storage_identities"))
     context = await _context_for(runtime, a["token"])

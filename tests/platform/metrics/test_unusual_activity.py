@@ -158,7 +158,7 @@ async def test_document_exports_and_streamed_data_exports_count_as_the_tenants_e
     call_id = await create_call(gql, owner["token"], profile["id"])
     tenant_id = raw_id(account)
     async with tenant_transaction(
-        runtime.tenant_engine, TenantRef(tenant_schema(tenant_id))
+        runtime.tenant_engines, TenantRef(tenant_schema(tenant_id))
     ) as uow:
         document_id = await store_document(
             uow,

@@ -62,7 +62,7 @@ def _rows(superuser: Engine, owner: dict[str, Any]) -> list[dict[str, Any]]:
 async def _log_a_request(runtime: Runtime, owner: dict[str, Any]) -> None:
     """A row as the request boundary writes it, at the application clock's now."""
     await write(
-        runtime.tenant_engine,
+        runtime.tenant_engines,
         _tenant(owner),
         AccessEntry(
             at=runtime.clock.now(),
@@ -132,10 +132,10 @@ async def test_this_months_and_next_months_partitions_exist_closed_to_the_tenant
         f"DROP TABLE {partition_name(this_month)}",
     )
     for statement in refused:
-        async with tenant_transaction(runtime.tenant_engine, _tenant(owner)) as uow:
+        async with tenant_transaction(runtime.tenant_engines, _tenant(owner)) as uow:
             with pytest.raises(DBAPIError, match=r"permission denied|must be owner"):
                 await uow.execute(text(statement))
-    async with tenant_transaction(runtime.tenant_engine, _tenant(owner)) as uow:
+    async with tenant_transaction(runtime.tenant_engines, _tenant(owner)) as uow:
         assert (await uow.execute(text("SELECT count(*) FROM access_log"))).scalar_one() >= 0
 
 
@@ -190,7 +190,7 @@ async def test_access_logs_are_kept_12_months_then_their_partition_is_dropped_an
         "rows": rows,
         "keepMonths": 12,
     }
-    async with tenant_transaction(runtime.tenant_engine, _tenant(owner)) as uow:
+    async with tenant_transaction(runtime.tenant_engines, _tenant(owner)) as uow:
         assert (await verify_chain(uow)).valid
 
 
@@ -243,10 +243,10 @@ async def test_one_tenant_cannot_read_anothers_access_log(
         f"INSERT INTO {their_schema}.access_log (at, account_id, user_id, session_id, outcome) "
         "VALUES (now(), gen_random_uuid(), gen_random_uuid(), gen_random_uuid(), 'ok')",
     ):
-        async with tenant_transaction(runtime.tenant_engine, _tenant(mine)) as uow:
+        async with tenant_transaction(runtime.tenant_engines, _tenant(mine)) as uow:
             with pytest.raises(DBAPIError, match="permission denied"):
                 await uow.execute(text(statement))
     # Unqualified, the name means the caller's own log: none of the other tenant's rows.
-    async with tenant_transaction(runtime.tenant_engine, _tenant(mine)) as uow:
+    async with tenant_transaction(runtime.tenant_engines, _tenant(mine)) as uow:
         accounts = (await uow.execute(text("SELECT DISTINCT account_id FROM access_log"))).all()
     assert raw_id(theirs["account"]["id"]) not in {a for (a,) in accounts}

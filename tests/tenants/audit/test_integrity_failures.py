@@ -47,7 +47,7 @@ async def _two_transcribed_calls(
     owner = await sign_up(gql, name)
     profile = await create_profile(gql, owner["token"], "Client")
     call_ids = [await create_call(gql, owner["token"], profile["id"], f"Call {i}") for i in (1, 2)]
-    async with tenant_transaction(runtime.tenant_engine, _tenant(owner)) as uow:
+    async with tenant_transaction(runtime.tenant_engines, _tenant(owner)) as uow:
         for n, call_id in enumerate(call_ids, 1):
             await store_transcript(
                 uow,
@@ -141,7 +141,7 @@ async def test_truncated_or_swapped_audio_does_not_decrypt(
         response = await api.put(path, content=audio, headers={"content-type": "audio/wav"})
         assert response.status_code == 201
     tenant_id = raw_id(owner["account"]["id"])
-    async with tenant_transaction(runtime.tenant_engine, _tenant(owner)) as uow:
+    async with tenant_transaction(runtime.tenant_engines, _tenant(owner)) as uow:
         first, second = [await calls.recording_of(uow, raw_id(c)) for c in call_ids]
     assert first is not None
     assert second is not None
@@ -171,12 +171,12 @@ async def test_audit_events_cannot_be_changed_or_deleted_even_by_a_superuser(
     gql: GraphQL, runtime: Runtime, superuser: Engine
 ) -> None:
     owner = await sign_up(gql, "Immutable Log")
-    async with tenant_transaction(runtime.tenant_engine, _tenant(owner)) as uow:
+    async with tenant_transaction(runtime.tenant_engines, _tenant(owner)) as uow:
         await append(uow, runtime.clock.now(), AuditEntry("system:test", "test.event"))
         await uow.commit()
     # The tenant role itself holds no UPDATE or DELETE on the table...
     for statement in ("UPDATE audit_events SET actor = 'x'", "DELETE FROM audit_events"):
-        async with tenant_transaction(runtime.tenant_engine, _tenant(owner)) as uow:
+        async with tenant_transaction(runtime.tenant_engines, _tenant(owner)) as uow:
             with pytest.raises(DBAPIError, match="permission denied"):
                 await uow.execute(text(statement))
     # ...and the trigger stops even the database's superuser.
@@ -195,7 +195,7 @@ async def test_the_hash_chain_names_the_first_event_altered_behind_its_back(
 ) -> None:
     owner = await sign_up(gql, "Chained Log")
     tenant = _tenant(owner)
-    async with tenant_transaction(runtime.tenant_engine, tenant) as uow:
+    async with tenant_transaction(runtime.tenant_engines, tenant) as uow:
         made = [
             await append(
                 uow, runtime.clock.now(), AuditEntry("system:test", f"test.{n}", details={"n": n})
@@ -212,7 +212,7 @@ async def test_the_hash_chain_names_the_first_event_altered_behind_its_back(
             {"i": made[2]},
         )
         conn.exec_driver_sql(f"ALTER TABLE {schema}.audit_events ENABLE TRIGGER USER")
-    async with tenant_transaction(runtime.tenant_engine, tenant) as uow:
+    async with tenant_transaction(runtime.tenant_engines, tenant) as uow:
         check = await verify_chain(uow)
     assert check == ChainCheck(False, 3, made[2])
 

@@ -43,12 +43,12 @@ async def test_the_audit_log_is_refused_to_roles_without_audit_read_and_to_scope
 ) -> None:
     owner = await sign_up(gql, "Scoped Reader")
     principal = _principal(owner, role, scope)
-    async with tenant_transaction(runtime.tenant_engine, principal.tenant) as uow:
+    async with tenant_transaction(runtime.tenant_engines, principal.tenant) as uow:
         with pytest.raises(AppError) as listing:
             await service.list_events(uow, principal)
         with pytest.raises(AppError) as checking:
             await service.check_chain(uow, principal)
     assert listing.value.code == checking.value.code == "FORBIDDEN"
-    async with tenant_transaction(runtime.tenant_engine, principal.tenant) as uow:
+    async with tenant_transaction(runtime.tenant_engines, principal.tenant) as uow:
         page = await service.list_events(uow, _principal(owner, Role.ADMIN, None))
     assert [e.action for e in page.events] == ["account.created"]

@@ -381,7 +381,7 @@ async def test_kek_rotation_rewraps_backup_keys_and_the_backup_still_restores(
     taken = await backup_tenant(runtime, made["tenant"])
     before = bytes(_backup_row(superuser, taken.id).wrapped_key)
     rotation = await rotate_tenant(
-        runtime.tenant_engine, runtime.platform_engine, runtime.keys, made["tenant"], clock.now()
+        runtime.tenant_engines, runtime.platform_engine, runtime.keys, made["tenant"], clock.now()
     )
     after = bytes(_backup_row(superuser, taken.id).wrapped_key)
     assert after != before

@@ -69,7 +69,7 @@ async def test_concurrent_first_writes_share_one_data_key(gql: GraphQL, runtime:
     tenant_id = uuid.UUID(hex=owner["account"]["id"][4:])
 
     async def first_key() -> bytes:
-        async with tenant_transaction(runtime.tenant_engine, tenant) as uow:
+        async with tenant_transaction(runtime.tenant_engines, tenant) as uow:
             key = await current_key(uow, runtime.keys, tenant_id, "race")
             await uow.commit()
             return key.plaintext

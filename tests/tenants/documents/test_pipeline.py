@@ -69,7 +69,7 @@ async def _read(gql: GraphQL, owner: dict[str, Any]) -> dict[str, Any]:
 
 
 async def _audit(runtime: Runtime, owner: dict[str, Any], action: str) -> list[dict[str, Any]]:
-    async with tenant_transaction(runtime.tenant_engine, tenant_of(owner["account"]["id"])) as uow:
+    async with tenant_transaction(runtime.tenant_engines, tenant_of(owner["account"]["id"])) as uow:
         rows = await uow.execute(
             select(audit_events.c.details).where(audit_events.c.action == action)
         )
@@ -142,7 +142,7 @@ async def test_a_second_delivery_of_the_generation_job_changes_nothing(
     assert again.seen == []  # not even run
     assert await _read(gql, owner) == before
     assert len(await _audit(runtime, owner, "call.documents_generated")) == 1
-    async with tenant_transaction(runtime.tenant_engine, tenant_of(owner["account"]["id"])) as uow:
+    async with tenant_transaction(runtime.tenant_engines, tenant_of(owner["account"]["id"])) as uow:
         kept = (await uow.execute(select(document_versions.c.id))).all()
     assert len(kept) == 4
 

@@ -136,7 +136,7 @@ async def _task_list(
 ) -> str:
     """Store (or store the next version of) the call's task list, as the generator does."""
     tenant = raw_id(owner["account"]["id"])
-    async with tenant_transaction(runtime.tenant_engine, TenantRef(tenant_schema(tenant))) as uow:
+    async with tenant_transaction(runtime.tenant_engines, TenantRef(tenant_schema(tenant))) as uow:
         document = await store_document(
             uow,
             runtime.keys,

@@ -70,11 +70,11 @@ async def test_a_data_key_rotation_reencrypts_everything_and_resumes_after_a_kil
     expected = (await gql(PROFILES, token=owner["token"]))["data"]
     assert _versions(superuser, schema) == [1] * 10
 
-    started = await rotate_data_keys(runtime.tenant_engine, runtime.keys, tenant_id, clock.now())
+    started = await rotate_data_keys(runtime.tenant_engines, runtime.keys, tenant_id, clock.now())
     assert started == [Progress("clients", 2, "RUNNING", 0, 0, 10)]
     # One batch of three, then the job "dies": its progress is committed...
     midway = await reencrypt(
-        runtime.tenant_engine, runtime.keys, tenant_id, clock.now(), batch=3, max_batches=1
+        runtime.tenant_engines, runtime.keys, tenant_id, clock.now(), batch=3, max_batches=1
     )
     assert midway == [Progress("clients", 2, "RUNNING", 3, 3, 10)]
     assert _versions(superuser, schema) == [1] * 7 + [2] * 3
@@ -84,7 +84,7 @@ async def test_a_data_key_rotation_reencrypts_everything_and_resumes_after_a_kil
     assert _versions(superuser, schema) == [1] * 7 + [2] * 5
 
     # A new run picks up from the cursor and finishes.
-    done = await reencrypt(runtime.tenant_engine, runtime.keys, tenant_id, clock.now(), batch=3)
+    done = await reencrypt(runtime.tenant_engines, runtime.keys, tenant_id, clock.now(), batch=3)
     (finished,) = done
     assert (finished.status, finished.rewritten, finished.total) == ("DONE", 10, 10)
     # The new profile's values were written under v2: examined (if its id sorts after
@@ -100,7 +100,7 @@ async def test_audora_keys_rotate_data_keys_queues_a_job_the_worker_finishes(
 ) -> None:
     owner = await _tenant_with_profiles(gql, "Queued Rotation", 3)
     async with tenant_transaction(
-        runtime.tenant_engine, TenantRef(validate_tenant_schema(schema_of(owner["account"]["id"])))
+        runtime.tenant_engines, TenantRef(validate_tenant_schema(schema_of(owner["account"]["id"])))
     ) as uow:
         call_owner = await create_call(
             gql, owner["token"], (await _first_profile(gql, owner))["id"]
@@ -183,7 +183,7 @@ async def test_a_tenant_kek_is_rotated_on_schedule_with_every_key_it_wraps(
         "notes 0"
     )
     async with tenant_transaction(
-        runtime.tenant_engine, TenantRef(validate_tenant_schema(schema))
+        runtime.tenant_engines, TenantRef(validate_tenant_schema(schema))
     ) as uow:
         recording = await calls.recording_of(uow, raw_id(call_id))
     assert recording is not None
@@ -205,7 +205,7 @@ async def test_a_value_that_fails_its_check_stops_the_pass_and_is_audited(
             "set_byte(notes, length(notes) - 1, get_byte(notes, length(notes) - 1) # 1) "
             f"WHERE id = (SELECT id FROM {schema}.client_profiles ORDER BY id LIMIT 1)"
         )
-    await rotate_data_keys(runtime.tenant_engine, runtime.keys, tenant_id, clock.now())
+    await rotate_data_keys(runtime.tenant_engines, runtime.keys, tenant_id, clock.now())
     with pytest.raises(IntegrityError):
         await reencrypt_tenant_job({"runtime": runtime}, str(tenant_id))
     with superuser.connect() as conn:

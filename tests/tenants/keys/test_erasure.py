@@ -54,7 +54,7 @@ async def _recorded(
     )
     assert response.status_code == 201
     tenant = TenantRef(validate_tenant_schema(schema_of(owner["account"]["id"])))
-    async with tenant_transaction(runtime.tenant_engine, tenant) as uow:
+    async with tenant_transaction(runtime.tenant_engines, tenant) as uow:
         recording = await calls.recording_of(uow, raw_id(call_id))
     assert recording is not None
     tenant_id = raw_id(owner["account"]["id"])
@@ -91,7 +91,7 @@ async def test_an_erased_recording_cannot_be_read_from_any_copy(
     made = await _recorded(gql, api, runtime, "Erased Recording")
     tenant_id, recording = made["tenant_id"], made["recording"]
     assert await erase_recording(
-        runtime.tenant_engine, runtime.buckets, tenant_id, recording["id"], runtime.clock.now()
+        runtime.tenant_engines, runtime.buckets, tenant_id, recording["id"], runtime.clock.now()
     )
     read = await gql(
         "query($id: ID!) { call(id: $id) { recording { status deletedAt } } }",
@@ -114,7 +114,7 @@ async def test_an_erased_recording_cannot_be_read_from_any_copy(
     with pytest.raises(IntegrityError):
         await _drain(decrypt_stream(other.plaintext, binding, _chunks(made["backup"]["object"])))
     assert not await erase_recording(
-        runtime.tenant_engine, runtime.buckets, tenant_id, recording["id"], runtime.clock.now()
+        runtime.tenant_engines, runtime.buckets, tenant_id, recording["id"], runtime.clock.now()
     )
 
 
@@ -177,10 +177,10 @@ async def test_plaintext_data_keys_never_reach_redis_or_a_log(
     owner = await sign_up(gql, "Keys In Memory")
     await create_profile(gql, owner["token"], "Client", notes="n", budget="b")
     tenant_id = raw_id(owner["account"]["id"])
-    await rotate_data_keys(runtime.tenant_engine, runtime.keys, tenant_id, runtime.clock.now())
-    await reencrypt(runtime.tenant_engine, runtime.keys, tenant_id, runtime.clock.now())
+    await rotate_data_keys(runtime.tenant_engines, runtime.keys, tenant_id, runtime.clock.now())
+    await reencrypt(runtime.tenant_engines, runtime.keys, tenant_id, runtime.clock.now())
     tenant = TenantRef(validate_tenant_schema(schema_of(owner["account"]["id"])))
-    async with tenant_transaction(runtime.tenant_engine, tenant) as uow:
+    async with tenant_transaction(runtime.tenant_engines, tenant) as uow:
         key = (await current_key(uow, runtime.keys, tenant_id, "clients")).plaintext
     forms = [key, key.hex().encode(), base64.b64encode(key), base64.urlsafe_b64encode(key)]
 
@@ -202,7 +202,7 @@ async def test_plaintext_data_keys_never_reach_redis_or_a_log(
         assert form not in stored
         assert form not in logged
     # The sealed value itself opened with that key: the scan looked for the right thing.
-    async with tenant_transaction(runtime.tenant_engine, tenant) as uow:
+    async with tenant_transaction(runtime.tenant_engines, tenant) as uow:
         row = (await uow.execute(text("SELECT id, notes FROM client_profiles"))).one()
     opened = open_sealed(key, Binding(tenant_id, f"client_profiles/{row.id}/notes"), row.notes)
     assert opened == b"n"

@@ -81,7 +81,7 @@ async def _tenant_with(gql: GraphQL, runtime: Runtime, marker: str) -> dict[str,
     call_id = await create_call(gql, owner["token"], profile["id"], f"Kickoff {marker}")
     tenant_id = raw_id(owner["account"]["id"])
     async with tenant_transaction(
-        runtime.tenant_engine, TenantRef(tenant_schema(tenant_id))
+        runtime.tenant_engines, TenantRef(tenant_schema(tenant_id))
     ) as uow:
         await store_transcript(
             uow,
@@ -137,7 +137,7 @@ async def test_the_export_holds_everything_of_the_tenant_and_nothing_of_another(
     (message,) = await read_mail(mail_dir, a["email"], MAIL_SUBJECT)
     # A KEK rotation in between rewraps the export's key too: it still opens.
     rotated = await rotate_tenant(
-        runtime.tenant_engine, runtime.platform_engine, runtime.keys, a["tenant_id"], clock.now()
+        runtime.tenant_engines, runtime.platform_engine, runtime.keys, a["tenant_id"], clock.now()
     )
     assert rotated.rewrapped >= 1
     response = await api.get(_link_in(message))

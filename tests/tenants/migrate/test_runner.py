@@ -107,7 +107,7 @@ def catalog(superuser: Engine, schema: str) -> dict[str, Any]:
 
 async def _provision(runtime: Runtime, label: str) -> TenantSchema:
     made = await provision_account(
-        runtime.provisioner,
+        runtime.tenant_engines,
         runtime.storage,
         runtime.keys,
         NewAccount(label, f"{label}-{uuid.uuid4().hex[:10]}@example.com", SOME_HASH, "Test"),

@@ -25,14 +25,14 @@ async def test_the_sweep_removes_old_orphan_buckets_and_nothing_else(
     owned = set(runtime.storage.tenant_buckets()) - {orphan}
 
     too_soon = await sweep_orphan_storage(
-        runtime.provisioner,
+        runtime.platform_provisioner,
         runtime.storage,
         bucket_prefix=prefix,
         now=created + GRACE - timedelta(seconds=5),
     )
     assert orphan not in too_soon
     removed = await sweep_orphan_storage(
-        runtime.provisioner,
+        runtime.platform_provisioner,
         runtime.storage,
         bucket_prefix=prefix,
         now=created + GRACE + timedelta(seconds=5),

@@ -85,7 +85,7 @@ async def test_a_sign_up_failing_after_the_bucket_exists_leaves_nothing_behind(
     failing = FailsAfterCreating(runtime.storage)
     with pytest.raises(ConnectionError):
         await provision_account(
-            runtime.provisioner,
+            runtime.tenant_engines,
             failing,
             runtime.keys,
             new_account,
@@ -107,7 +107,7 @@ async def test_a_sign_up_failing_in_the_database_leaves_nothing_behind(
     runtime: Runtime, superuser: Engine, new_account: NewAccount
 ) -> None:
     first = await provision_account(
-        runtime.provisioner,
+        runtime.tenant_engines,
         runtime.storage,
         runtime.keys,
         new_account,
@@ -119,7 +119,7 @@ async def test_a_sign_up_failing_in_the_database_leaves_nothing_behind(
     # Same owner email: the users insert fails after the role, schema and tables exist.
     with pytest.raises(AppError) as conflict:
         await provision_account(
-            runtime.provisioner,
+            runtime.tenant_engines,
             runtime.storage,
             runtime.keys,
             new_account,
@@ -136,7 +136,7 @@ async def test_provisioning_creates_the_key_slot_and_owner_membership(
     runtime: Runtime, superuser: Engine, new_account: NewAccount
 ) -> None:
     made = await provision_account(
-        runtime.provisioner,
+        runtime.tenant_engines,
         runtime.storage,
         runtime.keys,
         NewAccount(

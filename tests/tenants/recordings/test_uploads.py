@@ -71,7 +71,7 @@ async def test_uploaded_audio_is_stored_encrypted_and_reads_back_whole(
 
     account_id = raw_id(tenant["account"]["id"])
     tenant_ref = TenantRef(validate_tenant_schema(schema_of(tenant["account"]["id"])))
-    async with tenant_transaction(runtime.tenant_engine, tenant_ref) as uow:
+    async with tenant_transaction(runtime.tenant_engines, tenant_ref) as uow:
         row = await calls.recording_of(uow, raw_id(tenant["call_id"]))
     assert row is not None
     plaintext = b"".join(
