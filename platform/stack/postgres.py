@@ -90,6 +90,10 @@ class EmbeddedPostgres:
         # nobody else's business.
         self.root.mkdir(parents=True, exist_ok=True)
         self.root.chmod(0o700)
+        if self.user is not None:
+            # Again at every start, not only at initdb: a parent's mode may have been
+            # narrowed since (pytest makes its temporary root private at each run).
+            ensure_traversable(self.root)
         self.init()
         self.process = ManagedProcess(
             name="postgres",
