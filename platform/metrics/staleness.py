@@ -14,12 +14,14 @@ How stale is too stale: for a job every few minutes, twice its period but never 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
+from itertools import pairwise
 from typing import Any
 
-import yaml
 from arq.cron import CronJob
+from arq.typing import WEEKDAYS
 
 GROUP = "audora-cron-staleness"
 ALERT = "AudoraCronJobStale"
@@ -49,10 +51,13 @@ def _matches(value: int, allowed: int | set[int] | None) -> bool:
 
 def _fires(job: CronJob, at: datetime) -> bool:
     """Does arq run `job` in the minute starting at `at`? (arq's weekday: Monday is 0.)"""
+    weekday = job.weekday
+    if isinstance(weekday, str):
+        weekday = WEEKDAYS.index(weekday.lower())
     return (
         _matches(at.month, job.month)
         and _matches(at.day, job.day)
-        and _matches(at.weekday(), job.weekday)
+        and _matches(at.weekday(), weekday)
         and _matches(at.hour, job.hour)
         and _matches(at.minute, job.minute)
     )
@@ -65,7 +70,7 @@ def cron_period(job: CronJob) -> timedelta:
     runs = [m for m in range(minutes) if _fires(job, start + timedelta(minutes=m))]
     if not runs:
         raise ValueError(f"{job.name} does not run within two weeks")
-    gaps = [b - a for a, b in zip(runs, runs[1:], strict=False)]
+    gaps = [b - a for a, b in pairwise(runs)]
     gaps.append(runs[0] + minutes - runs[-1])  # around the end of the fortnight
     return timedelta(minutes=max(gaps))
 
@@ -96,9 +101,7 @@ def staleness_rules(jobs: Iterable[CronJob]) -> list[dict[str, Any]]:
         rules.append(
             {
                 "alert": ALERT,
-                "expr": (
-                    f'time() - {METRIC}{{function="{name}"}} > {int(limit.total_seconds())}'
-                ),
+                "expr": (f'time() - {METRIC}{{function="{name}"}} > {int(limit.total_seconds())}'),
                 "labels": {"severity": "critical" if name in CRITICAL else "warning"},
                 "annotations": {
                     "summary": f"{name} has not succeeded in {_span(limit)}",
@@ -114,9 +117,19 @@ def staleness_rules(jobs: Iterable[CronJob]) -> list[dict[str, Any]]:
 
 
 def rules_yaml(jobs: Sequence[CronJob]) -> str:
-    """The staleness group as YAML, to paste into the shipped rules file."""
-    group = [{"name": GROUP, "rules": staleness_rules(jobs)}]
-    return yaml.safe_dump(group, sort_keys=False, width=1000)
+    """The staleness group as YAML, indented as an item of the rules file's `groups`.
+    Strings are written as JSON strings, which YAML reads as double-quoted scalars."""
+    lines = [f"  - name: {GROUP}", "    rules:"]
+    for rule in staleness_rules(jobs):
+        lines += [
+            f"      - alert: {rule['alert']}",
+            f"        expr: {json.dumps(rule['expr'])}",
+            "        labels:",
+            *(f"          {k}: {json.dumps(v)}" for k, v in rule["labels"].items()),
+            "        annotations:",
+            *(f"          {k}: {json.dumps(v)}" for k, v in rule["annotations"].items()),
+        ]
+    return "\n".join(lines) + "\n"
 
 
 if __name__ == "__main__":
