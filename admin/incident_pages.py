@@ -97,15 +97,26 @@ def _forms(incident: Incident, base: str) -> str:
         "<label>Note <textarea name=note required></textarea></label>"
         "<button type=submit>Add to timeline</button></form>"
     )
-    if incident.confirmed_at is None and incident.phase is not Phase.CLOSED:
+    if incident.phase is not Phase.CLOSED:
+        # Once confirmed, the same form adds accounts found affected since: only their
+        # owners are emailed; the texts start from what was recorded.
+        again = incident.confirmed_at is not None
         forms.append(
-            "<h2>Confirm customer data involvement</h2>"
-            f"<form id=confirm data-post='{base}/confirm'>"
+            (
+                "<h2>Add affected accounts</h2>"
+                if again
+                else "<h2>Confirm customer data involvement</h2>"
+            )
+            + f"<form id=confirm data-post='{base}/confirm'>"
             "<label>Affected accounts (acc_ ids, space or comma separated) "
             "<textarea name=tenants data-list required></textarea></label>"
-            "<label>What data, and how <textarea name=dataAffected required></textarea></label>"
-            "<label>What was done <textarea name=actionsTaken required></textarea></label>"
-            "<button type=submit>Confirm and email the owners</button></form>"
+            "<label>What data, and how <textarea name=dataAffected required>"
+            f"{escape(incident.data_affected or '')}</textarea></label>"
+            "<label>What was done <textarea name=actionsTaken required>"
+            f"{escape(incident.actions_taken or '')}</textarea></label>"
+            "<button type=submit>"
+            + ("Add and email their owners" if again else "Confirm and email the owners")
+            + "</button></form>"
         )
     if any(t.notified_at is None for t in incident.tenants):
         forms.append(

@@ -5,6 +5,7 @@
   show ID                      one incident with its timeline and affected accounts (JSON)
   update ID [--phase P] [--status S --message M | --message M] [--note N]
   confirm ID --tenant ACC [...] --data-affected TEXT --actions TEXT   (emails the owners)
+                               again: adds accounts; only their owners are emailed
   notify ID                    email the owners of affected accounts not yet told
   report ID --file F           save the post-incident report's draft (Markdown; - for stdin)
   publish ID [--file F]        publish the report (the file, else the saved draft)
@@ -194,7 +195,10 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     upd.add_argument("--status", help=f"public status: {', '.join(s.value for s in PublicStatus)}")
     upd.add_argument("--message", help="a public update for the status page")
     upd.add_argument("--note", help="a private timeline note (with --phase: its remark)")
-    conf = inc.add_parser("confirm", help="customer data involved: email the affected owners")
+    conf = inc.add_parser(
+        "confirm",
+        help="customer data involved: email the affected owners (again: add accounts)",
+    )
     conf.add_argument("id")
     conf.add_argument("--tenant", action="append", required=True, help="account id (repeat)")
     conf.add_argument("--data-affected", required=True, help="what data, and how")

@@ -31,5 +31,7 @@ async def metrics(request: Request) -> Response:
         return PlainTextResponse(
             "unauthorized\n", status_code=401, headers={"www-authenticate": "Bearer"}
         )
-    body = render_prometheus(await read_gauges(runtime.redis)) + await render_live(runtime.redis)
+    body = render_prometheus(
+        await read_gauges(runtime.redis, runtime.clock.now())
+    ) + await render_live(runtime.redis)
     return Response(body, media_type=CONTENT_TYPE)

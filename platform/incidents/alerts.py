@@ -1,4 +1,6 @@
-"""The hourly deadline alerts (R3, R4), as error logs the alerting picks up:
+"""The hourly deadline alerts (R3, R4): an error log for each, and four gauges the
+shipped alert rules page on (`audora_incident_{notifications,reports}_{due_soon,overdue}`,
+counts only, I4):
 
 - an affected account not yet told, 24 hours before its 72-hour deadline (at 48 h)
   and every hour once it is overdue, until it is told;
@@ -16,13 +18,21 @@ from sqlalchemy import select
 from audora.platform import ids
 from audora.platform.incidents.model import NOTIFY_WARN_BEFORE, REPORT_WARN_BEFORE
 from audora.platform.incidents.tables import incident_tenants, incidents
+from audora.platform.metrics.gauges import (
+    INCIDENT_NOTICES_DUE_SOON,
+    INCIDENT_NOTICES_OVERDUE,
+    INCIDENT_REPORTS_DUE_SOON,
+    INCIDENT_REPORTS_OVERDUE,
+    set_gauges,
+)
 from audora.platform.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
 
 async def alert_deadlines(runtime: Runtime) -> int:
-    """Log an error for each notification and report due soon or overdue; how many."""
+    """Log an error for each notification and report due soon or overdue, and count
+    them in the gauges; how many."""
     now = runtime.clock.now()
     async with runtime.platform_engine.connect() as conn:
         untold = (
@@ -79,6 +89,17 @@ async def alert_deadlines(runtime: Runtime) -> int:
                 incident,
                 row.report_due,
             )
+    late_notices = sum(1 for row in untold if row.notify_due <= now)
+    late_reports = sum(1 for row in unreported if row.report_due <= now)
+    await set_gauges(
+        runtime.redis,
+        {
+            INCIDENT_NOTICES_OVERDUE: late_notices,
+            INCIDENT_NOTICES_DUE_SOON: len(untold) - late_notices,
+            INCIDENT_REPORTS_OVERDUE: late_reports,
+            INCIDENT_REPORTS_DUE_SOON: len(unreported) - late_reports,
+        },
+    )
     return len(untold) + len(unreported)
 
 

@@ -4,6 +4,13 @@ marked told only when all of its owners' messages were handed to the mail server
 
 Accounts already told are skipped, so this may run again (`audora incident notify`,
 the console's button) after a mail failure until every account is told.
+
+Each account told gets `incident.notified` in its own audit log (the customer reads it
+in `auditLog`), with the incident's id and public title only: no staff name, no
+address, nothing of what the other accounts were told. It is written (and committed)
+before the account is marked told, so a failure leaves the account untold, retried and
+alerted on, rather than told without a trace; a retry after such a failure may write
+the entry twice, which errs on the side of telling.
 """
 
 from __future__ import annotations
@@ -22,18 +29,28 @@ from audora.platform.incidents.model import Actor, Incident
 from audora.platform.incidents.tables import incident_tenants
 from audora.platform.mail.sender import Mail, MailKind
 from audora.platform.runtime import Runtime
-from audora.platform.staff.audit import staff_only
+from audora.platform.staff.audit import staff_only, tenant_of
+from audora.tenants.audit.log import AuditEntry, append_alone
 from audora.tenants.registry.tables import accounts
 
 log = logging.getLogger(__name__)
 
 SUBJECT = "Security incident affecting your Audora account"
+# Who the tenant's audit log says acted: the incident process, not a staff member.
+TENANT_ACTOR = "system:incidents"
 
 
 def incident_mail(
-    owner: str, incident: Incident, account_id: uuid.UUID, account_name: str, base_url: str
+    owner: str,
+    incident: Incident,
+    account_id: uuid.UUID,
+    account_name: str,
+    base_url: str,
+    confirmed: datetime | None = None,
 ) -> Mail:
-    confirmed: datetime | None = incident.confirmed_at
+    """The owner's message; `confirmed`: when the account was found affected (an account
+    added by a later confirmation has its own time)."""
+    confirmed = confirmed or incident.confirmed_at
     when = confirmed.strftime("%Y-%m-%d %H:%M UTC") if confirmed else "now"
     return Mail(
         to=(owner,),
@@ -58,6 +75,7 @@ async def notify_pending(runtime: Runtime, actor: Actor, incident_id: uuid.UUID)
     async with runtime.platform_engine.connect() as conn:
         incident = await repository.load(conn, incident_id)
         pending = [t.account_id for t in incident.tenants if t.notified_at is None]
+        confirmed = {t.account_id: t.confirmed_at for t in incident.tenants}
         names = dict(
             (
                 await conn.execute(
@@ -84,6 +102,7 @@ async def notify_pending(runtime: Runtime, actor: Actor, incident_id: uuid.UUID)
                         account_id,
                         names.get(account_id, ""),
                         runtime.settings.mail_base_url,
+                        confirmed[account_id],
                     )
                 )
         except Exception:
@@ -127,6 +146,20 @@ async def notify_pending(runtime: Runtime, actor: Actor, incident_id: uuid.UUID)
                 target=ids.encode(ids.Kind.INCIDENT, incident_id),
                 ip=actor.ip,
                 details={"actor": actor.label, "owners": len(owners[account_id])},
+            )
+            await append_alone(
+                runtime.tenant_engines,
+                tenant_of(account_id),
+                now,
+                AuditEntry(
+                    actor=TENANT_ACTOR,
+                    action="incident.notified",
+                    target=ids.encode(ids.Kind.INCIDENT, incident_id),
+                    details={
+                        "incident": ids.encode(ids.Kind.INCIDENT, incident_id),
+                        "title": incident.title,
+                    },
+                ),
             )
         told += 1
     return told

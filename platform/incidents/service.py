@@ -1,6 +1,7 @@
 """What staff do with an incident, from the console or the CLI: open it, move it through
 its phases, post public updates and private notes, confirm customer data involvement
-(which tells the affected owners at once), and write and publish the report.
+(which tells the affected owners at once; confirming again adds the accounts found
+since), and write and publish the report.
 
 Every change is one transaction that also appends to the incident's timeline and to the
 staff audit log: a change that cannot be recorded does not happen. Bad input is refused
@@ -295,7 +296,13 @@ async def confirm(
     """Customer data is involved: record which accounts, what data and how, and what was
     done; each account's 72-hour clock starts now, and its owners are emailed at once
     (`notify.notify_pending`; one that fails is retried by `audora incident notify`
-    and alerted on by the hourly job)."""
+    and alerted on by the hourly job).
+
+    Confirming again adds the accounts not yet affected, each with its own 72-hour
+    clock from now, and emails only their owners; the accounts already recorded keep
+    their clock and are not emailed again. The newest description of the data and of
+    what was done is kept (it is what the added owners are told). Naming only accounts
+    already recorded is a CONFLICT."""
     what = clean_text(data_affected, field="dataAffected", limit=MAX_TEXT, multiline=True)
     done = clean_text(actions_taken, field="actionsTaken", limit=MAX_TEXT, multiline=True)
     chosen = list(dict.fromkeys(account_ids))
@@ -304,10 +311,15 @@ async def confirm(
     now = runtime.clock.now()
     async with runtime.platform_engine.begin() as conn:
         incident = await repository.lock(conn, incident_id)
-        if incident.confirmed_at is not None:
-            raise AppError("the incident is already confirmed", code=ErrorCode.CONFLICT)
         if incident.phase is Phase.CLOSED:
             raise bad_input("the incident is closed", field="incident")
+        recorded = {t.account_id for t in incident.tenants}
+        chosen = [a for a in chosen if a not in recorded]
+        if not chosen:
+            raise AppError(
+                "every account named is already affected by this incident",
+                code=ErrorCode.CONFLICT,
+            )
         known = set(
             (await conn.execute(select(accounts.c.id).where(accounts.c.id.in_(chosen))))
             .scalars()
@@ -323,7 +335,7 @@ async def confirm(
                 customer_data_involved=True,
                 data_affected=what,
                 actions_taken=done,
-                confirmed_at=now,
+                confirmed_at=incident.confirmed_at or now,
             )
         )
         await conn.execute(
@@ -344,8 +356,13 @@ async def confirm(
             now,
             actor,
             "confirmed",
-            f"customer data involved in {len(chosen)} account(s); owners to be told by "
-            f"{(now + NOTIFY_WITHIN).isoformat()}",
+            f"customer data involved in {len(chosen)} {'more ' if recorded else ''}"
+            f"account(s); owners to be told by {(now + NOTIFY_WITHIN).isoformat()}"
+            + (
+                "; the description of the data or of what was done changed"
+                if recorded and (what, done) != (incident.data_affected, incident.actions_taken)
+                else ""
+            ),
         )
         for account in chosen:
             await _audit(conn, now, actor, "incident.confirmed", incident_id, account_id=account)

@@ -121,38 +121,40 @@ FUNCTIONS = [
 ]
 
 
+# The orphan sweep has no cron: it deletes buckets of no account in *this* database, so
+# it runs only when an operator asks (`audora tenants gc`), never on its own against a
+# store another deployment might share. Each cron job has a staleness alert rule made
+# from this schedule (platform/metrics/staleness.py).
+CRON_JOBS = [
+    cron(rotate_due_keys_job, hour={3}, minute={17}, unique=True),
+    # Next month's access-log partition exists weeks ahead; expired ones go.
+    cron(ensure_access_log_partitions, hour={2}, minute={41}, unique=True),
+    cron(requeue_stuck_calls_job, minute=set(range(3, 60, 10)), unique=True),
+    # Audio is erased within ten minutes of its deadline (72 h after transcription).
+    cron(retention_sweep_job, minute=set(range(7, 60, 10)), unique=True),
+    # I2: a backup of every tenant every day (expired ones go in the same run),
+    # and every week (Sunday: arq counts Monday as 0) one tenant's newest backup
+    # restored and verified.
+    cron(daily_backups_job, hour={1}, minute={23}, unique=True),
+    cron(restore_drill_job, weekday={6}, hour={5}, minute={11}, unique=True),
+    cron(staff_access_sweep_job, minute=set(range(0, 60, 5)), unique=True),
+    # Overdue vulnerability reports: an error alert every hour until handled.
+    cron(vulnerability_report_alerts_job, minute={29}, unique=True),
+    # Incident deadlines (R3, R4): owners not told at 48 h and past 72 h; a
+    # report not published 3 days before its 30-day deadline and past it.
+    cron(incident_alerts_job, minute={43}, unique=True),
+    cron(requeue_stuck_bot_jobs, minute=set(range(5, 60, 10)), unique=True),
+    # R2: each tenant's last hour against its trailing week (anomalies.py).
+    cron(unusual_activity_job, minute=set(range(1, 60, 10)), unique=True),
+]
+
+
 def worker_settings() -> dict[str, Any]:
     settings = get_settings()
     made: dict[str, Any] = {
         # Each counted by function and outcome for /metrics (platform/metrics/jobs.py).
         "functions": instrumented(FUNCTIONS),
-        # The orphan sweep has no cron: it deletes buckets of no account in *this*
-        # database, so it runs only when an operator asks (`audora tenants gc`), never
-        # on its own against a store another deployment might share.
-        "cron_jobs": instrumented_cron(
-            [
-                cron(rotate_due_keys_job, hour={3}, minute={17}, unique=True),
-                # Next month's access-log partition exists weeks ahead; expired ones go.
-                cron(ensure_access_log_partitions, hour={2}, minute={41}, unique=True),
-                cron(requeue_stuck_calls_job, minute=set(range(3, 60, 10)), unique=True),
-                # Audio is erased within ten minutes of its deadline (72 h after transcription).
-                cron(retention_sweep_job, minute=set(range(7, 60, 10)), unique=True),
-                # I2: a backup of every tenant every day (expired ones go in the same run),
-                # and every week (Sunday: arq counts Monday as 0) one tenant's newest backup
-                # restored and verified.
-                cron(daily_backups_job, hour={1}, minute={23}, unique=True),
-                cron(restore_drill_job, weekday={6}, hour={5}, minute={11}, unique=True),
-                cron(staff_access_sweep_job, minute=set(range(0, 60, 5)), unique=True),
-                # Overdue vulnerability reports: an error alert every hour until handled.
-                cron(vulnerability_report_alerts_job, minute={29}, unique=True),
-                # Incident deadlines (R3, R4): owners not told at 48 h and past 72 h; a
-                # report not published 3 days before its 30-day deadline and past it.
-                cron(incident_alerts_job, minute={43}, unique=True),
-                cron(requeue_stuck_bot_jobs, minute=set(range(5, 60, 10)), unique=True),
-                # R2: each tenant's last hour against its trailing week (anomalies.py).
-                cron(unusual_activity_job, minute=set(range(1, 60, 10)), unique=True),
-            ]
-        ),
+        "cron_jobs": instrumented_cron(CRON_JOBS),
         "on_startup": startup,
         "on_shutdown": shutdown,
         "redis_settings": RedisSettings.from_dsn(settings.redis_url),

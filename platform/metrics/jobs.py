@@ -5,7 +5,10 @@ The worker is another process (often another host), so it counts in Redis like t
 API. arq's `on_job_start`/`after_job_end` hooks are told neither the function nor the
 outcome, so each registered function is wrapped instead (`instrumented`): arq still
 knows it by its own name, timeouts and tries. A `Retry` counts as `retried`, any other
-exception (a timeout's cancellation included) as `failed`, a return as `succeeded`.
+exception (a timeout's cancellation included) as `failed`, a return as `succeeded`. A
+`Retry` on the function's last try counts as `failed` too: arq will not run it again.
+Every failure is also an event of the `audora_jobs_given_up_last_hour` gauge (arq
+retries only on `Retry`, so a job that raised anything else has had its last try).
 
 Queue depth is read at scrape time from arq's own sorted set, which holds every job
 from its enqueueing until it finishes (running and deferred ones included); `due` are
@@ -23,6 +26,7 @@ import logging
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any, cast
 
 from arq.cron import CronJob
@@ -33,6 +37,7 @@ from redis.exceptions import RedisError
 
 from audora.platform.jobs.queue import QUEUE
 from audora.platform.metrics.counters import COUNTERS_KEY, JOB_RUNS
+from audora.platform.metrics.gauges import JOBS_GIVEN_UP, note_event
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +45,8 @@ IN_PROGRESS_KEY = "audora:metrics:jobs:in_progress"
 LAST_SUCCESS_KEY = "audora:metrics:jobs:last_success"
 # Longer than the longest job timeout (an hour: transcription, backups).
 STALE_SECONDS = 2 * 3600
+# arq's own default, for functions that name no max_tries (the worker sets none).
+DEFAULT_MAX_TRIES = 5
 
 
 async def _pipeline(redis: Redis | None, *steps: Any) -> None:
@@ -55,8 +62,8 @@ async def _pipeline(redis: Redis | None, *steps: Any) -> None:
         log.warning("could not record job metrics", exc_info=True)
 
 
-def counted(name: str, job: WorkerCoroutine) -> WorkerCoroutine:
-    """`job`, counted under `name` as it starts and ends."""
+def counted(name: str, job: WorkerCoroutine, max_tries: int = DEFAULT_MAX_TRIES) -> WorkerCoroutine:
+    """`job`, counted under `name` as it starts and ends; `max_tries` as arq has it."""
 
     @functools.wraps(job)
     async def run(ctx: dict[str, Any], *args: Any, **kwargs: Any) -> Any:
@@ -69,7 +76,7 @@ def counted(name: str, job: WorkerCoroutine) -> WorkerCoroutine:
             outcome = "succeeded"
             return result
         except Retry:
-            outcome = "retried"
+            outcome = "retried" if int(ctx.get("job_try") or 1) < max_tries else "failed"
             raise
         finally:
             steps: list[tuple[Any, ...]] = [
@@ -81,12 +88,14 @@ def counted(name: str, job: WorkerCoroutine) -> WorkerCoroutine:
                     1,
                 ),
             ]
+            runtime = ctx.get("runtime")
+            now = runtime.clock.now() if runtime is not None else datetime.now(UTC)
             if outcome == "succeeded":
-                runtime = ctx.get("runtime")
-                at = runtime.clock.now().timestamp() if runtime is not None else time.time()
-                steps.append(("hset", LAST_SUCCESS_KEY, name, at))
+                steps.append(("hset", LAST_SUCCESS_KEY, name, now.timestamp()))
             # Shielded: a job cancelled by its timeout still has its failure counted.
             await asyncio.shield(_pipeline(redis, *steps))
+            if outcome == "failed" and redis is not None:
+                await asyncio.shield(note_event(redis, JOBS_GIVEN_UP, now))
 
     return cast(WorkerCoroutine, run)
 
@@ -97,14 +106,24 @@ def instrumented(functions: Sequence[Any]) -> list[Function]:
     for entry in functions:
         function = func(entry)
         made.append(
-            dataclasses.replace(function, coroutine=counted(function.name, function.coroutine))
+            dataclasses.replace(
+                function,
+                coroutine=counted(
+                    function.name, function.coroutine, function.max_tries or DEFAULT_MAX_TRIES
+                ),
+            )
         )
     return made
 
 
 def instrumented_cron(jobs: Sequence[CronJob]) -> list[CronJob]:
     """The worker's cron jobs, each counted, their last success kept."""
-    return [dataclasses.replace(job, coroutine=counted(job.name, job.coroutine)) for job in jobs]
+    return [
+        dataclasses.replace(
+            job, coroutine=counted(job.name, job.coroutine, job.max_tries or DEFAULT_MAX_TRIES)
+        )
+        for job in jobs
+    ]
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,9 @@ chain is recomputed (`verify_chain`); then the scratch schema is dropped.
 
 Every drill, passed or failed, is recorded in `restore_drills` (counts, table names,
 error kinds: no customer content) and audited in the tenant's own log
-(`backup.restore_drill`); a failure is also logged as an error (the alert). A backup
+(`backup.restore_drill`); a failure is also logged as an error and counts the tenant
+in the `audora_restore_drills_failed_tenants` gauge until a drill of theirs passes (the
+alert, I4). A backup
 that cannot be read (its key destroyed, its ciphertext altered or cut short) fails with
 `BackupUnreadable`, and nothing but the drill's record and audit event is written: the
 live schema is never touched, nor is the backup.
@@ -44,6 +46,7 @@ from audora.platform.db.tenant_binding import (
 )
 from audora.platform.db.tenant_names import ScratchSchema, scratch_schema, tenant_schema
 from audora.platform.keys.service import KeyServiceError
+from audora.platform.metrics.gauges import RESTORE_DRILLS_FAILED, mark_failing
 from audora.platform.runtime import Runtime
 from audora.platform.storage.backup_store import backup_bucket
 from audora.platform.storage.s3_admin import missing
@@ -261,6 +264,7 @@ async def _record(runtime: Runtime, drill: DrillResult) -> None:
                 details=drill.details,
             )
         )
+    await mark_failing(runtime.redis, RESTORE_DRILLS_FAILED, drill.tenant_id, not drill.ok)
     if not drill.ok:
         log.error(
             "restore drill %s of tenant %s FAILED: %s",

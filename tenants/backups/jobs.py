@@ -4,8 +4,9 @@ tenant) and expires old backups; a weekly cron runs the restore drill on one ten
 
 Each tenant's backup job is queued under an id naming the tenant and the day, so a
 second run of the cron on one day queues nothing new; a failed backup is retried later
-that day, and its last failure is logged as an error (the alert). One tenant's failure
-never stops the others.
+that day, and its last failure is logged as an error and counts the tenant in the
+`audora_backups_failed_tenants` gauge (the alert, I4) until a backup of theirs succeeds.
+One tenant's failure never stops the others.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from arq import Retry
 from arq.connections import ArqRedis
 from sqlalchemy import exists, func, select
 
+from audora.platform.metrics.gauges import BACKUPS_FAILED, mark_failing
 from audora.platform.runtime import Runtime
 from audora.tenants.backups.drill import DrillResult, restore_drill
 from audora.tenants.backups.service import Expiry, backup_tenant, expire_backups
@@ -53,6 +55,9 @@ async def run_backups(runtime: Runtime, tenant_id: uuid.UUID | None = None) -> B
         except Exception:
             log.exception("backup of tenant %s failed", tenant)
             run.failed_tenants.append(str(tenant))
+            await mark_failing(runtime.redis, BACKUPS_FAILED, tenant, True)
+        else:
+            await mark_failing(runtime.redis, BACKUPS_FAILED, tenant, False)
     run.expiry = await expire_backups(runtime, tenant_id)
     if run.failed_tenants or run.expiry.objects_left:
         log.error("backup run incomplete: %s", run)
@@ -67,7 +72,9 @@ async def backup_tenant_job(ctx: dict[str, Any], tenant_id: str) -> dict[str, An
         if ctx.get("job_try", 1) < BACKUP_TRIES:
             raise Retry(defer=RETRY_SECONDS) from exc
         log.error("backup of tenant %s failed %s times; no backup today", tenant_id, BACKUP_TRIES)
+        await mark_failing(runtime.redis, BACKUPS_FAILED, tenant_id, True)
         raise
+    await mark_failing(runtime.redis, BACKUPS_FAILED, tenant_id, False)
     return {"backup": str(taken.id), "bytes": taken.size_bytes}
 
 

@@ -1,6 +1,7 @@
 """Marking a call FAILED, for any of its jobs: the reason kept on the call (never
 customer content), and the alert raised: an error in the worker's log and an entry in
-the tenant's audit log."""
+the tenant's audit log, and the `audora_calls_failed_last_hour` gauge the shipped alert
+rules watch (I4)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import uuid
 
 from audora.platform.db.tenant_binding import TenantRef, tenant_transaction
 from audora.platform.db.tenant_names import tenant_schema
+from audora.platform.metrics.gauges import CALLS_FAILED, note_event
 from audora.platform.runtime import Runtime
 from audora.tenants.audit.log import AuditEntry, append
 from audora.tenants.calls import repository as calls
@@ -55,5 +57,6 @@ async def fail_call(
         for entry in entries:
             await append(uow, now, entry)
         await uow.commit()
+    await note_event(runtime.redis, CALLS_FAILED, now)
     await announce_status_change(runtime, tenant_id, call)
     return True

@@ -1,5 +1,7 @@
 """Key jobs the worker runs: the re-encryption pass after a data-key rotation, and the
-scheduled KEK rotation."""
+scheduled KEK rotation. A tenant whose scheduled rotation fails is logged and counted in
+the `audora_key_rotations_overdue_tenants` gauge (the alert, I4): the tenants each run
+found due and could not rotate, so the next run that rotates them clears it."""
 
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ from audora.platform.crypto.envelope import IntegrityError
 from audora.platform.db.tenant_binding import TenantRef
 from audora.platform.db.tenant_names import tenant_schema
 from audora.platform.jobs.queue import enqueue
+from audora.platform.metrics.gauges import KEY_ROTATIONS_OVERDUE, set_gauges
 from audora.platform.runtime import Runtime
 from audora.tenants.audit.log import AuditEntry, append_alone
 from audora.tenants.keys.reencrypt import reencrypt
@@ -74,4 +77,5 @@ async def rotate_due_keys_job(ctx: dict[str, Any]) -> list[str]:
             log.exception("scheduled KEK rotation failed for %s", tenant_id)
             continue
         rotated.append(f"{tenant_id}:v{done.kek_version}")
+    await set_gauges(runtime.redis, {KEY_ROTATIONS_OVERDUE: len(due) - len(rotated)})
     return rotated

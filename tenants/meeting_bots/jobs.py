@@ -6,7 +6,8 @@ whatever became of the fetch, the provider is asked to delete its copy, and the 
 checks that the media URL now answers 404 or 410 (S2). The tenant's audit log records
 `recording.provider_deleted` with `verified` true or false; an unverified deletion is
 tried again later by `delete_bot_media_job`, with a growing delay, and after
-`DELETION_TRIES` the failure is audited and logged as an error (the alert).
+`DELETION_TRIES` the failure is audited, logged as an error and counted in the
+`audora_bot_media_deletions_failed` gauge (the alert, I4) until a later try verifies it.
 
 Both jobs are idempotent: each acts only from the bot row's state (RECORDING_READY to
 fetch; FETCHED or FAILED with no deletion attempt yet, or DELETION_UNVERIFIED, to
@@ -31,6 +32,12 @@ from audora.platform.db.tenant_names import tenant_schema
 from audora.platform.errors import AppError
 from audora.platform.http.destinations import DestinationPolicy, guarded_client
 from audora.platform.jobs.queue import enqueue
+from audora.platform.metrics.gauges import (
+    BOT_MEDIA_NOT_DELETED,
+    CALLS_FAILED,
+    mark_failing,
+    note_event,
+)
 from audora.platform.runtime import Runtime
 from audora.tenants.audit.log import AuditEntry, append
 from audora.tenants.calls import repository as calls
@@ -207,8 +214,10 @@ async def _give_up(
 ) -> None:
     """The bot's recording will not be kept: the bot FAILED, and the call FAILED with
     `reason` (no customer content in it) unless it has a recording of its own; the
-    alert is an error in the worker's log and `call.failed` in the audit log."""
+    alert is an error in the worker's log, `call.failed` in the audit log and the
+    failed-calls gauge."""
     log.error("the meeting-bot recording of call %s FAILED: %s", call, reason)
+    call_failed = False
     async with tenant_transaction(runtime.tenant_engines, TenantRef(tenant_schema(tenant))) as uow:
         bot = await repository.of_call(uow, call, for_update=True)
         if bot is None or bot["status"] != BotStatus.RECORDING_READY:
@@ -222,7 +231,10 @@ async def _give_up(
                 runtime.clock.now(),
                 AuditEntry(ACTOR, "call.failed", f"call:{call}", details={"reason": reason}),
             )
+            call_failed = True
         await uow.commit()
+    if call_failed:
+        await note_event(runtime.redis, CALLS_FAILED, runtime.clock.now())
 
 
 async def _gone(runtime: Runtime, media_url: str) -> bool:
@@ -279,6 +291,9 @@ async def _delete_at_provider(
                 ),
             )
         await uow.commit()
+    given_up = not verified and not retry
+    if verified or given_up:
+        await mark_failing(runtime.redis, BOT_MEDIA_NOT_DELETED, call, given_up)
     if retry:
         delay = ctx.get("deletion_retry_seconds", DELETION_RETRY_SECONDS) * attempts
         try:

@@ -20,7 +20,7 @@ from audora.platform.runtime import Runtime
 from audora.platform.stack.embedded import EmbeddedStack
 from audora.platform.staff.accounts import create_staff
 
-from audora_testing import GraphQL, mail_text, raw_id, read_mail, sign_up
+from audora_testing import GraphQL, mail_text, mail_to, raw_id, read_mail, sign_up
 
 STAFF_PASSWORD = "incident commander 7 audora"  # pragma: allowlist secret
 
@@ -195,3 +195,35 @@ async def test_r1_r3_staff_run_an_incident_from_the_console(
     incident = await service.get_incident(runtime, service.parse_id(incident_id))
     (actor,) = {e.actor for e in incident.timeline}
     assert actor.startswith("staff:ic-")
+
+
+async def test_r3_staff_add_accounts_found_later_and_only_their_owners_are_emailed(
+    staff: Console, gql: GraphQL, stack: EmbeddedStack
+) -> None:
+    first = await sign_up(gql, "Console First Studio")
+    later = await sign_up(gql, "Console Later Studio")
+    opened = await staff.post(
+        "incidents",
+        {"title": "Shared links reachable", "severity": "SEV2", "components": ["api"]},
+    )
+    assert opened.status_code == 200, opened.text
+    base = f"incidents/{opened.json()['id']}"
+    what = {"dataAffected": "Call titles of shared links.", "actionsTaken": "Links revoked."}
+    confirmed = await staff.post(f"{base}/confirm", {"tenants": [first["account"]["id"]], **what})
+    assert confirmed.status_code == 200, confirmed.text
+    mail = stack.data_dir / "mail"
+    await read_mail(mail, first["email"], notify.SUBJECT)
+
+    page = await staff.get(f"/admin/incidents/{opened.json()['id']}")
+    assert "<h2>Add affected accounts</h2><form id=confirm" in page.text
+    added = await staff.post(
+        f"{base}/confirm",
+        {"tenants": [first["account"]["id"], later["account"]["id"]], **what},
+    )
+    assert added.status_code == 200, added.text
+    assert added.json()["untold"] == 0
+    await read_mail(mail, later["email"], notify.SUBJECT)
+    assert len(mail_to(mail, first["email"], notify.SUBJECT)) == 1
+
+    nothing_new = await staff.post(f"{base}/confirm", {"tenants": [later["account"]["id"]], **what})
+    assert nothing_new.status_code == 409

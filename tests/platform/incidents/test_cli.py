@@ -14,7 +14,7 @@ from typing import Any
 from audora.platform.incidents import notify
 from audora.platform.stack.embedded import EmbeddedStack
 
-from audora_testing import REPO, GraphQL, mail_text, read_mail, run_audora, sign_up
+from audora_testing import REPO, GraphQL, mail_text, mail_to, read_mail, run_audora, sign_up
 
 
 def _incident(env: dict[str, str], *args: str) -> dict[str, Any]:
@@ -26,6 +26,7 @@ async def test_operators_run_an_incident_from_the_command_line(
     gql: GraphQL, stack_env: dict[str, str], stack: EmbeddedStack, tmp_path: Path
 ) -> None:
     owner = await sign_up(gql, "CLI Incident Studio")
+    later = await sign_up(gql, "CLI Found Later Studio")
     opened = _incident(
         stack_env,
         "open",
@@ -64,6 +65,26 @@ async def test_operators_run_an_incident_from_the_command_line(
     (message,) = await read_mail(stack.data_dir / "mail", owner["email"], notify.SUBJECT)
     assert "Job payloads with call titles" in mail_text(message)
     assert "Logs purged, logging fixed." in mail_text(message)
+    # Confirming again adds an account found later; only its owner is emailed.
+    added = _incident(
+        stack_env,
+        "confirm",
+        incident_id,
+        "--tenant",
+        owner["account"]["id"],
+        "--tenant",
+        later["account"]["id"],
+        "--data-affected",
+        "Job payloads with call titles were logged unencrypted for two hours.",
+        "--actions",
+        "Logs purged, logging fixed.",
+    )
+    assert {t["account"] for t in added["tenants"]} == {
+        owner["account"]["id"],
+        later["account"]["id"],
+    }
+    await read_mail(stack.data_dir / "mail", later["email"], notify.SUBJECT)
+    assert len(mail_to(stack.data_dir / "mail", owner["email"], notify.SUBJECT)) == 1
 
     resolved = _incident(
         stack_env, "update", incident_id, "--status", "resolved", "--message", "Back to normal."
@@ -80,6 +101,8 @@ async def test_operators_run_an_incident_from_the_command_line(
     assert [e["kind"] for e in shown["timeline"]] == [
         "opened",
         "phase",
+        "confirmed",
+        "notified",
         "confirmed",
         "notified",
         "update",

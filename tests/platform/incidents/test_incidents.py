@@ -22,6 +22,14 @@ from audora.platform.errors import AppError, ErrorCode
 from audora.platform.incidents import alerts, notify, service
 from audora.platform.incidents.tables import incident_timeline, incidents
 from audora.platform.jobs.worker import FUNCTIONS, worker_settings
+from audora.platform.metrics.gauges import (
+    INCIDENT_NOTICES_DUE_SOON,
+    INCIDENT_NOTICES_OVERDUE,
+    INCIDENT_REPORTS_DUE_SOON,
+    INCIDENT_REPORTS_OVERDUE,
+    Gauge,
+    read_gauges,
+)
 from audora.platform.runtime import Runtime
 from audora.platform.stack.embedded import EmbeddedStack
 
@@ -216,12 +224,113 @@ async def test_r3_confirming_emails_every_affected_owner_what_data_how_and_what_
             runtime,
             ONCALL,
             incident.id,
-            account_ids=[raw_id(bystander["account"]["id"])],
+            account_ids=[raw_id(first["account"]["id"])],
             data_affected=WHAT,
             actions_taken=DONE,
         )
+    assert again.value.code == ErrorCode.CONFLICT  # nothing new: no one is told twice
+    assert len(mail_to(mail, first["email"], notify.SUBJECT)) == 1
+
+
+async def test_r3_confirming_again_adds_accounts_each_with_its_own_clock_and_tells_only_them(
+    gql: GraphQL, runtime: Runtime, clock: FrozenClock, stack: EmbeddedStack
+) -> None:
+    first = await sign_up(gql, "First Found Studio")
+    later = await sign_up(gql, "Found Later Agency")
+    incident = await opened(runtime, "Export links reachable without a session")
+    found = await service.confirm(
+        runtime,
+        ONCALL,
+        incident.id,
+        account_ids=[raw_id(first["account"]["id"])],
+        data_affected=WHAT,
+        actions_taken=DONE,
+    )
+    mail = stack.data_dir / "mail"
+    await read_mail(mail, first["email"], notify.SUBJECT)
+
+    more = "Also the export of a second account, found in the access log a day later."
+    with moved(clock, timedelta(hours=26)):
+        added = await service.confirm(
+            runtime,
+            ONCALL,
+            incident.id,
+            account_ids=[raw_id(first["account"]["id"]), raw_id(later["account"]["id"])],
+            data_affected=more,
+            actions_taken=DONE,
+        )
+        adding_at = clock.now()
+    (message,) = await read_mail(mail, later["email"], notify.SUBJECT)
+    assert more in mail_text(message)
+    assert len(mail_to(mail, first["email"], notify.SUBJECT)) == 1  # not told twice
+
+    clocks = {t.account_id: t for t in added.tenants}
+    kept = clocks[raw_id(first["account"]["id"])]
+    assert (kept.confirmed_at, kept.notify_due) == (
+        found.confirmed_at,
+        found.confirmed_at + timedelta(hours=72),  # type: ignore[operator]
+    )
+    new = clocks[raw_id(later["account"]["id"])]
+    assert (new.confirmed_at, new.notify_due) == (adding_at, adding_at + timedelta(hours=72))
+    assert new.notified_at is not None
+    assert added.confirmed_at == found.confirmed_at  # the incident was confirmed once
+    assert added.data_affected == more
+    assert [e.kind for e in added.timeline].count("confirmed") == 2
+    assert [e.kind for e in added.timeline].count("notified") == 2
+
+    with pytest.raises(AppError) as again:
+        await service.confirm(
+            runtime,
+            ONCALL,
+            incident.id,
+            account_ids=[raw_id(later["account"]["id"])],
+            data_affected=more,
+            actions_taken=DONE,
+        )
     assert again.value.code == ErrorCode.CONFLICT
-    assert mail_to(mail, bystander["email"], notify.SUBJECT) == []
+    assert len(mail_to(mail, later["email"], notify.SUBJECT)) == 1
+
+
+AUDIT_LOG = """
+query($action: String) {
+  auditLog(first: 20, action: $action) { edges { node { actor action target ip details } } }
+}
+"""
+
+
+async def test_r3_each_told_account_reads_incident_notified_in_its_own_audit_log(
+    gql: GraphQL, runtime: Runtime
+) -> None:
+    told = await sign_up(gql, "Told Studio")
+    bystander = await sign_up(gql, "Bystander Studio")
+    incident = await opened(runtime, "Call titles in an error report")
+    await service.confirm(
+        runtime,
+        ONCALL,
+        incident.id,
+        account_ids=[raw_id(told["account"]["id"])],
+        data_affected=WHAT,
+        actions_taken=DONE,
+    )
+
+    read = await gql(AUDIT_LOG, {"action": "incident.notified"}, token=told["token"])
+    assert "errors" not in read, read
+    (event,) = [e["node"] for e in read["data"]["auditLog"]["edges"]]
+    public = service.public_id(incident.id)
+    assert event["target"] == public
+    assert event["details"] == {"incident": public, "title": "Call titles in an error report"}
+    # The incident's id and public title only: who on staff acted, from where, and what
+    # was affected stay out of the customer's log.
+    assert event["actor"] == notify.TENANT_ACTOR
+    assert event["ip"] is None
+    assert WHAT not in str(event)
+
+    other = await gql(AUDIT_LOG, {"action": "incident.notified"}, token=bystander["token"])
+    assert other["data"]["auditLog"]["edges"] == []
+
+
+async def _gauge(runtime: Runtime, gauge: Gauge) -> float:
+    return (await read_gauges(runtime.redis, runtime.clock.now()))[gauge.name]
 
 
 def _alerts(caplog: pytest.LogCaptureFixture, incident_id: uuid.UUID) -> list[str]:
@@ -272,15 +381,20 @@ async def test_r3_the_72_hour_alert_fires_at_48_hours_and_when_overdue_until_own
             (due,) = _alerts(caplog, incident.id)
             assert "not told; the 72-hour deadline is" in due
             assert owner["account"]["id"] in due
+            assert await _gauge(runtime, INCIDENT_NOTICES_DUE_SOON) >= 1
         with moved(clock, timedelta(hours=72, minutes=1)):
             await alerts.incident_alerts_job(job)
             (overdue,) = _alerts(caplog, incident.id)
             assert "72-hour deadline" in overdue
             assert "has passed" in overdue
+            # I4: a gauge the alert rules page on counts it (other tests' incidents may
+            # count too) and lets go once the owners are told.
+            untold = await _gauge(runtime, INCIDENT_NOTICES_OVERDUE)
 
             assert await notify.notify_pending(runtime, ONCALL, incident.id) == 1
             await alerts.incident_alerts_job(job)
             assert _alerts(caplog, incident.id) == []
+            assert await _gauge(runtime, INCIDENT_NOTICES_OVERDUE) == untold - 1
     await read_mail(stack.data_dir / "mail", owner["email"], notify.SUBJECT)
     assert await notify.notify_pending(runtime, ONCALL, incident.id) == 0
 
@@ -311,6 +425,7 @@ async def test_r4_the_report_alert_fires_three_days_before_30_days_and_when_over
             await alerts.incident_alerts_job(job)
             (due,) = _alerts(caplog, incident.id)
             assert "report is not published; due by" in due
+            assert await _gauge(runtime, INCIDENT_REPORTS_DUE_SOON) >= 1
         with moved(clock, timedelta(days=30, minutes=1)):
             await alerts.incident_alerts_job(job)
             (overdue,) = _alerts(caplog, incident.id)
@@ -319,9 +434,11 @@ async def test_r4_the_report_alert_fires_three_days_before_30_days_and_when_over
             await service.save_report(runtime, ONCALL, incident.id, "# Uploads outage\n\nDraft.")
             await alerts.incident_alerts_job(job)
             assert len(_alerts(caplog, incident.id)) == 1  # a draft is not a publication
+            unpublished = await _gauge(runtime, INCIDENT_REPORTS_OVERDUE)
             await service.publish_report(runtime, ONCALL, incident.id)
             await alerts.incident_alerts_job(job)
             assert _alerts(caplog, incident.id) == []
+            assert await _gauge(runtime, INCIDENT_REPORTS_OVERDUE) == unpublished - 1
     published = await service.get_incident(runtime, incident.id)
     assert published.report_markdown == "# Uploads outage\n\nDraft."
 

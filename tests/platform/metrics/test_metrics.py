@@ -2,12 +2,16 @@
 retention run's gauges in Prometheus' format to a scraper holding the token; without a
 token configured it does not exist, and a wrong token is refused. The shipped alert
 rules (I4) name only metrics that exist, and cover requests, latency, the job queue, job
-failures, lockouts and R2's unusual access, egress and credential stuffing."""
+failures, lockouts and R2's unusual access, egress and credential stuffing; every gauge
+has a rule, every rule a severity and a line saying what to do, and every cron job of the
+worker a rule that fires when its last success is about twice its schedule old."""
 
 from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Any
+from unittest.mock import patch
 
 import httpx
 import pytest
@@ -16,6 +20,8 @@ from prometheus_client.parser import text_string_to_metric_families
 from pydantic import SecretStr
 
 from audora.platform.config import Settings
+from audora.platform.jobs.worker import CRON_JOBS, worker_settings
+from audora.platform.metrics import staleness
 from audora.platform.metrics.counters import COUNTERS, HISTOGRAMS
 from audora.platform.metrics.exposition import LIVE_METRICS
 from audora.platform.metrics.gauges import GAUGES
@@ -86,3 +92,57 @@ async def test_every_live_metric_is_in_the_scrape(
         assert metric.name in families, metric.name
     for name in ("audora_job_queue_depth", "audora_job_queue_due", "audora_jobs_in_progress"):
         assert name in families, name
+
+
+def _rules() -> list[dict[str, Any]]:
+    groups = yaml.safe_load(RULES.read_text())["groups"]
+    return [rule for group in groups for rule in group["rules"]]
+
+
+# Figures for people reading a dashboard, not conditions to page on: the flag that
+# watches them has the rule.
+NOT_ALERTS = {"audora_login_failed_emails_15m"}
+
+
+def test_i4_every_gauge_has_a_rule_with_a_severity_and_what_to_do() -> None:
+    rules = _rules()
+    watched = {name for rule in rules for name in re.findall(r"audora_[a-z0-9_]+", rule["expr"])}
+    for gauge in GAUGES:
+        if gauge.name not in NOT_ALERTS:
+            assert gauge.name in watched, gauge.name
+    for rule in rules:
+        assert rule["labels"]["severity"] in {"critical", "warning"}, rule["alert"]
+        assert rule["annotations"]["summary"], rule["alert"]
+        assert rule["annotations"]["description"], rule["alert"]
+
+
+def test_i4_every_cron_job_has_a_staleness_rule_about_twice_its_schedule(
+    settings: Settings,
+) -> None:
+    with patch("audora.platform.jobs.worker.get_settings", return_value=settings):
+        crons = worker_settings()["cron_jobs"]
+    assert {job.name for job in crons} == {job.name for job in CRON_JOBS}
+    shipped = {
+        rule["expr"]: rule
+        for group in yaml.safe_load(RULES.read_text())["groups"]
+        if group["name"] == staleness.GROUP
+        for rule in group["rules"]
+    }
+    limits: dict[str, int] = {}
+    for rule in shipped.values():
+        (name,) = re.findall(r'function="([^"]+)"', rule["expr"])
+        limits[name] = int(rule["expr"].rsplit(">", 1)[1])
+    assert set(limits) == {job.name for job in crons}
+    # The file is what the schedule makes (`python -m audora.platform.metrics.staleness`).
+    assert list(shipped.values()) == staleness.staleness_rules(CRON_JOBS)
+
+    hour, day = 3600, 86400
+    assert limits["cron:incident_alerts_job"] == 2 * hour  # hourly
+    assert limits["cron:vulnerability_report_alerts_job"] == 2 * hour
+    assert limits["cron:daily_backups_job"] == 26 * hour  # daily
+    assert limits["cron:rotate_due_keys_job"] == 26 * hour
+    assert limits["cron:restore_drill_job"] == 8 * day  # weekly
+    assert limits["cron:retention_sweep_job"] == 30 * 60  # every ten minutes
+    for job in crons:
+        period = staleness.cron_period(job).total_seconds()
+        assert period < limits[job.name] <= max(2 * period, 1800), job.name

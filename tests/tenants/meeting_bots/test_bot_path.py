@@ -20,6 +20,7 @@ from sqlalchemy import Engine, text
 from audora.platform.clock import FrozenClock
 from audora.platform.config import Settings
 from audora.platform.jobs.queue import QUEUE
+from audora.platform.metrics.gauges import BOT_MEDIA_NOT_DELETED, read_gauges
 from audora.platform.runtime import Runtime
 from audora.tenants.meeting_bots.events import fetch_job_id
 from audora.tenants.meeting_bots.jobs import (
@@ -363,6 +364,7 @@ async def test_a_provider_that_never_deletes_is_given_up_on_loudly(
 ) -> None:
     owner = await _dispatched(gql, runtime, provider)
     provider.keeps = None
+    before = await _undeleted(runtime)
     body = _event(owner["bot_id"], provider.media_url(owner["bot_id"]))
     assert (await _deliver(api, sign(body, int(clock.now().timestamp())), body)).status_code == 202
     await _work(runtime)
@@ -373,6 +375,21 @@ async def test_a_provider_that_never_deletes_is_given_up_on_loudly(
     (failed,) = await _audit(gql, owner, "recording.provider_deletion_failed")
     assert failed["details"]["attempt"] == DELETION_TRIES
     assert (await _read(gql, owner))["bot"]["status"] == "DELETION_UNVERIFIED"
+    # I4: the give-up is a gauge the alert rules page on, not only an error log...
+    assert await _undeleted(runtime) == before + 1
+
+    # ...until the provider deletes it and the operator's try verifies it.
+    provider.keeps = 0
+    job = {"runtime": runtime}
+    tenant, call = str(raw_id(owner["account"]["id"])), str(raw_id(owner["call_id"]))
+    assert await delete_bot_media_job(job, tenant, call) == "provider copy deleted"
+    assert (await _read(gql, owner))["bot"]["status"] == "PROVIDER_DELETED"
+    assert await _undeleted(runtime) == before
+
+
+async def _undeleted(runtime: Runtime) -> float:
+    gauges = await read_gauges(runtime.redis, runtime.clock.now())
+    return gauges[BOT_MEDIA_NOT_DELETED.name]
 
 
 async def test_media_fetch_follows_no_redirect_and_refuses_plain_http_and_private_hosts(
