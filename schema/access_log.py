@@ -9,24 +9,29 @@ tenant to write them to; failed logins and replayed tokens are in the audit log 
 The endpoint hands `record_request` to Starlette as the response's background task: the
 client has its answer before the insert starts, so logging adds nothing to its latency,
 and the ASGI server still waits for the write before the request counts as finished
-(graceful shutdown included). The operation's name and type come from the document
+(graceful shutdown included). A subscription on the WebSocket gets its row when its
+first answer or refusal is ready (`logged_stream`). The operation's name and type come from the document
 the execution already parsed (`NoteOperation`); the variables never reach this module.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import AsyncGenerator, Iterator
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING, Any
 
-from graphql import DocumentNode, OperationDefinitionNode, get_operation_ast
+from graphql import DocumentNode, GraphQLError, OperationDefinitionNode, get_operation_ast, parse
 from strawberry.extensions import SchemaExtension
 
 from audora.platform.auth.principal import Principal
 from audora.platform.auth.service import ClientInfo
 from audora.platform.runtime import Runtime
 from audora.tenants.access_log.log import AccessEntry, outcome_of, write
+
+if TYPE_CHECKING:
+    from audora.schema.context import RequestContext
 
 log = logging.getLogger(__name__)
 
@@ -84,3 +89,43 @@ async def record_request(runtime: Runtime, answered: AnsweredRequest) -> None:
         )
     except Exception:
         log.exception("could not write the access log of account %s", principal.account_id)
+
+
+def _operation_in(query: str | None, operation_name: str | None) -> OperationDefinitionNode | None:
+    try:
+        return operation_of(parse(query), operation_name) if query else None
+    except GraphQLError:
+        return None
+
+
+async def logged_stream(
+    results: AsyncGenerator[Any, None],
+    context: RequestContext,
+    started: datetime,
+    query: str | None,
+    operation_name: str | None,
+) -> AsyncGenerator[Any, None]:
+    """A subscription's results, its access-log row written when its first answer (or
+    refusal) is ready: on the WebSocket, that is when "the request" was answered."""
+    first = True
+    try:
+        async for result in results:
+            if first:
+                first = False
+                principal = context.known_principal()
+                if principal is not None:
+                    errors = getattr(result, "errors", None) or []
+                    codes = tuple(str((e.extensions or {}).get("code", "INTERNAL")) for e in errors)
+                    await record_request(
+                        context.runtime,
+                        AnsweredRequest(
+                            started,
+                            principal,
+                            context.client,
+                            _operation_in(query, operation_name),
+                            codes,
+                        ),
+                    )
+            yield result
+    finally:
+        await results.aclose()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import AsyncGenerator, Callable
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
@@ -20,7 +20,7 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 
 from audora.platform.config import Settings
-from audora.schema.access_log import NoteDocument
+from audora.schema.access_log import NoteDocument, logged_stream
 from audora.schema.audit.queries import AuditQuery
 from audora.schema.calls.mutations import CallsMutation
 from audora.schema.calls.queries import CallsQuery
@@ -175,6 +175,25 @@ class SubscriptionSchema(AudoraSchema):
                 without_suggestions(shaped.message) if self.hide_suggestions else shaped.message
             )
             error.extensions = shaped.extensions
+
+    async def stream(
+        self,
+        query: str | None,
+        variable_values: dict[str, Any] | None = None,
+        context_value: Any | None = None,
+        root_value: Any | None = None,
+        operation_name: str | None = None,
+        *args: Any,
+        **kwargs: Any,
+    ) -> AsyncGenerator[Any, None]:
+        """Every subscription leaves an access-log row, as every request on /graphql."""
+        started = context_value.runtime.clock.now() if context_value is not None else None
+        results = await super().stream(
+            query, variable_values, context_value, root_value, operation_name, *args, **kwargs
+        )
+        if context_value is None or started is None:
+            return results
+        return logged_stream(results, context_value, started, query, operation_name)
 
 
 def build_subscription_schema(limits: Limits | None = None) -> strawberry.Schema:

@@ -6,7 +6,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from documents_testing import generating_call
+from socket_testing import connected
 from sqlalchemy import Engine, text
+from starlette.applications import Starlette
+
+from audora.platform.runtime import Runtime
 
 from audora_testing import TEST_AGENT, TEST_IP, GraphQL, error_codes, raw_id, schema_of, sign_up
 
@@ -82,3 +87,35 @@ async def test_requests_without_a_valid_session_are_not_logged(
         result = await gql("{ me { user { id } } }", token=token)
         assert error_codes(result) == ["UNAUTHENTICATED"]
     assert _rows(superuser, owner) == before
+
+
+WATCH = """
+subscription Watch($id: ID!) {
+  callStatus(callId: $id) { status }
+}
+"""
+
+
+async def test_a_subscription_leaves_one_row_when_it_answers_or_is_refused(
+    app: Starlette, gql: GraphQL, runtime: Runtime, superuser: Engine
+) -> None:
+    owner = await generating_call(gql, runtime, "Logged Subscriptions")
+    other = await generating_call(gql, runtime, "Someone Else's Call")
+    before = len(_rows(superuser, owner))
+    async with connected(app, owner["token"]) as socket:
+        assert (await socket.message())["type"] == "connection_ack"
+        for n, call in ((1, owner["call_id"]), (2, other["call_id"])):
+            await socket.send(
+                {
+                    "id": str(n),
+                    "type": "subscribe",
+                    "payload": {"query": WATCH, "variables": {"id": call}},
+                }
+            )
+            assert (await socket.message())["type"] == "next"
+    rows = _rows(superuser, owner)[before:]
+    assert [(r["operation_type"], r["operation_name"], r["outcome"]) for r in rows] == [
+        ("subscription", "Watch", "ok"),
+        ("subscription", "Watch", "NOT_FOUND"),
+    ]
+    assert {(r["ip"], r["user_agent"]) for r in rows} == {(TEST_IP, TEST_AGENT)}
