@@ -10,8 +10,9 @@ The endpoint hands `record_request` to Starlette as the response's background ta
 client has its answer before the insert starts, so logging adds nothing to its latency,
 and the ASGI server still waits for the write before the request counts as finished
 (graceful shutdown included). A subscription on the WebSocket gets its row when its
-first answer or refusal is ready (`logged_stream`). The operation's name and type come from the document
-the execution already parsed (`NoteOperation`); the variables never reach this module.
+first answer or refusal is ready (`logged_stream`). The operation's name and type come
+from the document the execution already parsed (`NoteDocument`; on the WebSocket, parsed
+again); the variables never reach this module.
 """
 
 from __future__ import annotations
