@@ -49,6 +49,7 @@ from audora.schema.scalars import SCALARS
 from audora.schema.security.mutations import SecurityMutation
 from audora.schema.staff_access.mutations import StaffAccessMutation
 from audora.schema.staff_access.queries import StaffAccessQuery
+from audora.schema.valid_documents import KnownValidDocuments, SkipKnownValidDocuments
 
 Query = merge_types(
     "Query",
@@ -115,6 +116,10 @@ class Limits:
         )
 
 
+# Distinct query texts a schema remembers as valid: far more than any client sends.
+VALID_DOCUMENTS_KEPT = 1024
+
+
 def build_schema(limits: Limits | None = None) -> strawberry.Schema:
     """The schema `POST /graphql` executes under `limits` (and the exported SDL)."""
     return _build_schema(limits or Limits())
@@ -129,6 +134,8 @@ def _build_schema(limits: Limits) -> strawberry.Schema:
     ]
     # Factories, not instances: each request gets extensions of its own.
     extensions: list[type[SchemaExtension] | Callable[[], SchemaExtension]] = []
+    # One per schema: its rules and limits are what made the remembered texts valid.
+    known_valid = KnownValidDocuments(size=VALID_DOCUMENTS_KEPT)
     if not limits.introspection:
         extensions += [HideSuggestions, DisableIntrospection]
     extensions += [
@@ -137,6 +144,7 @@ def _build_schema(limits: Limits) -> strawberry.Schema:
         lambda: MaxTokensLimiter(max_token_count=limits.max_tokens),
         lambda: MaxAliasesLimiter(max_alias_count=limits.max_aliases),
         lambda: AddValidationRules(rules),
+        lambda: SkipKnownValidDocuments(known_valid),
     ]
     return AudoraSchema(
         query=Query,

@@ -9,9 +9,9 @@ for a few minutes, like data keys.
 from __future__ import annotations
 
 import asyncio
-import time
 import uuid
 from dataclasses import dataclass
+from time import monotonic
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -67,13 +67,29 @@ class TenantBuckets:
         # One lock per tenant: concurrent first requests of a tenant open its bucket
         # once, and different tenants never wait on each other.
         self._locks: dict[uuid.UUID, asyncio.Lock] = {}
+        self._swept_at = 0.0
+
+    def _sweep(self, now: float) -> None:
+        """Drop the buckets opened more than `CACHE_SECONDS` ago, and the idle locks of
+        tenants no longer cached, at most once per `CACHE_SECONDS / 10`. Without it, every
+        tenant ever served kept its S3 client (a third of a megabyte) and its credentials
+        in memory for good: a worker's memory grew with the tenant count."""
+        if now - self._swept_at < CACHE_SECONDS / 10:
+            return
+        self._swept_at = now
+        for account_id in [a for a, (at, _) in self._open.items() if now - at >= CACHE_SECONDS]:
+            del self._open[account_id]
+        for account_id in [
+            a for a, lock in self._locks.items() if a not in self._open and not lock.locked()
+        ]:
+            del self._locks[account_id]
 
     def forget(self, account_id: uuid.UUID) -> None:
         self._open.pop(account_id, None)
 
     def _cached(self, account_id: uuid.UUID) -> TenantBucket | None:
         hit = self._open.get(account_id)
-        if hit is not None and time.monotonic() - hit[0] < CACHE_SECONDS:
+        if hit is not None and monotonic() - hit[0] < CACHE_SECONDS:
             return hit[1]
         return None
 
@@ -85,7 +101,9 @@ class TenantBuckets:
             bucket = self._cached(account_id)  # opened while this request waited
             if bucket is None:
                 bucket = await self._load(account_id)
-                self._open[account_id] = (time.monotonic(), bucket)
+                now = monotonic()
+                self._sweep(now)
+                self._open[account_id] = (now, bucket)
         return bucket
 
     async def _load(self, account_id: uuid.UUID) -> TenantBucket:
