@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
+import sys
 from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
@@ -147,7 +148,10 @@ def _worker_context() -> multiprocessing.context.BaseContext:
     if "forkserver" not in multiprocessing.get_all_start_methods():
         return multiprocessing.get_context("spawn")
     context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["__main__", __name__])
+    # A main module run by name (`python -m ...`) is imported again in each worker by
+    # that name: preloaded here, its imports are already there when it is.
+    main = getattr(getattr(sys.modules.get("__main__"), "__spec__", None), "name", None)
+    context.set_forkserver_preload(["__main__", __name__, *([main] if main else [])])
     return context
 
 

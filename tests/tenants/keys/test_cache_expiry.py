@@ -57,3 +57,23 @@ async def test_an_expired_bucket_leaves_memory_though_its_tenant_is_not_served_a
     assert idle_id not in buckets._open
     assert idle_id not in buckets._locks
     assert busy_id in buckets._open
+
+
+async def test_at_most_max_open_buckets_stay_open_the_least_recently_used_closed_first(
+    gql: GraphQL, runtime: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A sweep over every tenant holds a bounded number of S3 clients, not all of them."""
+    monkeypatch.setattr(credentials, "MAX_OPEN", 2)
+    first, second, third = [
+        raw_id((await sign_up(gql, f"Agency {n}"))["account"]["id"]) for n in range(3)
+    ]
+    buckets = runtime.buckets
+    await buckets.of(first)
+    await buckets.of(second)
+    await buckets.of(first)  # used again: now the most recent
+    await buckets.of(third)
+
+    assert first in buckets._open
+    assert third in buckets._open
+    assert second not in buckets._open
+    assert len(buckets._open) <= 2
