@@ -13,6 +13,12 @@
 
 Loopback only; every loop is bounded in count and time. Results: a table on stdout and
 `bench/results/{foundation,encryption,product}.json`.
+
+Then the scale bench (`scale.py`): Audora at 10, 1,000 and 10,000 tenants against a bare
+Strawberry + SQLAlchemy baseline, `bench/results/scale.{json,png}`.
+
+`BENCH_ONLY=foundation` or `BENCH_ONLY=scale` runs only one of the two;
+`BENCH_TENANTS=10,1000` chooses the scale bench's tenant counts.
 """
 
 from __future__ import annotations
@@ -35,6 +41,7 @@ import httpx
 import product
 import purge
 import retention
+import scale
 from sqlalchemy import text
 
 from audora.platform.auth.service import ClientInfo, open_session
@@ -258,6 +265,18 @@ async def bench(settings: Settings, api_url: str, trust: ssl.SSLContext) -> dict
 
 
 def main() -> int:
+    only = os.environ.get("BENCH_ONLY", "")
+    if only not in ("", "foundation", "scale"):
+        sys.stderr.write(f"BENCH_ONLY is foundation or scale, not {only!r}\n")
+        return 2
+    if only in ("", "foundation"):
+        foundation()
+    if only in ("", "scale"):
+        return scale.main()
+    return 0
+
+
+def foundation() -> int:
     data_dir = REPO / ".test-data" / f"bench-{os.getpid()}"
     shutil.rmtree(data_dir, ignore_errors=True)
     stack = EmbeddedStack(data_dir, durable=False)

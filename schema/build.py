@@ -51,6 +51,7 @@ from audora.schema.scalars import SCALARS
 from audora.schema.security.mutations import SecurityMutation
 from audora.schema.staff_access.mutations import StaffAccessMutation
 from audora.schema.staff_access.queries import StaffAccessQuery
+from audora.schema.valid_documents import KnownValidDocuments, SkipKnownValidDocuments
 
 Query = merge_types(
     "Query",
@@ -126,6 +127,10 @@ class Limits:
         )
 
 
+# Distinct query texts a schema remembers as valid: far more than any client sends.
+VALID_DOCUMENTS_KEPT = 1024
+
+
 def build_schema(limits: Limits | None = None) -> strawberry.Schema:
     """The schema `POST /graphql` executes under `limits` (and the exported SDL)."""
     return _build_schema(limits or Limits())
@@ -140,6 +145,8 @@ def _build_schema(limits: Limits) -> strawberry.Schema:
     ]
     # Factories, not instances: each request gets extensions of its own.
     extensions: list[type[SchemaExtension] | Callable[[], SchemaExtension]] = []
+    # One per schema: its rules and limits are what made the remembered texts valid.
+    known_valid = KnownValidDocuments(size=VALID_DOCUMENTS_KEPT)
     if not limits.introspection:
         extensions += [HideSuggestions, DisableIntrospection]
     extensions += [
@@ -149,6 +156,7 @@ def _build_schema(limits: Limits) -> strawberry.Schema:
         lambda: MaxAliasesLimiter(max_alias_count=limits.max_aliases),
         directive_limiter(limits.max_directives),
         lambda: AddValidationRules(rules),
+        lambda: SkipKnownValidDocuments(known_valid),
     ]
     if limits.persisted_only is not None:
         extensions.insert(0, persisted_only(limits.persisted_only))

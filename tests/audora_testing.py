@@ -11,7 +11,10 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import timedelta
 from email.message import EmailMessage
 from email.policy import default as default_policy
 from pathlib import Path
@@ -22,6 +25,7 @@ import httpx
 import pytest
 from sqlalchemy import Engine, text
 
+from audora.platform.clock import FrozenClock
 from audora.platform.config import Settings
 from audora.platform.runtime import Runtime
 from audora.platform.storage.s3_admin import s3_client
@@ -405,3 +409,13 @@ async def run_jobs(runtime: Any, functions: list[Any], **ctx: Any) -> None:
         await worker.async_run()
     finally:
         await worker.close()
+
+
+@contextmanager
+def moved(clock: FrozenClock, delta: timedelta) -> Iterator[None]:
+    """The application clock moved by `delta` for the block, and back after it."""
+    clock.advance(delta)
+    try:
+        yield
+    finally:
+        clock.advance(-delta)

@@ -3,25 +3,12 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
-from datetime import timedelta
 
-from audora.platform.clock import FrozenClock
 from audora.platform.incidents.model import Actor, Incident
 from audora.platform.incidents.service import open_incident
 from audora.platform.runtime import Runtime
 
 ONCALL = Actor(label="staff:oncall-ola@audora.example", staff_id=uuid.uuid4(), ip="198.51.100.9")
-
-
-@contextmanager
-def moved(clock: FrozenClock, delta: timedelta) -> Iterator[None]:
-    clock.advance(delta)
-    try:
-        yield
-    finally:
-        clock.advance(-delta)
 
 
 async def opened(

@@ -171,7 +171,11 @@ async def authenticate(
     if len(token) > 128:
         raise unauthenticated("invalid or expired session")
     now = clock.now()
-    async with engine.begin() as conn:
+    async with engine.connect() as conn:
+        # Every request comes through here. Each statement below stands alone (the
+        # lookup; then at most one write: the revocation or the idle window's slide), so
+        # each is its own transaction: no BEGIN and COMMIT round trips around them.
+        conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
         row = await repository.principal_row(conn, token_hash(token))
         if (
             row is None
@@ -182,7 +186,6 @@ async def authenticate(
             raise unauthenticated("invalid or expired session")
         if not _same_ip(row["ip"], client.ip) or (row["user_agent"] or "") != client.agent:
             await repository.revoke_session(conn, row["session_id"], now)
-            await conn.commit()
             raise Revoked(row["session_id"], row["user_id"], row["account_id"])
         # Writing last_seen on every request would make each read a write; a minute's
         # resolution is plenty for a 24-hour idle window.

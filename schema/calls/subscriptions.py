@@ -57,7 +57,7 @@ async def _now(context: RequestContext, call_id: uuid.UUID) -> CallStatusUpdate:
     principal = await _seat(context)
     async with tenant_transaction(context.runtime.tenant_engines, principal.tenant) as uow:
         record = await service.get_call(uow, principal, call_id)  # NOT_FOUND outside scope
-        transcribed = await calls_repository.transcript_of(uow, call_id) is not None
+        transcribed = await calls_repository.has_transcript(uow, call_id)
     stage, percent = progress_of(record.status, transcribed=transcribed)
     return CallStatusUpdate(
         call_id=strawberry.ID(ids.encode(ids.Kind.CALL, call_id)),

@@ -161,7 +161,7 @@ class Call:
     @strawberry.field(description="The stage and a percentage, for polling frontends.")
     async def progress(self, info: Info[RequestContext, None]) -> Progress:
         uow = await info.context.tenant_uow()
-        transcribed = await calls_repository.transcript_of(uow, self._id) is not None
+        transcribed = await calls_repository.has_transcript(uow, self._id)
         stage, percent = progress_of(self.status, transcribed=transcribed)
         return Progress(stage=stage, percent=percent)
 

@@ -106,6 +106,13 @@ async def transcript_of(uow: TenantUnitOfWork, call_id: uuid.UUID) -> RowMapping
     return result.mappings().first()
 
 
+async def has_transcript(uow: TenantUnitOfWork, call_id: uuid.UUID) -> bool:
+    """Whether the call has a transcript, without reading it (a progress poll asked this
+    of the whole sealed text and segments, hundreds of kilobytes for an hour's call)."""
+    result = await uow.execute(select(transcripts.c.id).where(transcripts.c.call_id == call_id))
+    return result.first() is not None
+
+
 async def documents_of(uow: TenantUnitOfWork, call_id: uuid.UUID) -> list[RowMapping]:
     result = await uow.execute(
         select(documents).where(documents.c.call_id == call_id).order_by(documents.c.kind)

@@ -198,7 +198,7 @@ async def regenerate_documents(
     if row is None:
         raise not_found("call")
     status = CallStatus(row["status"])
-    has_transcript = await calls.transcript_of(uow, call_id) is not None
+    has_transcript = await calls.has_transcript(uow, call_id)
     if not has_transcript or status not in (CallStatus.READY, CallStatus.FAILED):
         raise AppError(
             "documents can be regenerated once the call is READY, or FAILED after its "

@@ -8,9 +8,9 @@ never in Redis or a log; the key service remains the only way to get one back.
 
 from __future__ import annotations
 
-import time
 import uuid
 from dataclasses import dataclass
+from time import monotonic
 from typing import Any
 
 from sqlalchemy import Row, select
@@ -29,6 +29,10 @@ from audora.tenants.keys.tables import data_keys
 
 CACHE_SECONDS = 300.0
 _cache: dict[tuple[uuid.UUID, str, int], tuple[float, bytes]] = {}
+# When expired keys were last dropped. Without the sweep, the key of every tenant ever
+# served stayed in memory for good (an expired entry went only when asked for again):
+# memory growing with the tenant count, and plaintext keys kept beyond CACHE_SECONDS.
+_swept_at = 0.0
 
 
 @dataclass(frozen=True)
@@ -44,10 +48,20 @@ def key_context(tenant_id: uuid.UUID, purpose: str) -> dict[str, str]:
 
 def _cached(tenant_id: uuid.UUID, purpose: str, version: int) -> bytes | None:
     hit = _cache.get((tenant_id, purpose, version))
-    if hit is None or time.monotonic() - hit[0] > CACHE_SECONDS:
+    if hit is None or monotonic() - hit[0] > CACHE_SECONDS:
         _cache.pop((tenant_id, purpose, version), None)
         return None
     return hit[1]
+
+
+def _sweep(now: float) -> None:
+    """Drop every expired key, at most once per `CACHE_SECONDS / 10`."""
+    global _swept_at
+    if now - _swept_at < CACHE_SECONDS / 10:
+        return
+    _swept_at = now
+    for key in [k for k, (at, _) in _cache.items() if now - at > CACHE_SECONDS]:
+        del _cache[key]
 
 
 def forget_keys(tenant_id: uuid.UUID) -> None:
@@ -67,7 +81,9 @@ async def _unwrap(
             )
         except UnwrapFailed:
             raise IntegrityError(f"the {purpose} data key v{version} did not unwrap") from None
-        _cache[(tenant_id, purpose, version)] = (time.monotonic(), plaintext)
+        now = monotonic()
+        _sweep(now)
+        _cache[(tenant_id, purpose, version)] = (now, plaintext)
     return plaintext
 
 
@@ -131,11 +147,16 @@ class FieldSealer:
         self.keys = keys
         self.tenant_id = tenant_id
         self.purpose = purpose
+        # The newest key, looked up at the first seal: the rest of the unit of work seals
+        # under the same one (an edit sealed four values, and asked four times).
+        self._current: DataKeyRef | None = None
 
     async def seal(self, object_id: str, value: str | None) -> bytes | None:
         if value is None:
             return None
-        key = await current_key(self.uow, self.keys, self.tenant_id, self.purpose)
+        if self._current is None:
+            self._current = await current_key(self.uow, self.keys, self.tenant_id, self.purpose)
+        key = self._current
         return seal(key.plaintext, key.version, Binding(self.tenant_id, object_id), value.encode())
 
     async def open(self, object_id: str, sealed: bytes | None) -> str | None:

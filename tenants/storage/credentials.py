@@ -9,9 +9,10 @@ for a few minutes, like data keys.
 from __future__ import annotations
 
 import asyncio
-import time
 import uuid
+from collections import OrderedDict
 from dataclasses import dataclass
+from time import monotonic
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -25,6 +26,10 @@ from audora.tenants.registry.tables import accounts, tenant_storage_identities
 
 PURPOSE = "storage-credentials"
 CACHE_SECONDS = 300.0
+# Buckets kept open at once, the least recently used closed first. A sweep over every
+# tenant (the retention run lists each bucket once a day) would otherwise hold every
+# tenant's S3 client, a third of a megabyte each, until they expired: 3.5 GB at 10,000.
+MAX_OPEN = 256
 
 
 def _binding(account_id: uuid.UUID) -> Binding:
@@ -63,17 +68,34 @@ class TenantBuckets:
         self.keys = keys
         self.endpoint = endpoint
         self.region = region
-        self._open: dict[uuid.UUID, tuple[float, TenantBucket]] = {}
+        self._open: OrderedDict[uuid.UUID, tuple[float, TenantBucket]] = OrderedDict()
         # One lock per tenant: concurrent first requests of a tenant open its bucket
         # once, and different tenants never wait on each other.
         self._locks: dict[uuid.UUID, asyncio.Lock] = {}
+        self._swept_at = 0.0
+
+    def _sweep(self, now: float) -> None:
+        """Drop the buckets opened more than `CACHE_SECONDS` ago, and the idle locks of
+        tenants no longer cached, at most once per `CACHE_SECONDS / 10`. Without it, every
+        tenant ever served kept its S3 client (a third of a megabyte) and its credentials
+        in memory for good: a worker's memory grew with the tenant count."""
+        if now - self._swept_at < CACHE_SECONDS / 10:
+            return
+        self._swept_at = now
+        for account_id in [a for a, (at, _) in self._open.items() if now - at >= CACHE_SECONDS]:
+            del self._open[account_id]
+        for account_id in [
+            a for a, lock in self._locks.items() if a not in self._open and not lock.locked()
+        ]:
+            del self._locks[account_id]
 
     def forget(self, account_id: uuid.UUID) -> None:
         self._open.pop(account_id, None)
 
     def _cached(self, account_id: uuid.UUID) -> TenantBucket | None:
         hit = self._open.get(account_id)
-        if hit is not None and time.monotonic() - hit[0] < CACHE_SECONDS:
+        if hit is not None and monotonic() - hit[0] < CACHE_SECONDS:
+            self._open.move_to_end(account_id)
             return hit[1]
         return None
 
@@ -85,7 +107,14 @@ class TenantBuckets:
             bucket = self._cached(account_id)  # opened while this request waited
             if bucket is None:
                 bucket = await self._load(account_id)
-                self._open[account_id] = (time.monotonic(), bucket)
+                now = monotonic()
+                self._sweep(now)
+                self._open[account_id] = (now, bucket)
+                while len(self._open) > MAX_OPEN:
+                    closed, _ = self._open.popitem(last=False)
+                    lock = self._locks.get(closed)
+                    if lock is not None and not lock.locked():
+                        del self._locks[closed]
         return bucket
 
     async def _load(self, account_id: uuid.UUID) -> TenantBucket:

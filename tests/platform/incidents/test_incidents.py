@@ -11,7 +11,7 @@ from datetime import timedelta
 from unittest.mock import patch
 
 import pytest
-from incidents_testing import ONCALL, moved, opened
+from incidents_testing import ONCALL, opened
 from sqlalchemy import Engine, text, update
 from sqlalchemy.exc import DBAPIError
 
@@ -33,7 +33,17 @@ from audora.platform.metrics.gauges import (
 from audora.platform.runtime import Runtime
 from audora.platform.stack.embedded import EmbeddedStack
 
-from audora_testing import GraphQL, dead_url, mail_text, mail_to, raw_id, read_mail, seat, sign_up
+from audora_testing import (
+    GraphQL,
+    dead_url,
+    mail_text,
+    mail_to,
+    moved,
+    raw_id,
+    read_mail,
+    seat,
+    sign_up,
+)
 
 WHAT = "Call titles and transcript excerpts of three calls, readable through a mis-scoped link."
 DONE = "We revoked every link, fixed the scope check and reviewed the access log."

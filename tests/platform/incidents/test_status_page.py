@@ -11,14 +11,14 @@ from typing import Any
 
 import httpx
 import pytest
-from incidents_testing import ONCALL, moved, opened
+from incidents_testing import ONCALL, opened
 
 from audora.platform.clock import FrozenClock
 from audora.platform.incidents import service
 from audora.platform.incidents.model import Incident
 from audora.platform.runtime import Runtime
 
-from audora_testing import GraphQL, raw_id, sign_up
+from audora_testing import GraphQL, moved, raw_id, sign_up
 
 ATOM = "{http://www.w3.org/2005/Atom}"
 PRIVATE_WHAT = "Transcripts of the Brightside Dental roadmap call were readable by a wrong seat."

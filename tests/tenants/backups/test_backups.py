@@ -15,8 +15,6 @@ import subprocess
 import sys
 import tempfile
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -49,6 +47,7 @@ from audora_testing import (
     admin_s3,
     create_call,
     create_profile,
+    moved,
     raw_id,
     root_only,
     run_audora,
@@ -60,15 +59,6 @@ from audora_testing import (
 
 TITLE = "Zebrafinch roadmap kickoff"
 CLIENT = "Quillfeather Holdings"
-
-
-@contextmanager
-def moved(clock: FrozenClock, delta: timedelta) -> Iterator[None]:
-    clock.advance(delta)
-    try:
-        yield
-    finally:
-        clock.advance(-delta)
 
 
 async def _tenant_with_content(

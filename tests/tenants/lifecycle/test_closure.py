@@ -5,8 +5,6 @@ audited."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -25,6 +23,7 @@ from audora_testing import (
     create_profile,
     error_codes,
     mail_text,
+    moved,
     read_mail,
     run_audora,
     seat,
@@ -43,15 +42,6 @@ GRACE = timedelta(days=30)
 @pytest.fixture
 def mail_dir(stack: EmbeddedStack) -> Path:
     return stack.data_dir / "mail"
-
-
-@contextmanager
-def moved(clock: FrozenClock, delta: timedelta) -> Iterator[None]:
-    clock.advance(delta)
-    try:
-        yield
-    finally:
-        clock.advance(-delta)
 
 
 def _at(value: str) -> datetime:

@@ -10,8 +10,6 @@ import json
 import re
 import uuid
 import zipfile
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -45,6 +43,7 @@ from audora_testing import (
     create_profile,
     error_codes,
     mail_text,
+    moved,
     raw_id,
     raw_objects,
     read_mail,
@@ -61,15 +60,6 @@ CLOSE = "mutation($c: String!) { closeAccount(confirm: $c) { status } }"
 @pytest.fixture
 def mail_dir(stack: EmbeddedStack) -> Path:
     return stack.data_dir / "mail"
-
-
-@contextmanager
-def moved(clock: FrozenClock, delta: timedelta) -> Iterator[None]:
-    clock.advance(delta)
-    try:
-        yield
-    finally:
-        clock.advance(-delta)
 
 
 async def _tenant_with(gql: GraphQL, runtime: Runtime, marker: str) -> dict[str, Any]:

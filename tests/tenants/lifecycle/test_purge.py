@@ -12,8 +12,6 @@ import json
 import subprocess
 import sys
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -44,6 +42,7 @@ from audora_testing import (
     create_profile,
     error_codes,
     mail_text,
+    moved,
     raw_id,
     read_mail,
     schema_of,
@@ -59,15 +58,6 @@ GRACE = timedelta(days=30)
 @pytest.fixture
 def mail_dir(stack: EmbeddedStack) -> Path:
     return stack.data_dir / "mail"
-
-
-@contextmanager
-def moved(clock: FrozenClock, delta: timedelta) -> Iterator[None]:
-    clock.advance(delta)
-    try:
-        yield
-    finally:
-        clock.advance(-delta)
 
 
 async def _closed_tenant(

@@ -7,8 +7,6 @@ recording the sweep cannot reach is reported overdue, never passed over in silen
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -29,6 +27,7 @@ from audora_testing import (
     admin_s3,
     create_call,
     create_profile,
+    moved,
     raw_id,
     run_audora,
     schema_of,
@@ -39,15 +38,6 @@ from audora_testing import (
 )
 
 AUDIO = wav_bytes(b"\x01\x02" * 4096)
-
-
-@contextmanager
-def moved(clock: FrozenClock, delta: timedelta) -> Iterator[None]:
-    clock.advance(delta)
-    try:
-        yield
-    finally:
-        clock.advance(-delta)
 
 
 def _versions(settings: Settings, account_id: str) -> list[dict[str, Any]]:
@@ -208,28 +198,27 @@ async def test_audio_with_no_recording_row_is_deleted_by_the_daily_listing_once_
     owner = await sign_up(gql, "Orphan Studio")
     account = owner["account"]["id"]
     stray = f"recordings/{uuid.uuid4()}"
-    admin_s3(settings).put_object(
-        Bucket=tenant_bucket(settings, account), Key=stray, Body=b"sealed"
-    )
+    # The store stamps objects by the wall clock, and the test's application clock is
+    # shared with earlier tests that may have left it ahead or behind: for this test it
+    # reads the wall clock's now, then moves on from there.
+    with moved(clock, datetime.now(UTC) - clock.now()):
+        admin_s3(settings).put_object(
+            Bucket=tenant_bucket(settings, account), Key=stray, Body=b"sealed"
+        )
+        young = await delete_due_recordings(runtime, raw_id(account))
+        assert young.objects_deleted == 0
+        assert [v["Key"] for v in _versions(settings, account)] == [stray]
 
-    young = await delete_due_recordings(runtime, raw_id(account))
-    assert young.objects_deleted == 0
-    assert [v["Key"] for v in _versions(settings, account)] == [stray]
+        # An hour old, but a sweep that erased nothing lists the bucket once a day only.
+        with moved(clock, timedelta(hours=1, seconds=1)):
+            skipped = await delete_due_recordings(runtime, raw_id(account))
+        assert skipped.objects_deleted == 0
+        assert [v["Key"] for v in _versions(settings, account)] == [stray]
 
-    # The store stamps objects by the wall clock; the test's application clock is frozen
-    # at the session's start, so it is moved past the wall clock's now.
-    # (Earlier tests may leave the shared clock ahead of the wall clock: never move back.)
-    lag = max(datetime.now(UTC) - clock.now(), timedelta())
-    # An hour old, but a sweep that erased nothing lists the bucket once a day only.
-    with moved(clock, lag + timedelta(hours=1, seconds=1)):
-        skipped = await delete_due_recordings(runtime, raw_id(account))
-    assert skipped.objects_deleted == 0
-    assert [v["Key"] for v in _versions(settings, account)] == [stray]
-
-    with moved(clock, lag + FULL_LISTING_EVERY + timedelta(seconds=1)):
-        old = await delete_due_recordings(runtime, raw_id(account))
-    assert old.objects_deleted == 1
-    assert _versions(settings, account) == []
+        with moved(clock, FULL_LISTING_EVERY + timedelta(seconds=1)):
+            old = await delete_due_recordings(runtime, raw_id(account))
+        assert old.objects_deleted == 1
+        assert _versions(settings, account) == []
 
 
 async def test_a_recording_the_sweep_cannot_erase_is_reported_overdue(

@@ -106,6 +106,8 @@ async def test_a_worker_killed_mid_transcription_leaves_the_call_to_the_next_wor
             if worker.poll() is None:
                 worker.terminate()
                 worker.wait(timeout=30)
-    assert call["status"] == "GENERATING", call
+    # Transcribed by the second worker, which then goes on to the documents (it may
+    # have finished them too before the poll looked).
+    assert call["status"] in {"GENERATING", "READY"}, call
     text = call["transcript"]["text"].lower()
     assert all(word in text for word in ("booking", "insurance", "calendar", "june")), text

@@ -1,0 +1,402 @@
+"""`BENCH_ONLY=scale make bench`: Audora at N tenants on one PostgreSQL, against a bare
+baseline, in one run.
+
+For each N of `BENCH_TENANTS` (default 10,1000,10000), growing the same stack:
+- provision up to N tenants (`provision_account`, four at a time) and report the rate;
+- fill the new ones (bench/scale_fill.py: 2 profiles, 2 calls with sealed transcripts,
+  8 sealed documents each) and the baseline's plain tables with the same rows;
+- drive `audora serve` (uvicorn, TLS, one process, a worker beside it) and then the bare
+  baseline (bench/baseline_app.py: same TLS, one process, same pool) with the same load
+  generator (bench/loadgen.py, its own process, loopback only, bounded in requests and
+  time), every tenant's token in turn: throughput, p50, p99, per operation too;
+- the API's and the worker's resident memory (psutil);
+- `audora migrate` (the command, a process of its own) with every tenant one migration
+  behind (the tenant stream's last migration undone first), then with all current.
+
+Results: bench/results/scale.json and bench/results/scale.png; a table on stdout. Settings:
+BENCH_TENANTS, BENCH_REQUESTS (per round, 3000), BENCH_ROUND_SECONDS (120),
+BENCH_CONCURRENCY (8), BENCH_FILL_CONCURRENCY (4).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import shutil
+import ssl
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import psutil
+import scale_plot
+from baseline_app import create_tables
+from scale_fill import TenantData, fill, fill_baseline, fixture_calls
+from sqlalchemy import text
+
+from audora.platform.config import Settings
+from audora.platform.db.engines import sync_engine
+from audora.platform.db.tenant_binding import migrator_search_path
+from audora.platform.db.tenant_names import TenantSchema
+from audora.platform.runtime import Runtime
+from audora.platform.stack.embedded import EmbeddedStack
+from audora.platform.stack.process import free_port
+from audora.platform.tls.local_ca import ensure_server_certificate
+from audora.tenants.migrate.runner import migrate_platform, run_tenant_stream
+from audora.tenants.migrate.streams import head, script_directory
+from audora.tenants.provisioning.service import NewAccount, provision_account
+
+BENCH = Path(__file__).resolve().parent
+REPO = BENCH.parent
+RESULTS = BENCH / "results"
+SOME_HASH = (
+    "$argon2id$v=19$m=65536,t=3,p=4$c2FsdHNhbHQ$aGFzaGhhc2hoYXNo"  # pragma: allowlist secret
+)
+TENANT_COUNTS = [int(n) for n in os.environ.get("BENCH_TENANTS", "10,1000,10000").split(",")]
+REQUESTS = int(os.environ.get("BENCH_REQUESTS", "3000"))
+ROUND_SECONDS = float(os.environ.get("BENCH_ROUND_SECONDS", "120"))
+CONCURRENCY = int(os.environ.get("BENCH_CONCURRENCY", "8"))
+FILL_CONCURRENCY = int(os.environ.get("BENCH_FILL_CONCURRENCY", "4"))
+# Whatever else happens, one load round, warm-up included, ends within this.
+LOADGEN_TIMEOUT_S = 1800
+
+
+def settings_of(stack: EmbeddedStack) -> Settings:
+    state = stack.state
+    assert state is not None
+    return state.apply_to(Settings(env="test", data_dir=stack.data_dir))
+
+
+async def provision(runtime: Runtime, count: int) -> tuple[list[TenantData], float]:
+    made: list[TenantData] = []
+    semaphore = asyncio.Semaphore(4)
+
+    async def one(i: int) -> None:
+        async with semaphore:
+            account = await provision_account(
+                runtime.tenant_engines,
+                runtime.storage,
+                runtime.keys,
+                NewAccount(
+                    f"Agency {i}",
+                    f"owner-{i}-{os.urandom(6).hex()}@example.com",
+                    SOME_HASH,
+                    "Owner",
+                ),
+                bucket_prefix=runtime.settings.bucket_prefix,
+                tenant_head=head("tenant"),
+                now=runtime.clock.now(),
+            )
+            made.append(TenantData(account.account_id, account.owner_id, account.schema))
+
+    started = time.perf_counter()
+    await asyncio.gather(*(one(i) for i in range(count)))
+    return made, time.perf_counter() - started
+
+
+def drive(
+    url: str, ca: Path, tenants: list[dict[str, Any]], work: Path, name: str
+) -> dict[str, Any]:
+    """One load round by the load generator, in its own process."""
+    plan = work / f"plan-{name}.json"
+    plan.write_text(
+        json.dumps(
+            {
+                "url": url,
+                "ca": str(ca),
+                "tenants": tenants,
+                "requests": REQUESTS,
+                "seconds": ROUND_SECONDS,
+                "concurrency": CONCURRENCY,
+                "warm": True,
+            }
+        )
+    )
+    done = subprocess.run(
+        [sys.executable, str(BENCH / "loadgen.py"), str(plan)],
+        capture_output=True,
+        text=True,
+        timeout=LOADGEN_TIMEOUT_S,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"load generator failed: {done.stderr[-2000:]}")
+    result: dict[str, Any] = json.loads(done.stdout)
+    return result
+
+
+def rss_mb(pid: int) -> float:
+    process = psutil.Process(pid)
+    total = process.memory_info().rss + sum(
+        child.memory_info().rss for child in process.children(recursive=True)
+    )
+    return round(total / 2**20, 1)
+
+
+def postgres_private_mb(data_dir: Path) -> float:
+    """The private memory (USS) of the stack's PostgreSQL server processes: each backend's
+    catalog caches grow with the tenant schemas it has touched."""
+    marker = str(data_dir / "postgres")
+    for process in psutil.process_iter(["name", "cmdline"]):
+        command = process.info["cmdline"] or []
+        if process.info["name"] == "postgres" and "-D" in command and marker in " ".join(command):
+            total = sum(child.memory_full_info().uss for child in process.children())
+            return round((total + process.memory_full_info().uss) / 2**20, 1)
+    return 0.0
+
+
+def one_migration_back(settings: Settings, schemas: list[TenantSchema]) -> None:
+    """Undo the tenant stream's last migration in every schema, as the schema owner."""
+    previous = script_directory("tenant").get_revision(head("tenant"))
+    assert previous is not None
+    assert isinstance(previous.down_revision, str)
+    provisioner = sync_engine(settings.provisioner_database_url, pool_size=1)
+    try:
+        for schema in schemas:
+            with provisioner.begin() as conn, migrator_search_path(conn, schema):
+                run_tenant_stream(conn, schema, previous.down_revision, down=True)
+    finally:
+        provisioner.dispose()
+
+
+def timed_migrate(env: dict[str, str], count: int) -> tuple[float, str]:
+    started = time.perf_counter()
+    done = subprocess.run(
+        [str(Path(sys.executable).parent / "audora"), "migrate"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=3600,
+        check=False,
+    )
+    seconds = time.perf_counter() - started
+    if done.returncode != 0:
+        raise RuntimeError(f"audora migrate failed: {done.stdout[-2000:]} {done.stderr[-2000:]}")
+    return round(count / seconds, 1), done.stdout.strip().splitlines()[-1]
+
+
+def catalog_size(settings: Settings) -> int:
+    engine = sync_engine(settings.database_url, pool_size=1)
+    try:
+        with engine.connect() as conn:
+            return int(conn.execute(text("SELECT count(*) FROM pg_class")).scalar_one())
+    finally:
+        engine.dispose()
+
+
+class Servers:
+    """`audora serve`, `audora worker` and the baseline app, each its own process."""
+
+    def __init__(self, settings: Settings, data_dir: Path) -> None:
+        certificate = ensure_server_certificate(data_dir / "tls")
+        self.ca = certificate.ca_file
+        self.env = {**os.environ, "AUDORA_DATA_DIR": str(data_dir), "AUDORA_ENV": "test"}
+        self.audora_url = f"https://localhost:{free_port()}"
+        self.baseline_url = f"https://localhost:{free_port()}"
+        audora = str(Path(sys.executable).parent / "audora")
+        logs = RESULTS
+        self.api = subprocess.Popen(
+            [audora, "serve"],
+            env={**self.env, "AUDORA_PORT": self.audora_url.rsplit(":", 1)[1]},
+            stdout=(logs / "scale-api.log").open("wb"),
+            stderr=subprocess.STDOUT,
+        )
+        self.worker = subprocess.Popen(
+            [audora, "worker"],
+            env=self.env,
+            stdout=(logs / "scale-worker.log").open("wb"),
+            stderr=subprocess.STDOUT,
+        )
+        self.baseline = subprocess.Popen(
+            [
+                sys.executable,
+                str(BENCH / "baseline_app.py"),
+                "--database-url",
+                settings.database_url.replace("postgresql://", "postgresql+psycopg://", 1),
+                "--port",
+                self.baseline_url.rsplit(":", 1)[1],
+                "--cert",
+                str(certificate.cert_file),
+                "--key",
+                str(certificate.key_file),
+                "--pool-size",
+                str(settings.db_pool_size),
+                "--max-overflow",
+                str(settings.db_max_overflow),
+            ],
+            stdout=(logs / "scale-baseline.log").open("wb"),
+            stderr=subprocess.STDOUT,
+        )
+        trust = ssl.create_default_context(cafile=str(self.ca))
+        for url, path in ((self.audora_url, "/readyz"), (self.baseline_url, "/healthz")):
+            deadline = time.monotonic() + 60
+            while True:
+                try:
+                    if httpx.get(url + path, timeout=2, verify=trust).status_code == 200:
+                        break
+                except httpx.HTTPError:
+                    pass
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"{url} did not come up")
+                time.sleep(0.2)
+
+    def stop(self) -> None:
+        for process in (self.baseline, self.worker, self.api):
+            process.terminate()
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(timeout=10)
+
+
+async def grow_and_measure(settings: Settings, servers: Servers, work: Path) -> dict[str, Any]:
+    runtime = Runtime.open(settings)
+    corpus = await fixture_calls()
+    tenants: list[TenantData] = []
+    measured: dict[str, Any] = {}
+    try:
+        for count in TENANT_COUNTS:
+            new = count - len(tenants)
+            at: dict[str, Any] = {}
+            if new > 0:
+                made, seconds = await provision(runtime, new)
+                at["provisioning_tenants_per_s"] = round(new / seconds, 1)
+                started = time.perf_counter()
+                await fill(runtime, made, corpus, FILL_CONCURRENCY)
+                fill_baseline(settings.database_url, made, corpus)
+                at["fill_tenants_per_s"] = round(new / (time.perf_counter() - started), 1)
+                tenants += made
+            at["pg_class_relations"] = catalog_size(settings)
+            at["audora"] = drive(
+                servers.audora_url,
+                servers.ca,
+                [t.plan_entry(baseline=False) for t in tenants],
+                work,
+                "audora",
+            )
+            at["baseline"] = drive(
+                servers.baseline_url,
+                servers.ca,
+                [t.plan_entry(baseline=True) for t in tenants],
+                work,
+                "baseline",
+            )
+            at["throughput_ratio"] = round(
+                at["audora"]["throughput_rps"] / at["baseline"]["throughput_rps"], 3
+            )
+            at["api_rss_mb"] = rss_mb(servers.api.pid)
+            at["worker_rss_mb"] = rss_mb(servers.worker.pid)
+            at["baseline_rss_mb"] = rss_mb(servers.baseline.pid)
+            at["postgres_private_mb"] = postgres_private_mb(work)
+            one_migration_back(settings, [t.schema for t in tenants])
+            behind, line = timed_migrate(servers.env, len(tenants))
+            current, _ = timed_migrate(servers.env, len(tenants))
+            at["migrate_one_behind_schemas_per_s"] = behind
+            at["migrate_current_schemas_per_s"] = current
+            at["migrate_report"] = line
+            measured[str(len(tenants))] = at
+            sys.stdout.write(f"scale: {len(tenants)} tenants: {json.dumps(_row(at))}\n")
+            sys.stdout.flush()
+    finally:
+        await runtime.close()
+    return measured
+
+
+def _row(at: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "audora_rps": at["audora"]["throughput_rps"],
+        "baseline_rps": at["baseline"]["throughput_rps"],
+        "ratio": at["throughput_ratio"],
+        "audora_p50_ms": at["audora"]["p50_ms"],
+        "audora_p99_ms": at["audora"]["p99_ms"],
+        "baseline_p50_ms": at["baseline"]["p50_ms"],
+        "api_rss_mb": at["api_rss_mb"],
+        "migrate_behind_per_s": at["migrate_one_behind_schemas_per_s"],
+    }
+
+
+def summary(measured: dict[str, Any]) -> dict[str, Any]:
+    counts = sorted(measured, key=int)
+    low, high = measured[counts[0]], measured[counts[-1]]
+    provisioning = [
+        m["provisioning_tenants_per_s"]
+        for m in measured.values()
+        if "provisioning_tenants_per_s" in m
+    ]
+    return {
+        "tenant_counts": [int(n) for n in counts],
+        "throughput_ratio_min": min(m["throughput_ratio"] for m in measured.values()),
+        f"p50_ratio_{counts[-1]}_vs_{counts[0]}": round(
+            high["audora"]["p50_ms"] / low["audora"]["p50_ms"], 3
+        ),
+        "provisioning_tenants_per_s_min": min(provisioning) if provisioning else None,
+        "migrate_one_behind_schemas_per_s_at_max": high["migrate_one_behind_schemas_per_s"],
+        f"api_rss_growth_mb_{counts[0]}_to_{counts[-1]}": round(
+            high["api_rss_mb"] - low["api_rss_mb"], 1
+        ),
+        "targets": {
+            "throughput_ratio_min": 0.5,
+            "p50_ratio_max": 1.1,
+            "provisioning_tenants_per_s_min": 20,
+            "migrate_schemas_per_s_min": 50,
+            "api_memory": "flat in N",
+        },
+        "failed_requests": sum(
+            m["audora"]["failed"] + m["baseline"]["failed"] for m in measured.values()
+        ),
+    }
+
+
+def main() -> int:
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    data_dir = REPO / ".test-data" / f"bench-scale-{os.getpid()}"
+    shutil.rmtree(data_dir, ignore_errors=True)
+    stack = EmbeddedStack(data_dir, durable=False)
+    stack.start()
+    servers: Servers | None = None
+    load_before = os.getloadavg()
+    try:
+        settings = settings_of(stack)
+        operator = sync_engine(settings.database_url)
+        migrate_platform(operator, settings)
+        operator.dispose()
+        create_tables(settings.database_url)
+        servers = Servers(settings, data_dir)
+        measured = asyncio.run(grow_and_measure(settings, servers, data_dir))
+    finally:
+        if servers is not None:
+            servers.stop()
+        stack.stop()
+        shutil.rmtree(data_dir, ignore_errors=True)
+    results = {
+        "machine": {
+            "cpus": os.cpu_count(),
+            "load_average_before": [round(x, 2) for x in load_before],
+            "load_average_after": [round(x, 2) for x in os.getloadavg()],
+        },
+        "round": {
+            "requests": REQUESTS,
+            "seconds_limit": ROUND_SECONDS,
+            "concurrency": CONCURRENCY,
+            "mix": "60% lists (clientProfiles, calls), 20% document, 10% call progress, "
+            "10% updateDocument",
+        },
+        "per_tenant": "2 client profiles, 2 READY calls with transcripts, 8 documents",
+        "by_tenants": measured,
+        "summary": summary(measured),
+    }
+    (RESULTS / "scale.json").write_text(json.dumps(results, indent=2) + "\n")
+    scale_plot.plot(results, RESULTS / "scale.png")
+    for count, at in measured.items():
+        sys.stdout.write(f"{count:>6} tenants  {json.dumps(_row(at))}\n")
+    sys.stdout.write(json.dumps(results["summary"], indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
