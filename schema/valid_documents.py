@@ -56,7 +56,10 @@ class SkipKnownValidDocuments(SchemaExtension):
     def on_validate(self) -> Iterator[None]:
         context = self.execution_context
         digest = None if context.query is None else self._known.digest(context.query)
-        known = digest is not None and digest in self._known
+        # Never over a verdict an earlier extension has already given (a refused
+        # directive overload, a document outside the persisted manifest).
+        decided = context.pre_execution_errors is not None
+        known = not decided and digest is not None and digest in self._known
         if known:
             context.pre_execution_errors = []
         yield

@@ -77,9 +77,10 @@ async def test_stacked_or_too_many_directives_are_refused_with_one_error(gql: Gr
     # graphql-cop's directive-overloading probe: ten unknown directives at one place
     # would otherwise cost ten validation errors.
     stacked = "query cop { __typename" + " @aa" * 10 + " }"
-    result = await gql(stacked)
-    _refused(result, "the directive @aa is repeated at one location")
-    assert len(result["errors"]) == 1
+    for _ in range(2):
+        result = await gql(stacked)
+        _refused(result, "the directive @aa is repeated at one location")
+        assert len(result["errors"]) == 1
     ten = "{ " + " ".join(f"a{i}: __typename @include(if: true)" for i in range(10)) + " }"
     assert (await gql(ten))["data"]["a9"] == "Query"
     eleven = "{ " + " ".join(f"f{i}: __typename @skip(if: false)" for i in range(11)) + " }"
