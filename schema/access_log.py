@@ -66,28 +66,29 @@ def operation_of(
     return get_operation_ast(document, operation_name) if document is not None else None
 
 
+def entry_of(answered: AnsweredRequest) -> AccessEntry:
+    principal = answered.principal
+    operation = answered.operation
+    return AccessEntry(
+        at=answered.at,
+        account_id=principal.account_id,
+        user_id=principal.user_id,
+        session_id=principal.session_id,
+        ip=answered.client.ip,
+        user_agent=answered.client.user_agent,
+        operation_type=operation.operation.value if operation else None,
+        # From the parsed document only: a GraphQL name, never free text.
+        operation_name=operation.name.value if operation and operation.name else None,
+        outcome=outcome_of(answered.error_codes),
+    )
+
+
 async def record_request(runtime: Runtime, answered: AnsweredRequest) -> None:
-    """Write the request's access-log row; a failure is logged, never raised (the
-    answer is already gone)."""
+    """Write the request's access-log row in a transaction of its own; a failure is
+    logged, never raised (the answer is already gone)."""
     principal = answered.principal
     try:
-        operation = answered.operation
-        await write(
-            runtime.tenant_engines,
-            principal.tenant,
-            AccessEntry(
-                at=answered.at,
-                account_id=principal.account_id,
-                user_id=principal.user_id,
-                session_id=principal.session_id,
-                ip=answered.client.ip,
-                user_agent=answered.client.user_agent,
-                operation_type=operation.operation.value if operation else None,
-                # From the parsed document only: a GraphQL name, never free text.
-                operation_name=operation.name.value if operation and operation.name else None,
-                outcome=outcome_of(answered.error_codes),
-            ),
-        )
+        await write(runtime.tenant_engines, principal.tenant, entry_of(answered))
     except Exception:
         log.exception("could not write the access log of account %s", principal.account_id)
 

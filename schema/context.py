@@ -24,6 +24,7 @@ from audora.platform.auth.service import ClientInfo, Revoked, authenticate
 from audora.platform.db.tenant_binding import TenantUnitOfWork, tenant_transaction
 from audora.platform.errors import unauthenticated
 from audora.platform.runtime import Runtime
+from audora.tenants.access_log.log import AccessEntry, insert_in
 from audora.tenants.audit.log import AuditEntry, append_alone
 from audora.tenants.audit.security_events import session_revoked
 from audora.tenants.staff_access.grants import GRANT_PREFIX, authenticate_grant
@@ -110,13 +111,21 @@ class RequestContext:
         that must find what the request wrote); never if it rolls back."""
         self._after_commit.append(action)
 
-    async def finish(self, *, success: bool) -> None:
+    async def finish(self, *, success: bool, access: AccessEntry | None = None) -> bool:
         """The request boundary: commit what the operation did, or nothing at all; then
         what was to follow the commit. Those actions must not raise: their failures
-        are theirs to handle (a job that cannot be queued is found by a sweep)."""
+        are theirs to handle (a job that cannot be queued is found by a sweep).
+
+        With `access`, a successful request's access-log row goes into its own
+        transaction: one insert instead of a transaction of its own, and no access that
+        is not logged (a row that cannot be written fails the request). Returns whether
+        it was written so; if not (no tenant transaction, or a failure), the caller
+        writes it alone."""
         committed = False
         try:
             if self._uow is not None and success:
+                if access is not None:
+                    await insert_in(self._uow, access)
                 await self._uow.commit()
                 committed = True
         finally:
@@ -128,6 +137,7 @@ class RequestContext:
                 except Exception:
                     # What committed stands; the answer must say so.
                     log.exception("an action after the commit failed")
+        return committed and access is not None
 
     async def audit_integrity_failures(self) -> None:
         """Record each failed integrity check in the tenant's audit log, in a transaction

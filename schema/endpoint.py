@@ -13,6 +13,7 @@ import asyncio
 import json
 import logging
 import uuid
+from datetime import datetime
 from typing import Any
 
 from graphql import GraphQLError
@@ -29,7 +30,7 @@ from audora.platform.http.client_ip import client_ip
 from audora.platform.http.request_metrics import note_request
 from audora.platform.runtime import Runtime
 from audora.schema import staff_reads
-from audora.schema.access_log import AnsweredRequest, operation_of, record_request
+from audora.schema.access_log import AnsweredRequest, entry_of, operation_of, record_request
 from audora.schema.build import Limits, build_schema
 from audora.schema.context import RequestContext
 from audora.schema.persisted import PersistedDocuments, load_manifest, requested_hash
@@ -177,9 +178,9 @@ async def graphql_post(request: Request) -> Response:
         if refused is not None:
             _note(request, context, operation)
             return refused
-    response, error_codes = await _answer(context, query, variables, operation)
+    response, error_codes, logged = await _answer(context, query, variables, operation, started)
     principal = _note(request, context, operation)
-    if principal is not None:
+    if principal is not None and not logged:
         response.background = BackgroundTask(
             record_request,
             runtime,
@@ -240,9 +241,10 @@ async def _answer(
     query: str,
     variables: dict[str, Any] | None,
     operation: str | None,
-) -> tuple[Response, tuple[str, ...]]:
-    """Run the operation and settle its transaction: the response, and its error codes
-    for the access log."""
+    started: datetime,
+) -> tuple[Response, tuple[str, ...], bool]:
+    """Run the operation and settle its transaction: the response, its error codes for
+    the access log, and whether its access-log row went into its transaction."""
     success = False
     settings = context.runtime.settings
     try:
@@ -259,31 +261,49 @@ async def _answer(
         # "try again later" to clients and proxies; the code stays within CONTRACT's.
         log.warning("graphql operation timed out after %ss", settings.graphql_timeout_seconds)
         await context.finish(success=False)
-        return error_response(
-            503,
-            f"the operation took longer than the time limit of "
-            f"{settings.graphql_timeout_seconds:g} seconds and was cancelled",
-            ErrorCode.INTERNAL,
-        ), (ErrorCode.INTERNAL,)
+        return (
+            error_response(
+                503,
+                f"the operation took longer than the time limit of "
+                f"{settings.graphql_timeout_seconds:g} seconds and was cancelled",
+                ErrorCode.INTERNAL,
+            ),
+            (ErrorCode.INTERNAL,),
+            False,
+        )
     except asyncio.CancelledError:
         await context.finish(success=False)  # the client went away: nothing is kept
         raise
     except CannotGetOperationTypeError:
         await context.finish(success=False)
-        return error_response(
-            400, "operationName names no operation in the document", ErrorCode.BAD_USER_INPUT
-        ), (ErrorCode.BAD_USER_INPUT,)
+        return (
+            error_response(
+                400, "operationName names no operation in the document", ErrorCode.BAD_USER_INPUT
+            ),
+            (ErrorCode.BAD_USER_INPUT,),
+            False,
+        )
     except Exception:
         correlation = uuid.uuid4().hex
         log.exception("graphql execution failed %s", correlation)
         await context.finish(success=False)
-        return _internal(correlation), (ErrorCode.INTERNAL,)
+        return _internal(correlation), (ErrorCode.INTERNAL,), False
+    principal = context.known_principal()
+    access = (
+        entry_of(
+            AnsweredRequest(
+                started, principal, context.client, operation_of(context.document, operation), ()
+            )
+        )
+        if success and principal is not None
+        else None
+    )
     try:
-        await context.finish(success=success)
+        logged = await context.finish(success=success, access=access)
     except Exception:
         correlation = uuid.uuid4().hex
         log.exception("commit failed %s", correlation)
-        return _internal(correlation), (ErrorCode.INTERNAL,)
+        return _internal(correlation), (ErrorCode.INTERNAL,), False
     try:
         await context.audit_integrity_failures()
     except Exception:
@@ -294,7 +314,7 @@ async def _answer(
     if errors:
         response["errors"] = [_formatted(e) for e in errors]
     codes = tuple(str((e.extensions or {}).get("code", ErrorCode.INTERNAL)) for e in errors)
-    return JSONResponse(response), codes
+    return JSONResponse(response), codes, logged
 
 
 def _internal(correlation: str) -> JSONResponse:

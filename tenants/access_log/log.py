@@ -10,7 +10,12 @@ from datetime import datetime
 
 from sqlalchemy.exc import DBAPIError
 
-from audora.platform.db.tenant_binding import TenantRef, moved_away, tenant_transaction
+from audora.platform.db.tenant_binding import (
+    TenantRef,
+    TenantUnitOfWork,
+    moved_away,
+    tenant_transaction,
+)
 from audora.platform.db.tenant_engines import TenantEngines
 from audora.tenants.access_log.tables import (
     OPERATION_NAME_CHARS,
@@ -58,17 +63,23 @@ async def write(engines: TenantEngines, tenant: TenantRef, entry: AccessEntry) -
 
 async def _insert(engines: TenantEngines, tenant: TenantRef, entry: AccessEntry) -> None:
     async with tenant_transaction(engines, tenant) as uow:
-        await uow.execute(
-            access_log.insert().values(
-                at=entry.at,
-                account_id=entry.account_id,
-                user_id=entry.user_id,
-                session_id=entry.session_id,
-                ip=_cut(entry.ip, 64),
-                user_agent=_cut(entry.user_agent, USER_AGENT_CHARS),
-                operation_type=entry.operation_type,
-                operation_name=_cut(entry.operation_name, OPERATION_NAME_CHARS),
-                outcome=entry.outcome,
-            )
-        )
+        await insert_in(uow, entry)
         await uow.commit()
+
+
+async def insert_in(uow: TenantUnitOfWork, entry: AccessEntry) -> None:
+    """Add `entry` to a transaction already bound to its tenant (a request's own: the
+    row then commits, or fails, with what the request did)."""
+    await uow.execute(
+        access_log.insert().values(
+            at=entry.at,
+            account_id=entry.account_id,
+            user_id=entry.user_id,
+            session_id=entry.session_id,
+            ip=_cut(entry.ip, 64),
+            user_agent=_cut(entry.user_agent, USER_AGENT_CHARS),
+            operation_type=entry.operation_type,
+            operation_name=_cut(entry.operation_name, OPERATION_NAME_CHARS),
+            outcome=entry.outcome,
+        )
+    )

@@ -4,6 +4,7 @@ ended), and never what it asked: no variables, no query text, no answer."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from documents_testing import generating_call
@@ -11,9 +12,21 @@ from socket_testing import connected
 from sqlalchemy import Engine, text
 from starlette.applications import Starlette
 
+from audora.platform.clock import FrozenClock
 from audora.platform.runtime import Runtime
 
-from audora_testing import TEST_AGENT, TEST_IP, GraphQL, error_codes, raw_id, schema_of, sign_up
+from audora_testing import (
+    LOG_IN,
+    PASSWORD,
+    TEST_AGENT,
+    TEST_IP,
+    GraphQL,
+    error_codes,
+    moved,
+    raw_id,
+    schema_of,
+    sign_up,
+)
 
 MARKER = "marker-0f4e2c-should-never-be-logged"
 
@@ -119,3 +132,24 @@ async def test_a_subscription_leaves_one_row_when_it_answers_or_is_refused(
         ("subscription", "Watch", "NOT_FOUND"),
     ]
     assert {(r["ip"], r["user_agent"]) for r in rows} == {(TEST_IP, TEST_AGENT)}
+
+
+async def test_a_request_whose_row_cannot_be_written_fails_and_keeps_nothing(
+    gql: GraphQL, superuser: Engine, clock: FrozenClock
+) -> None:
+    # A successful request's row commits with it: no access goes unlogged. Years ahead,
+    # no partition of the access log is there to take the row.
+    owner = await sign_up(gql, "Unloggable Studio")
+    with moved(clock, timedelta(days=5 * 365)):
+        again = await gql(LOG_IN, {"input": {"email": owner["email"], "password": PASSWORD}})
+        result = await gql(
+            CREATE,
+            {"input": {"name": "Never Kept", "notes": "", "budget": ""}},
+            token=again["data"]["logIn"]["token"],
+        )
+    assert error_codes(result) == ["INTERNAL"]
+    with superuser.connect() as conn:
+        kept = conn.execute(
+            text(f"SELECT count(*) FROM {schema_of(owner['account']['id'])}.client_profiles")
+        ).scalar_one()
+    assert kept == 0
