@@ -29,6 +29,7 @@ from audora.tenants.documents import jobs as generation
 from audora.tenants.documents.jobs import generate_documents_job
 from audora.tenants.identity.device_alerts import new_device_alert_job
 from audora.tenants.integrations import jobs as push_jobs
+from audora.tenants.integrations.sweep import requeue_stuck_pushes_job
 from audora.tenants.keys.jobs import reencrypt_tenant_job, rotate_due_keys_job
 from audora.tenants.lifecycle.export import MAX_TRIES as EXPORT_TRIES
 from audora.tenants.lifecycle.export import build_export_job
@@ -114,6 +115,7 @@ FUNCTIONS = [
     func(backup_tenant_job, timeout=3600, max_tries=5),
     daily_backups_job,
     func(restore_drill_job, timeout=3600),
+    requeue_stuck_pushes_job,
     staff_access_sweep_job,
     vulnerability_report_alerts_job,
     unusual_activity_job,
@@ -144,6 +146,7 @@ CRON_JOBS = [
     # report not published 3 days before its 30-day deadline and past it.
     cron(incident_alerts_job, minute={43}, unique=True),
     cron(requeue_stuck_bot_jobs, minute=set(range(5, 60, 10)), unique=True),
+    cron(requeue_stuck_pushes_job, minute=set(range(9, 60, 10)), unique=True),
     # R2: each tenant's last hour against its trailing week (anomalies.py).
     cron(unusual_activity_job, minute=set(range(1, 60, 10)), unique=True),
 ]

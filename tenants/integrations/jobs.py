@@ -54,7 +54,7 @@ MAX_TRIES = 5
 RETRY_BACKOFF_SECONDS = 30
 JOB_TIMEOUT_SECONDS = 600
 ACTOR = "system:push"
-_ACTIVE = (PushStatus.CONFIRMED.value, PushStatus.SENDING.value)
+ACTIVE_STATUSES = (PushStatus.CONFIRMED.value, PushStatus.SENDING.value)
 
 
 def push_job_id(push_id: uuid.UUID) -> str:
@@ -118,7 +118,7 @@ async def _load(
     """What the push sends, with where and how; a reason it cannot be sent; or None
     when there is nothing to do (done already, or not confirmed)."""
     row = await repository.get_push(uow, push, for_update=True)
-    if row is None or row["status"] not in _ACTIVE:
+    if row is None or row["status"] not in ACTIVE_STATUSES:
         return None
     found = await repository.get_integration(uow, row["integration_id"])
     head = await repository.document_head(uow, row["document_id"])
@@ -213,7 +213,7 @@ async def _finish(
     now = runtime.clock.now()
     async with tenant_transaction(runtime.tenant_engines, ref) as uow:
         row = await repository.get_push(uow, push, for_update=True)
-        if row is None or row["status"] not in _ACTIVE:
+        if row is None or row["status"] not in ACTIVE_STATUSES:
             return
         await repository.update_push(
             uow, push, status=status.value, last_error=reason, finished_at=now

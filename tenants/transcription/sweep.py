@@ -24,7 +24,7 @@ from audora.platform.jobs.queue import enqueue
 from audora.platform.runtime import Runtime
 from audora.tenants.calls.tables import calls, recordings
 from audora.tenants.documents.queueing import queue_generation
-from audora.tenants.registry.tables import accounts
+from audora.tenants.registry.repository import active_account_ids
 
 log = logging.getLogger(__name__)
 
@@ -80,14 +80,8 @@ async def _stuck(
 async def requeue_stuck_calls_job(ctx: dict[str, Any]) -> int:
     """Queue the job of every call stuck in TRANSCRIBING or GENERATING; how many it queued."""
     runtime: Runtime = ctx["runtime"]
-    async with runtime.platform_engine.connect() as conn:
-        tenants = list(
-            (
-                await conn.execute(select(accounts.c.id).where(accounts.c.status == "ACTIVE"))
-            ).scalars()
-        )
     queued = 0
-    for tenant_id in tenants:
+    for tenant_id in await active_account_ids(runtime.platform_engine):
         try:
             async with tenant_transaction(
                 runtime.tenant_engines, TenantRef(tenant_schema(tenant_id))

@@ -11,6 +11,7 @@ import hashlib
 import hmac
 import uuid
 from collections.abc import Iterator
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -18,6 +19,7 @@ from arq.worker import func
 from sqlalchemy import Engine, text
 
 from audora.platform import ids
+from audora.platform.clock import FrozenClock
 from audora.platform.config import Settings
 from audora.platform.db.tenant_binding import TenantRef, tenant_transaction
 from audora.platform.db.tenant_names import tenant_schema
@@ -25,13 +27,15 @@ from audora.platform.http.destinations import DestinationPolicy
 from audora.platform.jobs.queue import QUEUE
 from audora.platform.runtime import Runtime
 from audora.tenants.calls.content import DocumentKind, store_document
-from audora.tenants.integrations.jobs import MAX_TRIES, push_task_list_job
+from audora.tenants.integrations.jobs import MAX_TRIES, push_job_id, push_task_list_job
+from audora.tenants.integrations.sweep import STUCK_AFTER, requeue_stuck_pushes_job
 
 from audora_testing import (
     GraphQL,
     create_call,
     create_profile,
     error_codes,
+    moved,
     raw_id,
     run_jobs,
     schema_of,
@@ -597,3 +601,33 @@ async def test_only_a_task_list_can_be_pushed(
         token=owner["token"],
     )
     assert error_codes(result) == ["NOT_FOUND"]
+
+
+async def test_a_push_whose_job_went_missing_mid_send_is_sent_after_the_sweep(
+    gql: GraphQL, runtime: Runtime, receiver: StandIn, superuser: Engine, clock: FrozenClock
+) -> None:
+    owner = await _account_with_task_list(gql, runtime)
+    receiver.reset()
+    connected = await _connect(gql, owner["token"], kind="WEBHOOK", url=receiver.url + "/hooks")
+    prepared = await _prepare(gql, owner, connected["integration"]["id"])
+    await _confirm(gql, owner, prepared["id"])
+    # A worker died mid-send on its last try: the push says SENDING, its job is gone.
+    push_id = ids.decode(ids.Kind.PUSH, prepared["id"])
+    await runtime.redis.delete(QUEUE, f"arq:job:{push_job_id(push_id)}")
+    with superuser.begin() as conn:
+        conn.execute(
+            text(
+                f"UPDATE {schema_of(owner['account']['id'])}.integration_pushes "
+                "SET status = 'SENDING' WHERE id = :id"
+            ),
+            {"id": push_id},
+        )
+
+    assert await requeue_stuck_pushes_job({"runtime": runtime}) == 0  # not stuck yet
+    with moved(clock, STUCK_AFTER + timedelta(minutes=1)):
+        assert await requeue_stuck_pushes_job({"runtime": runtime}) == 1
+        assert await requeue_stuck_pushes_job({"runtime": runtime}) == 0  # never doubled
+        await _work(runtime)
+    done = await _read(gql, owner, prepared["id"])
+    assert done["status"] == "DONE", done
+    assert [r.path for r in receiver.received] == ["/hooks"]

@@ -1,0 +1,75 @@
+"""The sweep that keeps a confirmed push from staying CONFIRMED or SENDING for good.
+
+A push's job can go missing: Redis refused it when it was confirmed, or arq dropped it
+after a worker was killed during its last try. Every ten minutes the worker looks, in
+each ACTIVE account, for pushes confirmed longer ago than all of a job's tries could
+take and still not DONE or FAILED, and queues their job again under the push's own job
+id (a job still queued or running is never doubled). The job is idempotent: items the
+destination already made are updated, not made again.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import select
+
+from audora.platform.db.tenant_binding import TenantRef, tenant_transaction
+from audora.platform.db.tenant_names import tenant_schema
+from audora.platform.jobs.queue import enqueue
+from audora.platform.runtime import Runtime
+from audora.tenants.integrations.jobs import (
+    ACTIVE_STATUSES,
+    JOB,
+    JOB_TIMEOUT_SECONDS,
+    MAX_TRIES,
+    RETRY_BACKOFF_SECONDS,
+    push_job_id,
+)
+from audora.tenants.integrations.tables import integration_pushes
+from audora.tenants.registry.repository import active_account_ids
+
+log = logging.getLogger(__name__)
+
+# Longer than every try of a push's job with every wait between them.
+STUCK_AFTER = timedelta(
+    seconds=MAX_TRIES * JOB_TIMEOUT_SECONDS
+    + RETRY_BACKOFF_SECONDS * MAX_TRIES * (MAX_TRIES + 1) // 2
+)
+
+
+async def requeue_stuck_pushes_job(ctx: dict[str, Any]) -> int:
+    """Queue the job of every push stuck CONFIRMED or SENDING; how many it queued."""
+    runtime: Runtime = ctx["runtime"]
+    cutoff = runtime.clock.now() - STUCK_AFTER
+    queued = 0
+    for tenant_id in await active_account_ids(runtime.platform_engine):
+        try:
+            async with tenant_transaction(
+                runtime.tenant_engines, TenantRef(tenant_schema(tenant_id))
+            ) as uow:
+                stuck = (
+                    await uow.execute(
+                        select(integration_pushes.c.id).where(
+                            integration_pushes.c.status.in_(ACTIVE_STATUSES),
+                            integration_pushes.c.confirmed_at < cutoff,
+                        )
+                    )
+                ).scalars()
+                push_ids = list(stuck)
+        except Exception:
+            log.exception("could not look for stuck pushes in %s", tenant_id)
+            continue
+        for push_id in push_ids:
+            if await enqueue(
+                runtime.settings.redis_url,
+                JOB,
+                str(tenant_id),
+                str(push_id),
+                job_id=push_job_id(push_id),
+            ):
+                queued += 1
+                log.info("queued the stuck push %s again", push_id)
+    return queued
