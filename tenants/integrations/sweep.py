@@ -11,13 +11,13 @@ destination already made are updated, not made again.
 from __future__ import annotations
 
 import logging
+import uuid
 from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import select
 
-from audora.platform.db.tenant_binding import TenantRef, tenant_transaction
-from audora.platform.db.tenant_names import tenant_schema
+from audora.platform.db.tenant_binding import TenantUnitOfWork
 from audora.platform.jobs.queue import enqueue
 from audora.platform.runtime import Runtime
 from audora.tenants.integrations.jobs import (
@@ -29,7 +29,7 @@ from audora.tenants.integrations.jobs import (
     push_job_id,
 )
 from audora.tenants.integrations.tables import integration_pushes
-from audora.tenants.registry.repository import active_account_ids
+from audora.tenants.registry.each_tenant import read_in_active_tenants
 
 log = logging.getLogger(__name__)
 
@@ -44,24 +44,18 @@ async def requeue_stuck_pushes_job(ctx: dict[str, Any]) -> int:
     """Queue the job of every push stuck CONFIRMED or SENDING; how many it queued."""
     runtime: Runtime = ctx["runtime"]
     cutoff = runtime.clock.now() - STUCK_AFTER
+
+    async def stuck(uow: TenantUnitOfWork) -> list[uuid.UUID]:
+        rows = await uow.execute(
+            select(integration_pushes.c.id).where(
+                integration_pushes.c.status.in_(ACTIVE_STATUSES),
+                integration_pushes.c.confirmed_at < cutoff,
+            )
+        )
+        return list(rows.scalars())
+
     queued = 0
-    for tenant_id in await active_account_ids(runtime.platform_engine):
-        try:
-            async with tenant_transaction(
-                runtime.tenant_engines, TenantRef(tenant_schema(tenant_id))
-            ) as uow:
-                stuck = (
-                    await uow.execute(
-                        select(integration_pushes.c.id).where(
-                            integration_pushes.c.status.in_(ACTIVE_STATUSES),
-                            integration_pushes.c.confirmed_at < cutoff,
-                        )
-                    )
-                ).scalars()
-                push_ids = list(stuck)
-        except Exception:
-            log.exception("could not look for stuck pushes in %s", tenant_id)
-            continue
+    async for tenant_id, push_ids in read_in_active_tenants(runtime, stuck, "stuck pushes"):
         for push_id in push_ids:
             if await enqueue(
                 runtime.settings.redis_url,

@@ -18,13 +18,12 @@ from typing import Any
 
 from sqlalchemy import func, select, update
 
-from audora.platform.db.tenant_binding import TenantRef, TenantUnitOfWork, tenant_transaction
-from audora.platform.db.tenant_names import tenant_schema
+from audora.platform.db.tenant_binding import TenantUnitOfWork
 from audora.platform.jobs.queue import enqueue
 from audora.platform.runtime import Runtime
 from audora.tenants.calls.tables import calls, recordings
 from audora.tenants.documents.queueing import queue_generation
-from audora.tenants.registry.repository import active_account_ids
+from audora.tenants.registry.each_tenant import read_in_active_tenants
 
 log = logging.getLogger(__name__)
 
@@ -81,15 +80,8 @@ async def requeue_stuck_calls_job(ctx: dict[str, Any]) -> int:
     """Queue the job of every call stuck in TRANSCRIBING or GENERATING; how many it queued."""
     runtime: Runtime = ctx["runtime"]
     queued = 0
-    for tenant_id in await active_account_ids(runtime.platform_engine):
-        try:
-            async with tenant_transaction(
-                runtime.tenant_engines, TenantRef(tenant_schema(tenant_id))
-            ) as uow:
-                transcribing, generating = await _stuck(uow, runtime)
-        except Exception:
-            log.exception("could not look for stuck calls in %s", tenant_id)
-            continue
+    found = read_in_active_tenants(runtime, lambda uow: _stuck(uow, runtime), "stuck calls")
+    async for tenant_id, (transcribing, generating) in found:
         for call_id in transcribing:
             if await enqueue(
                 runtime.settings.redis_url,
