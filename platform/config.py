@@ -86,10 +86,10 @@ class Settings(BaseSettings):
     )
     bucket_prefix: str = "audora-t-"
     # Where tenant identities are made. Empty: the IAM API (AWS IAM in production, at
-    # `s3_iam_endpoint` or the S3 endpoint). Set: SeaweedFS identity files at this filer
-    # URL (the embedded stack sets it).
+    # `s3_iam_endpoint` or the S3 endpoint). Set: SeaweedFS's filer IAM gRPC service at
+    # this host:port (the embedded stack sets it).
     s3_iam_endpoint: str = ""
-    s3_identity_files_url: str = ""
+    s3_identity_grpc: str = ""
 
     # Outgoing mail (security alerts, invitations): smtp://, smtp+starttls:// or smtps://
     # (credentials in the URL only with TLS), and the sender's address.

@@ -26,13 +26,13 @@ from audora.platform.mail.sender import MailSender
 from audora.platform.storage.admin import IdentityAdmin, TenantStorageAdmin
 from audora.platform.storage.iam_identities import IamIdentities
 from audora.platform.storage.s3_admin import S3TenantStorageAdmin
-from audora.platform.storage.seaweed_identities import SeaweedIdentityFiles
+from audora.platform.storage.seaweed_identities import SeaweedIdentities
 from audora.tenants.storage.credentials import TenantBuckets
 
 
 def identity_admin(settings: Settings) -> IdentityAdmin:
-    if settings.s3_identity_files_url:
-        return SeaweedIdentityFiles(settings.s3_identity_files_url)
+    if settings.s3_identity_grpc:
+        return SeaweedIdentities(settings.s3_identity_grpc)
     return IamIdentities.connect(
         settings.s3_iam_endpoint or settings.s3_endpoint or None,
         settings.s3_admin_access_key,

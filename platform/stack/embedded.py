@@ -20,13 +20,14 @@ from types import TracebackType
 from typing import IO
 
 import psycopg
+from psycopg import sql
 
 from audora.platform.db.roles import APP_ROLE, GATEWAY_ROLE, PROVISIONER_ROLE
 from audora.platform.stack.keyservice import EmbeddedKeyService
 from audora.platform.stack.postgres import EmbeddedPostgres
 from audora.platform.stack.process import StackError, free_port, stop_leftover
 from audora.platform.stack.redis import EmbeddedRedis
-from audora.platform.stack.seaweed import EmbeddedSeaweed
+from audora.platform.stack.seaweed import CredentialDatabase, EmbeddedSeaweed
 from audora.platform.stack.secrets import StackSecrets
 from audora.platform.stack.smtp import SmtpCatcher
 from audora.platform.stack.state import StackState, remove
@@ -34,6 +35,9 @@ from audora.platform.stack.state import StackState, remove
 log = logging.getLogger(__name__)
 
 DATABASE = "audora"
+# SeaweedFS's identities (tenants' S3 keys): a database and role of its own.
+SEAWEED_DATABASE = "seaweedfs_iam"
+SEAWEED_ROLE = "seaweedfs_iam"
 
 
 class EmbeddedStack:
@@ -60,6 +64,12 @@ class EmbeddedStack:
             access_key=self.secrets.s3_access_key,
             secret_key=self.secrets.s3_secret_key,
             sse_kek=self.secrets.s3_sse_kek,
+            credentials=CredentialDatabase(
+                port=self.postgres.port,
+                user=SEAWEED_ROLE,
+                password=self.secrets.seaweed_iam_password,
+                database=SEAWEED_DATABASE,
+            ),
             durable=durable,
         )
         self.smtp = SmtpCatcher(self.data_dir / "mail", port=free_port())
@@ -99,14 +109,17 @@ class EmbeddedStack:
             folder.mkdir(exist_ok=True)
             folder.chmod(0o700)
         try:
-            # SeaweedFS takes the longest to come up; the others start meanwhile.
-            with ThreadPoolExecutor(max_workers=3) as pool:
-                futures = [pool.submit(s.start) for s in (self.seaweed, self.postgres, self.redis)]
-                for future in futures:
+            # SeaweedFS keeps its identities in PostgreSQL, so it starts once PostgreSQL
+            # answers; the mail catcher and the key service start meanwhile.
+            with ThreadPoolExecutor(max_workers=2) as pool:
+                for future in [pool.submit(s.start) for s in (self.postgres, self.redis)]:
                     future.result()
-            self.smtp.start()
-            self.keys.start()
-            self._create_database()
+            self._create_databases()
+            with ThreadPoolExecutor(max_workers=1) as pool:
+                seaweed = pool.submit(self.seaweed.start)
+                self.smtp.start()
+                self.keys.start()
+                seaweed.result()
         except BaseException:
             self.stop()
             raise
@@ -121,7 +134,7 @@ class EmbeddedStack:
             s3_endpoint=self.seaweed.endpoint(),
             s3_access_key=self.secrets.s3_access_key,
             s3_secret_key=self.secrets.s3_secret_key,
-            s3_identity_files_url=self.seaweed.filer_url(),
+            s3_identity_grpc=self.seaweed.filer_grpc(),
             smtp_url=self.smtp.url(),
             kms_socket=str(self.keys.socket),
             kms_token=self.secrets.kms_token,
@@ -131,7 +144,7 @@ class EmbeddedStack:
         self.state.write(self.data_dir)
         return self.state
 
-    def _create_database(self) -> None:
+    def _create_databases(self) -> None:
         with psycopg.connect(
             host="127.0.0.1",
             port=self.postgres.port,
@@ -145,6 +158,23 @@ class EmbeddedStack:
             ).fetchone()
             if not exists:
                 conn.execute(f"CREATE DATABASE {DATABASE}")
+            password = self.secrets.seaweed_iam_password
+            role = conn.execute(
+                "SELECT 1 FROM pg_roles WHERE rolname = %s", (SEAWEED_ROLE,)
+            ).fetchone()
+            verb = "ALTER" if role else "CREATE"
+            conn.execute(
+                sql.SQL("{} ROLE {} LOGIN PASSWORD {}").format(
+                    sql.SQL(verb), sql.Identifier(SEAWEED_ROLE), sql.Literal(password)
+                )
+            )
+            if not conn.execute(
+                "SELECT 1 FROM pg_database WHERE datname = %s", (SEAWEED_DATABASE,)
+            ).fetchone():
+                conn.execute(f"CREATE DATABASE {SEAWEED_DATABASE} OWNER {SEAWEED_ROLE}")
+            # Tenant roles connect to PostgreSQL too: none of them, nor the platform's,
+            # may open the database that holds every tenant's S3 keys.
+            conn.execute(f"REVOKE ALL ON DATABASE {SEAWEED_DATABASE} FROM PUBLIC")
 
     def stop(self) -> None:
         if self._lock_file is None:

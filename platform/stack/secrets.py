@@ -21,6 +21,7 @@ class StackSecrets:
     s3_secret_key: str
     kms_token: str
     s3_sse_kek: str
+    seaweed_iam_password: str
 
     @classmethod
     def load_or_create(cls, data_dir: Path) -> StackSecrets:
@@ -39,6 +40,8 @@ class StackSecrets:
             # SeaweedFS's own key for bucket server-side encryption; it must never change
             # once objects are written under it.
             s3_sse_kek=stored.get("s3_sse_kek") or secrets.token_hex(32),
+            # The role of SeaweedFS's credential database (tenants' S3 keys).
+            seaweed_iam_password=stored.get("seaweed_iam_password") or secrets.token_hex(16),
         )
         if asdict(made) != stored:  # first start, or a secret added since the last
             data_dir.mkdir(parents=True, exist_ok=True)

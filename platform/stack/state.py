@@ -29,7 +29,7 @@ class StackState:
     s3_endpoint: str
     s3_access_key: str
     s3_secret_key: str
-    s3_identity_files_url: str
+    s3_identity_grpc: str
     smtp_url: str
     kms_socket: str
     kms_token: str
@@ -62,7 +62,7 @@ class StackState:
             "AUDORA_S3_ENDPOINT": self.s3_endpoint,
             "AWS_ACCESS_KEY_ID": self.s3_access_key,
             "AWS_SECRET_ACCESS_KEY": self.s3_secret_key,
-            "AUDORA_S3_IDENTITY_FILES_URL": self.s3_identity_files_url,
+            "AUDORA_S3_IDENTITY_GRPC": self.s3_identity_grpc,
             "AUDORA_SMTP_URL": self.smtp_url,
             "AUDORA_KMS_SOCKET": self.kms_socket,
             "AUDORA_KMS_TOKEN": self.kms_token,
@@ -80,7 +80,7 @@ class StackState:
             "s3_endpoint": self.s3_endpoint,
             "s3_admin_access_key": self.s3_access_key,
             "s3_admin_secret_key": self.s3_secret_key,
-            "s3_identity_files_url": self.s3_identity_files_url,
+            "s3_identity_grpc": self.s3_identity_grpc,
             "smtp_url": self.smtp_url,
             "kms_socket": self.kms_socket,
             "kms_token": self.kms_token,

@@ -2,8 +2,8 @@
 
 `TenantStorageAdmin` is what provisioning and the lifecycle need from a store:
 `S3TenantStorageAdmin` creates buckets through the S3 API and identities through an
-`IdentityAdmin` (IAM users with a one-bucket policy in production; identity files on the
-embedded SeaweedFS).
+`IdentityAdmin` (IAM users with a one-bucket policy in production; the filer's IAM gRPC
+service on the embedded SeaweedFS).
 """
 
 from __future__ import annotations

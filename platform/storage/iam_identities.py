@@ -3,7 +3,7 @@ one inline policy that allows S3 actions on that bucket and its objects only.
 
 This is the production path (AWS IAM). SeaweedFS's gateway speaks the same API, but it
 rewrites and reloads its whole identity set on every call, so each call slows with the
-number of tenants (1.3 s at 200); the embedded stack uses `SeaweedIdentityFiles`.
+number of tenants (1.3 s at 200); the embedded stack uses `SeaweedIdentities`.
 """
 
 from __future__ import annotations

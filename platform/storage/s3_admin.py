@@ -1,6 +1,6 @@
 """`TenantStorageAdmin` over any S3 endpoint: buckets through the S3 API, and each
 tenant's identity through an `IdentityAdmin` (the AWS IAM API in production, SeaweedFS's
-identity files on the embedded stack).
+SeaweedFS's filer IAM gRPC service on the embedded stack).
 
 The administrator's own keys stay on the operator side: the API and workers use a
 tenant's keys for that tenant's objects.

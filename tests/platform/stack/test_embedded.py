@@ -56,7 +56,7 @@ def test_servers_left_by_a_killed_supervisor_are_stopped_before_a_new_start(
     supervisor.send_signal(signal.SIGKILL)  # no chance to stop its children
     supervisor.wait()
     try:
-        assert len(pids) == 4  # postgres, redis, seaweedfs, key service
+        assert len(pids) == 5  # postgres, redis, seaweedfs and its S3 gateway, key service
         assert all(_alive(pid) for pid in pids)
         again = EmbeddedStack(data, durable=False)
         state = again.start()

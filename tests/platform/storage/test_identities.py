@@ -1,26 +1,35 @@
 """Each tenant's storage identity reaches its own bucket and nothing else, whichever way
-it was made: identity files (the embedded stack) or the IAM API (production's path,
-exercised here against SeaweedFS's implementation of it)."""
+it was made: the filer's IAM gRPC service (the embedded stack) or the IAM API
+(production's path, exercised here against SeaweedFS's implementation of it)."""
 
 from __future__ import annotations
 
+import json
 import os
+import time
 import uuid
 
+import httpx
+import psycopg
 import pytest
 from botocore.exceptions import ClientError
 
 from audora.platform.config import Settings
-from audora.platform.stack.embedded import EmbeddedStack
-from audora.platform.storage.admin import IdentityAdmin
+from audora.platform.stack.embedded import SEAWEED_DATABASE, EmbeddedStack
+from audora.platform.storage.admin import IdentityAdmin, StorageCredentials
 from audora.platform.storage.iam_identities import IamIdentities
 from audora.platform.storage.s3_admin import S3TenantStorageAdmin, s3_client
-from audora.platform.storage.seaweed_identities import SeaweedIdentityFiles
+from audora.platform.storage.seaweed_identities import (
+    IDENTITY_FILES,
+    SeaweedIdentities,
+    bucket_actions,
+    new_credentials,
+)
 
 
 def _identities(settings: Settings, kind: str) -> IdentityAdmin:
-    if kind == "files":
-        return SeaweedIdentityFiles(settings.s3_identity_files_url)
+    if kind == "grpc":
+        return SeaweedIdentities(settings.s3_identity_grpc)
     return IamIdentities.connect(
         settings.s3_endpoint,
         settings.s3_admin_access_key,
@@ -29,7 +38,7 @@ def _identities(settings: Settings, kind: str) -> IdentityAdmin:
     )
 
 
-@pytest.mark.parametrize("kind", ["files", "iam"])
+@pytest.mark.parametrize("kind", ["grpc", "iam"])
 def test_a_tenant_identity_reaches_its_own_bucket_only_and_dies_with_it(
     settings: Settings, kind: str
 ) -> None:
@@ -81,7 +90,7 @@ def test_objects_are_encrypted_on_the_stores_disk(settings: Settings, stack: Emb
         settings.s3_endpoint,
         settings.s3_admin_access_key,
         settings.s3_admin_secret_key,
-        _identities(settings, "files"),
+        _identities(settings, "grpc"),
         region=settings.s3_region,
         bucket_prefix=settings.bucket_prefix,
     )
@@ -103,3 +112,70 @@ def test_objects_are_encrypted_on_the_stores_disk(settings: Settings, stack: Emb
                 assert marker not in path.read_bytes(), path
     finally:
         admin.delete_tenant_storage(bucket)
+
+
+def _admin(settings: Settings) -> S3TenantStorageAdmin:
+    return S3TenantStorageAdmin(
+        settings.s3_endpoint,
+        settings.s3_admin_access_key,
+        settings.s3_admin_secret_key,
+        _identities(settings, "grpc"),
+        region=settings.s3_region,
+        bucket_prefix=settings.bucket_prefix,
+    )
+
+
+def _works(settings: Settings, bucket: str, keys: StorageCredentials) -> bool:
+    client = s3_client(
+        settings.s3_endpoint, keys.access_key, keys.secret_key, region=settings.s3_region
+    )
+    try:
+        client.list_objects_v2(Bucket=bucket, MaxKeys=1)
+    except ClientError:
+        return False
+    return True
+
+
+def test_no_other_database_role_can_open_the_store_of_s3_keys(settings: Settings) -> None:
+    """Every tenant's S3 keys sit in SeaweedFS's credential database: the platform's roles
+    (and so the tenants' roles, which have fewer rights) cannot connect to it."""
+    url = psycopg.conninfo.conninfo_to_dict(
+        settings.app_database_url.replace("postgresql+psycopg://", "postgresql://")
+    )
+    url["dbname"] = SEAWEED_DATABASE
+    with pytest.raises(psycopg.OperationalError, match="permission denied for database"):
+        psycopg.connect(**url).close()
+
+
+def test_identity_files_of_earlier_versions_move_into_the_credential_store(
+    settings: Settings, stack: EmbeddedStack
+) -> None:
+    """A data folder kept from a version that wrote one identity file per tenant keeps its
+    tenants' keys: the stack moves each file into the credential store and removes it."""
+    admin = _admin(settings)
+    bucket = f"{settings.bucket_prefix}{uuid.uuid4().hex}"
+    admin.s3.create_bucket(Bucket=bucket)
+    keys = new_credentials()
+    identity = {
+        "name": bucket,
+        "credentials": [
+            {"access_key": keys.access_key, "secret_key": keys.secret_key, "status": "Active"}
+        ],
+        "actions": bucket_actions(bucket),
+    }
+    path = f"{IDENTITY_FILES}/{bucket}.json"
+    with httpx.Client(base_url=stack.seaweed.filer_url()) as filer:
+        filer.post(
+            path, files={"file": (f"{bucket}.json", json.dumps(identity).encode())}
+        ).raise_for_status()
+        try:
+            assert stack.seaweed.adopt_identity_files() == 1
+            assert filer.head(path).status_code == 404
+            assert admin.identities.exists(bucket)
+            deadline = time.monotonic() + 5
+            while not _works(settings, bucket, keys):
+                assert time.monotonic() < deadline
+                time.sleep(0.01)
+            assert stack.seaweed.adopt_identity_files() == 0
+        finally:
+            admin.delete_tenant_storage(bucket)
