@@ -32,7 +32,9 @@ from audora.tenants.storage.credentials import TenantBuckets
 
 def identity_admin(settings: Settings) -> IdentityAdmin:
     if settings.s3_identity_grpc:
-        return SeaweedIdentities(settings.s3_identity_grpc)
+        return SeaweedIdentities(
+            settings.s3_identity_grpc, settings.data_dir / "s3" / "identities.lock"
+        )
     return IamIdentities.connect(
         settings.s3_iam_endpoint or settings.s3_endpoint or None,
         settings.s3_admin_access_key,

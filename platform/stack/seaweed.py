@@ -90,6 +90,7 @@ class EmbeddedSeaweed:
         self.gateway: ManagedProcess | None = None
         self.filer_port = 0
         self.filer_grpc_port = 0
+        self.gateway_grpc_port = 0
 
     def _server_config(self, folder: Path) -> None:
         if self.credentials is None:
@@ -186,6 +187,7 @@ class EmbeddedSeaweed:
             log_path=self.root / "seaweedfs.log",
             stop_timeout=stop_timeout,
         )
+        self.gateway_grpc_port = free_port()
         self.server.start()
         self.server.wait_until_listening(self.filer_grpc_port, timeout=60)
         self.gateway = ManagedProcess(
@@ -198,7 +200,7 @@ class EmbeddedSeaweed:
                 "-ip.bind=127.0.0.1",
                 f"-filer={filer}",
                 f"-port={self.s3_port}",
-                f"-port.grpc={free_port()}",
+                f"-port.grpc={self.gateway_grpc_port}",
                 f"-config={config}",
                 # The IAM API stays writable for operators and the IAM-path tests.
                 "-iam=true",
@@ -221,7 +223,7 @@ class EmbeddedSeaweed:
     def identities(self) -> SeaweedIdentities:
         from audora.platform.storage.seaweed_identities import SeaweedIdentities
 
-        return SeaweedIdentities(self.filer_grpc())
+        return SeaweedIdentities(self.filer_grpc(), self.root / "identities.lock")
 
     def _wait_until_writable(self) -> None:
         from audora.platform.storage.s3_admin import S3TenantStorageAdmin

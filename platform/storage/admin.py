@@ -28,6 +28,9 @@ class IdentityAdmin(Protocol):
 
     def exists(self, bucket: str) -> bool: ...
 
+    def republish(self, bucket: str, credentials: StorageCredentials) -> None:
+        """Make the store apply these keys again, where a gateway can miss a change."""
+
 
 @dataclass(frozen=True)
 class EmptiedBucket:

@@ -35,6 +35,10 @@ _MESSAGES: dict[str, list[tuple[str, int, int, int, str]]] = {
     "CreateUserRequest": [("identity", 1, _ONE, _MESSAGE, "Identity")],
     "GetUserRequest": [("username", 1, _ONE, _STRING, "")],
     "GetUserResponse": [("identity", 1, _ONE, _MESSAGE, "Identity")],
+    "UpdateUserRequest": [
+        ("username", 1, _ONE, _STRING, ""),
+        ("identity", 2, _ONE, _MESSAGE, "Identity"),
+    ],
     "DeleteUserRequest": [("username", 1, _ONE, _STRING, "")],
     "Empty": [],
 }
@@ -69,5 +73,6 @@ Identity = MESSAGES["Identity"]
 CreateUserRequest = MESSAGES["CreateUserRequest"]
 GetUserRequest = MESSAGES["GetUserRequest"]
 GetUserResponse = MESSAGES["GetUserResponse"]
+UpdateUserRequest = MESSAGES["UpdateUserRequest"]
 DeleteUserRequest = MESSAGES["DeleteUserRequest"]
 Empty = MESSAGES["Empty"]

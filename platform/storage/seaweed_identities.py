@@ -7,7 +7,15 @@ change reload the whole set in the gateway, so provisioning slowed with the numb
 tenants (63/s at 250 down to 16/s at 3,000); one identity per call keeps it flat.
 
 Each identity's actions name its own bucket only (`Read:<bucket>` ...), which the gateway
-enforces like an IAM policy. The service has no authentication the gateway can use (the
+enforces like an IAM policy.
+
+The gateway applies a pushed identity by copying its whole identity table and swapping
+the copy in, without holding its lock in between (SeaweedFS 4.48), so two changes at
+once can lose one: a tenant's keys would then be refused until the gateway restarts.
+Changes are therefore made one at a time across the machine's processes (a lock file
+beside the stack's SeaweedFS data), and `republish` pushes an identity again.
+
+The service has no authentication the gateway can use (the
 gateway's own store calls it without a token), so the filer listens on loopback only, as
 before. Production uses `IamIdentities` (AWS IAM) instead.
 """
@@ -15,9 +23,13 @@ before. Production uses `IamIdentities` (AWS IAM) instead.
 from __future__ import annotations
 
 import base64
+import fcntl
 import json
 import secrets
 import string
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import grpc
@@ -40,7 +52,8 @@ def bucket_actions(bucket: str) -> list[str]:
 
 
 class SeaweedIdentities:
-    def __init__(self, filer_grpc: str) -> None:
+    def __init__(self, filer_grpc: str, lock_file: Path) -> None:
+        self._lock_file = lock_file
         self._channel = grpc.insecure_channel(filer_grpc)  # loopback only: see the stack
         self._calls = {
             name: self._channel.unary_unary(
@@ -51,12 +64,21 @@ class SeaweedIdentities:
             for name, response in (
                 ("CreateUser", pb.Empty),
                 ("GetUser", pb.GetUserResponse),
+                ("UpdateUser", pb.Empty),
                 ("DeleteUser", pb.Empty),
             )
         }
 
     def _call(self, name: str, request: Any) -> Any:
         return self._calls[name](request, timeout=_CALL_TIMEOUT_S)
+
+    @contextmanager
+    def _one_change_at_a_time(self) -> Iterator[None]:
+        # A file opened for each change: flock then excludes other threads of this
+        # process as well as other processes.
+        with self._lock_file.open("a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            yield
 
     def create(self, bucket: str) -> StorageCredentials:
         credentials = new_credentials()
@@ -65,26 +87,21 @@ class SeaweedIdentities:
 
     def put(self, bucket: str, credentials: StorageCredentials) -> None:
         """Create the identity of `bucket` with these keys."""
-        self._call(
-            "CreateUser",
-            pb.CreateUserRequest(
-                identity=pb.Identity(
-                    name=bucket,
-                    credentials=[
-                        pb.Credential(
-                            access_key=credentials.access_key,
-                            secret_key=credentials.secret_key,
-                            status="Active",
-                        )
-                    ],
-                    actions=bucket_actions(bucket),
-                )
-            ),
-        )
+        with self._one_change_at_a_time():
+            self._call("CreateUser", pb.CreateUserRequest(identity=_identity(bucket, credentials)))
+
+    def republish(self, bucket: str, credentials: StorageCredentials) -> None:
+        """Store the identity again, which pushes it to the gateway again."""
+        with self._one_change_at_a_time():
+            self._call(
+                "UpdateUser",
+                pb.UpdateUserRequest(username=bucket, identity=_identity(bucket, credentials)),
+            )
 
     def delete(self, bucket: str) -> None:
         try:
-            self._call("DeleteUser", pb.DeleteUserRequest(username=bucket))
+            with self._one_change_at_a_time():
+                self._call("DeleteUser", pb.DeleteUserRequest(username=bucket))
         except grpc.RpcError as exc:
             if not _not_found(exc):
                 raise
@@ -100,6 +117,20 @@ class SeaweedIdentities:
 
     def close(self) -> None:
         self._channel.close()
+
+
+def _identity(bucket: str, credentials: StorageCredentials) -> Any:
+    return pb.Identity(
+        name=bucket,
+        credentials=[
+            pb.Credential(
+                access_key=credentials.access_key,
+                secret_key=credentials.secret_key,
+                status="Active",
+            )
+        ],
+        actions=bucket_actions(bucket),
+    )
 
 
 IDENTITY_FILES = "/etc/iam/identities"

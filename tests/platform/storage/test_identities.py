@@ -8,7 +8,9 @@ import json
 import os
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 
+import grpc
 import httpx
 import psycopg
 import pytest
@@ -16,6 +18,7 @@ from botocore.exceptions import ClientError
 
 from audora.platform.config import Settings
 from audora.platform.stack.embedded import SEAWEED_DATABASE, EmbeddedStack
+from audora.platform.storage import seaweed_iam_messages as pb
 from audora.platform.storage.admin import IdentityAdmin, StorageCredentials
 from audora.platform.storage.iam_identities import IamIdentities
 from audora.platform.storage.s3_admin import S3TenantStorageAdmin, s3_client
@@ -29,7 +32,9 @@ from audora.platform.storage.seaweed_identities import (
 
 def _identities(settings: Settings, kind: str) -> IdentityAdmin:
     if kind == "grpc":
-        return SeaweedIdentities(settings.s3_identity_grpc)
+        return SeaweedIdentities(
+            settings.s3_identity_grpc, settings.data_dir / "s3" / "identities.lock"
+        )
     return IamIdentities.connect(
         settings.s3_endpoint,
         settings.s3_admin_access_key,
@@ -179,3 +184,40 @@ def test_identity_files_of_earlier_versions_move_into_the_credential_store(
             assert stack.seaweed.adopt_identity_files() == 0
         finally:
             admin.delete_tenant_storage(bucket)
+
+
+def test_identities_made_at_once_all_work_afterwards(settings: Settings) -> None:
+    """The gateway applies each change by swapping in a copy of its identity table, so
+    two at once could lose one: changes are made one at a time, and every tenant's keys
+    still work once all are made."""
+    admin = _admin(settings)
+    buckets = [f"{settings.bucket_prefix}{uuid.uuid4().hex}" for _ in range(16)]
+    with ThreadPoolExecutor(8) as pool:
+        made = list(pool.map(admin.create_tenant_storage, buckets))
+    try:
+        assert all(_works(settings, b, keys) for b, keys in zip(buckets, made, strict=True))
+    finally:
+        with ThreadPoolExecutor(8) as pool:
+            list(pool.map(admin.delete_tenant_storage, buckets))
+
+
+def test_keys_the_gateway_lost_are_published_again_before_the_storage_is_handed_over(
+    settings: Settings, stack: EmbeddedStack
+) -> None:
+    admin = _admin(settings)
+    bucket = f"{settings.bucket_prefix}{uuid.uuid4().hex}"
+    keys = admin.create_tenant_storage(bucket)
+    try:
+        # The gateway forgets the identity, as a change lost in a race would leave it.
+        with grpc.insecure_channel(f"127.0.0.1:{stack.seaweed.gateway_grpc_port}") as channel:
+            channel.unary_unary(
+                "/messaging_pb.SeaweedS3IamCache/RemoveIdentity",
+                request_serializer=lambda m: m.SerializeToString(),
+                response_deserializer=pb.Empty.FromString,
+            )(pb.DeleteUserRequest(username=bucket), timeout=5)
+        assert not _works(settings, bucket, keys)
+        assert admin.identities.exists(bucket)  # still in the credential store
+        admin._wait_until_usable(bucket, keys)
+        assert _works(settings, bucket, keys)
+    finally:
+        admin.delete_tenant_storage(bucket)
