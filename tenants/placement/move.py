@@ -56,7 +56,7 @@ from audora.platform.errors import AppError, ErrorCode
 from audora.platform.runtime import Runtime
 from audora.tenants.audit.log import AuditEntry, append_alone
 from audora.tenants.placement.clusters import OPEN
-from audora.tenants.provisioning.ddl import create_schema_and_role
+from audora.tenants.provisioning.ddl import create_role
 from audora.tenants.registry.tables import accounts, clusters, tenant_placements
 
 log = logging.getLogger(__name__)
@@ -297,10 +297,9 @@ async def _fence(conn: AsyncConnection, schema: TenantSchema) -> None:
 async def _make_role(engine: AsyncEngine, schema: TenantSchema) -> None:
     """The tenant role on the target, as provisioning makes it (no login, no password),
     so the restored grants have someone to go to."""
-    role_statements = create_schema_and_role(schema)[:2]
     async with engine.begin() as conn:
         await conn.exec_driver_sql(f"DROP ROLE IF EXISTS {tenant_role(schema)}")
-        await conn.exec_driver_sql(";\n".join(role_statements))
+        await conn.exec_driver_sql(create_role(schema))
 
 
 async def _drop_copy(engine: AsyncEngine, schema: TenantSchema) -> None:
