@@ -13,19 +13,20 @@ act from the bot's state, so a second run changes nothing besides.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import Row, and_, or_, select
 
-from audora.platform.db.tenant_binding import TenantRef, tenant_transaction
-from audora.platform.db.tenant_names import tenant_schema
+from audora.platform.db.tenant_binding import TenantUnitOfWork
 from audora.platform.jobs.queue import enqueue
 from audora.platform.runtime import Runtime
 from audora.tenants.meeting_bots.events import FETCH_JOB, fetch_job_id
 from audora.tenants.meeting_bots.jobs import DELETE_JOB, DELETION_TRIES, deletion_job_id
 from audora.tenants.meeting_bots.service import BotStatus
 from audora.tenants.meeting_bots.tables import meeting_bots
+from audora.tenants.registry.each_tenant import read_in_tenants
 from audora.tenants.registry.tables import accounts
 
 log = logging.getLogger(__name__)
@@ -44,42 +45,36 @@ async def requeue_stuck_bot_jobs(ctx: dict[str, Any]) -> int:
                 await conn.execute(select(accounts.c.id).where(accounts.c.status != "PURGED"))
             ).scalars()
         )
-    queued = 0
-    for tenant_id in tenants:
-        try:
-            async with tenant_transaction(
-                runtime.tenant_engines, TenantRef(tenant_schema(tenant_id))
-            ) as uow:
-                stuck = (
-                    await uow.execute(
-                        select(
-                            meeting_bots.c.call_id,
-                            meeting_bots.c.status,
-                            meeting_bots.c.deletion_attempts,
-                        ).where(
-                            or_(
-                                and_(
-                                    meeting_bots.c.status == BotStatus.RECORDING_READY,
-                                    meeting_bots.c.recording_ready_at < cutoff,
-                                ),
-                                and_(
-                                    meeting_bots.c.status.in_(
-                                        [BotStatus.FETCHED, BotStatus.FAILED]
-                                    ),
-                                    meeting_bots.c.deletion_attempts == 0,
-                                ),
-                                and_(
-                                    meeting_bots.c.status == BotStatus.DELETION_UNVERIFIED,
-                                    meeting_bots.c.deletion_attempts < DELETION_TRIES,
-                                ),
-                            )
-                        )
+
+    async def stuck(uow: TenantUnitOfWork) -> Sequence[Row[Any]]:
+        return (
+            await uow.execute(
+                select(
+                    meeting_bots.c.call_id,
+                    meeting_bots.c.status,
+                    meeting_bots.c.deletion_attempts,
+                ).where(
+                    or_(
+                        and_(
+                            meeting_bots.c.status == BotStatus.RECORDING_READY,
+                            meeting_bots.c.recording_ready_at < cutoff,
+                        ),
+                        and_(
+                            meeting_bots.c.status.in_([BotStatus.FETCHED, BotStatus.FAILED]),
+                            meeting_bots.c.deletion_attempts == 0,
+                        ),
+                        and_(
+                            meeting_bots.c.status == BotStatus.DELETION_UNVERIFIED,
+                            meeting_bots.c.deletion_attempts < DELETION_TRIES,
+                        ),
                     )
-                ).all()
-        except Exception:
-            log.exception("could not look for stuck meeting bots in %s", tenant_id)
-            continue
-        for bot in stuck:
+                )
+            )
+        ).all()
+
+    queued = 0
+    async for tenant_id, found in read_in_tenants(runtime, tenants, stuck, "stuck meeting bots"):
+        for bot in found:
             call_id = bot.call_id
             if bot.status == BotStatus.DELETION_UNVERIFIED:
                 job, job_id = DELETE_JOB, deletion_job_id(call_id, bot.deletion_attempts)
