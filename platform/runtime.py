@@ -26,15 +26,13 @@ from audora.platform.mail.sender import MailSender
 from audora.platform.storage.admin import IdentityAdmin, TenantStorageAdmin
 from audora.platform.storage.iam_identities import IamIdentities
 from audora.platform.storage.s3_admin import S3TenantStorageAdmin
-from audora.platform.storage.seaweed_identities import SeaweedIdentities
+from audora.platform.storage.seaweed_identities import SeaweedIdentities, identity_lock_file
 from audora.tenants.storage.credentials import TenantBuckets
 
 
 def identity_admin(settings: Settings) -> IdentityAdmin:
     if settings.s3_identity_grpc:
-        return SeaweedIdentities(
-            settings.s3_identity_grpc, settings.data_dir / "s3" / "identities.lock"
-        )
+        return SeaweedIdentities(settings.s3_identity_grpc, identity_lock_file(settings.data_dir))
     return IamIdentities.connect(
         settings.s3_iam_endpoint or settings.s3_endpoint or None,
         settings.s3_admin_access_key,

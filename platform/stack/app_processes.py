@@ -9,6 +9,8 @@ nothing of the data folder but that certificate and its key. Started as root, th
     tls/server.pem       0644             tls/server-key.pem  root:audora-app 0640
     tls/ca.pem           0644             tls/ca-key.pem      root 0600 (renewals are ours)
     kms-socket/kms.sock  connect only (`platform/stack/keyservice.py`)
+    s3-lock/             root:audora-app  2770   identities.lock 0660, empty: the lock
+                         changes to the embedded store's identities take turns on
 
 and stack.json, secrets.json, kms/ and every service's folder stay 0700/0600 and not
 theirs. The operator's database URL is not passed on: neither process uses it.
@@ -29,6 +31,7 @@ from audora.platform.stack.users import (
     require_python_reachable,
     running_as_root,
 )
+from audora.platform.storage.seaweed_identities import identity_lock_file
 from audora.platform.tls.local_ca import ServerCertificate, ensure_server_certificate
 
 
@@ -43,6 +46,16 @@ def _share_certificate(made: ServerCertificate, gid: int) -> None:
     made.key_file.chmod(0o640)
     made.cert_file.chmod(0o644)
     made.ca_file.chmod(0o644)
+
+
+def _share_identity_lock(data_dir: Path, gid: int) -> None:
+    lock = identity_lock_file(data_dir)
+    lock.parent.mkdir(exist_ok=True)
+    os.chown(lock.parent, 0, gid)
+    lock.parent.chmod(0o2770)
+    os.close(os.open(lock, os.O_RDWR | os.O_CREAT, 0o660))
+    os.chown(lock, 0, gid)
+    lock.chmod(0o660)
 
 
 def app_processes(data_dir: Path, env: Mapping[str, str]) -> list[ManagedProcess]:
@@ -62,6 +75,7 @@ def app_processes(data_dir: Path, env: Mapping[str, str]) -> list[ManagedProcess
         app = ensure_system_user(APP_USER)
         require_python_reachable(APP_USER)
         _share_certificate(made, app.pw_gid)
+        _share_identity_lock(data_dir, app.pw_gid)
         child_env.update(HOME=app.pw_dir, USER=APP_USER, LOGNAME=APP_USER)
         user = APP_USER
     me = [sys.executable, "-m", "audora.platform.cli.main"]

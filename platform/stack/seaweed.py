@@ -221,9 +221,12 @@ class EmbeddedSeaweed:
         self.adopt_identity_files()
 
     def identities(self) -> SeaweedIdentities:
-        from audora.platform.storage.seaweed_identities import SeaweedIdentities
+        from audora.platform.storage.seaweed_identities import (
+            SeaweedIdentities,
+            identity_lock_file,
+        )
 
-        return SeaweedIdentities(self.filer_grpc(), self.root / "identities.lock")
+        return SeaweedIdentities(self.filer_grpc(), identity_lock_file(self.root.parent))
 
     def _wait_until_writable(self) -> None:
         from audora.platform.storage.s3_admin import S3TenantStorageAdmin

@@ -12,8 +12,8 @@ enforces like an IAM policy.
 The gateway applies a pushed identity by copying its whole identity table and swapping
 the copy in, without holding its lock in between (SeaweedFS 4.48), so two changes at
 once can lose one: a tenant's keys would then be refused until the gateway restarts.
-Changes are therefore made one at a time across the machine's processes (a lock file
-beside the stack's SeaweedFS data), and `republish` pushes an identity again.
+Changes are therefore made one at a time across the machine's processes (a lock file in
+the data folder, `identity_lock_file`), and `republish` pushes an identity again.
 
 The service has no authentication the gateway can use (the
 gateway's own store calls it without a token), so the filer listens on loopback only, as
@@ -25,6 +25,7 @@ from __future__ import annotations
 import base64
 import fcntl
 import json
+import os
 import secrets
 import string
 from collections.abc import Iterator
@@ -40,6 +41,13 @@ from audora.platform.storage.admin import StorageCredentials
 
 _KEY_ALPHABET = string.ascii_uppercase + string.digits
 _CALL_TIMEOUT_S = 10.0
+
+
+def identity_lock_file(data_dir: Path) -> Path:
+    """The lock identity changes take turns on. Its folder is the one part of the data
+    folder besides TLS and the key service's socket that `audora run`'s app user may
+    reach (platform/stack/app_processes.py); the file holds nothing."""
+    return data_dir / "s3-lock" / "identities.lock"
 
 
 def new_credentials() -> StorageCredentials:
@@ -76,9 +84,14 @@ class SeaweedIdentities:
     def _one_change_at_a_time(self) -> Iterator[None]:
         # A file opened for each change: flock then excludes other threads of this
         # process as well as other processes.
-        with self._lock_file.open("a") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
+        if not self._lock_file.parent.exists():
+            self._lock_file.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        fd = os.open(self._lock_file, os.O_RDWR | os.O_CREAT, 0o660)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
             yield
+        finally:
+            os.close(fd)
 
     def create(self, bucket: str) -> StorageCredentials:
         credentials = new_credentials()

@@ -159,6 +159,8 @@ def test_audora_app_reads_nothing_of_the_data_folder_but_the_server_certificate(
     assert sorted(Path(p).relative_to(data_dir).as_posix() for p in reached) == [
         "kms-socket",
         "kms-socket/kms.sock",
+        "s3-lock",
+        "s3-lock/identities.lock",
         "tls",
         "tls/ca.pem",
         "tls/server-key.pem",
