@@ -39,27 +39,21 @@ async def placement_of(runtime: Runtime, account_id: uuid.UUID) -> str:
     return cluster
 
 
-def schema_on(url: str, schema: str) -> bool:
-    """Whether the cluster at `url` (an operator's URL) has `schema`."""
+def _exists_on(url: str, query: str, name: str) -> bool:
     engine: Engine = create_engine(url)
     try:
         with engine.connect() as conn:
-            found = conn.execute(
-                text("SELECT 1 FROM pg_namespace WHERE nspname = :s"), {"s": schema}
-            ).first()
+            found = conn.execute(text(query), {"name": name}).first()
     finally:
         engine.dispose()
     return found is not None
+
+
+def schema_on(url: str, schema: str) -> bool:
+    """Whether the cluster at `url` (an operator's URL) has `schema`."""
+    return _exists_on(url, "SELECT 1 FROM pg_namespace WHERE nspname = :name", schema)
 
 
 def role_on(url: str, role: str) -> bool:
     """Whether the cluster at `url` (an operator's URL) has the role `role`."""
-    engine: Engine = create_engine(url)
-    try:
-        with engine.connect() as conn:
-            found = conn.execute(
-                text("SELECT 1 FROM pg_roles WHERE rolname = :r"), {"r": role}
-            ).first()
-    finally:
-        engine.dispose()
-    return found is not None
+    return _exists_on(url, "SELECT 1 FROM pg_roles WHERE rolname = :name", role)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import timedelta
+from typing import Any
 from unittest.mock import patch
 
 import pytest
@@ -20,6 +21,7 @@ from audora.platform.clock import FrozenClock
 from audora.platform.config import Settings
 from audora.platform.errors import AppError, ErrorCode
 from audora.platform.incidents import alerts, notify, service
+from audora.platform.incidents.model import Incident
 from audora.platform.incidents.tables import incident_timeline, incidents
 from audora.platform.jobs.worker import FUNCTIONS, worker_settings
 from audora.platform.metrics.gauges import (
@@ -192,14 +194,7 @@ async def test_r3_confirming_emails_every_affected_owner_what_data_how_and_what_
     bystander = await sign_up(gql, "Untouched Studio")
     incident = await opened(runtime, "Shared links exposed call titles", "SEV1")
 
-    confirmed = await service.confirm(
-        runtime,
-        ONCALL,
-        incident.id,
-        account_ids=[raw_id(first["account"]["id"]), raw_id(other["account"]["id"])],
-        data_affected=WHAT,
-        actions_taken=DONE,
-    )
+    confirmed = await _confirm(runtime, incident.id, [first, other])
 
     mail = stack.data_dir / "mail"
     for address, account in (
@@ -230,14 +225,7 @@ async def test_r3_confirming_emails_every_affected_owner_what_data_how_and_what_
     assert [e.kind for e in confirmed.timeline].count("notified") == 2
 
     with pytest.raises(AppError) as again:
-        await service.confirm(
-            runtime,
-            ONCALL,
-            incident.id,
-            account_ids=[raw_id(first["account"]["id"])],
-            data_affected=WHAT,
-            actions_taken=DONE,
-        )
+        await _confirm(runtime, incident.id, [first])
     assert again.value.code == ErrorCode.CONFLICT  # nothing new: no one is told twice
     assert len(mail_to(mail, first["email"], notify.SUBJECT)) == 1
 
@@ -248,27 +236,13 @@ async def test_r3_confirming_again_adds_accounts_each_with_its_own_clock_and_tel
     first = await sign_up(gql, "First Found Studio")
     later = await sign_up(gql, "Found Later Agency")
     incident = await opened(runtime, "Export links reachable without a session")
-    found = await service.confirm(
-        runtime,
-        ONCALL,
-        incident.id,
-        account_ids=[raw_id(first["account"]["id"])],
-        data_affected=WHAT,
-        actions_taken=DONE,
-    )
+    found = await _confirm(runtime, incident.id, [first])
     mail = stack.data_dir / "mail"
     await read_mail(mail, first["email"], notify.SUBJECT)
 
     more = "Also the export of a second account, found in the access log a day later."
     with moved(clock, timedelta(hours=26)):
-        added = await service.confirm(
-            runtime,
-            ONCALL,
-            incident.id,
-            account_ids=[raw_id(first["account"]["id"]), raw_id(later["account"]["id"])],
-            data_affected=more,
-            actions_taken=DONE,
-        )
+        added = await _confirm(runtime, incident.id, [first, later], data=more)
         adding_at = clock.now()
     (message,) = await read_mail(mail, later["email"], notify.SUBJECT)
     assert more in mail_text(message)
@@ -289,14 +263,7 @@ async def test_r3_confirming_again_adds_accounts_each_with_its_own_clock_and_tel
     assert [e.kind for e in added.timeline].count("notified") == 2
 
     with pytest.raises(AppError) as again:
-        await service.confirm(
-            runtime,
-            ONCALL,
-            incident.id,
-            account_ids=[raw_id(later["account"]["id"])],
-            data_affected=more,
-            actions_taken=DONE,
-        )
+        await _confirm(runtime, incident.id, [later], data=more)
     assert again.value.code == ErrorCode.CONFLICT
     assert len(mail_to(mail, later["email"], notify.SUBJECT)) == 1
 
@@ -314,14 +281,7 @@ async def test_r3_each_told_account_reads_incident_notified_in_its_own_audit_log
     told = await sign_up(gql, "Told Studio")
     bystander = await sign_up(gql, "Bystander Studio")
     incident = await opened(runtime, "Call titles in an error report")
-    await service.confirm(
-        runtime,
-        ONCALL,
-        incident.id,
-        account_ids=[raw_id(told["account"]["id"])],
-        data_affected=WHAT,
-        actions_taken=DONE,
-    )
+    await _confirm(runtime, incident.id, [told])
 
     read = await gql(AUDIT_LOG, {"action": "incident.notified"}, token=told["token"])
     assert "errors" not in read, read
@@ -337,6 +297,23 @@ async def test_r3_each_told_account_reads_incident_notified_in_its_own_audit_log
 
     other = await gql(AUDIT_LOG, {"action": "incident.notified"}, token=bystander["token"])
     assert other["data"]["auditLog"]["edges"] == []
+
+
+async def _confirm(
+    runtime: Runtime,
+    incident_id: uuid.UUID,
+    signed_up: list[dict[str, Any]],
+    data: str = WHAT,
+) -> Incident:
+    """The on-call confirms the incident for these signed-up accounts."""
+    return await service.confirm(
+        runtime,
+        ONCALL,
+        incident_id,
+        account_ids=[raw_id(s["account"]["id"]) for s in signed_up],
+        data_affected=data,
+        actions_taken=DONE,
+    )
 
 
 async def _gauge(runtime: Runtime, gauge: Gauge) -> float:
