@@ -27,12 +27,13 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from audora.platform.stack.process import ManagedProcess, StackError, free_port
-
-if TYPE_CHECKING:
-    from audora.platform.storage.seaweed_identities import SeaweedIdentities
+from audora.platform.storage.seaweed_identities import (
+    SeaweedIdentities,
+    adopt_identity_files,
+    identity_lock_file,
+)
 
 
 def weed_binary() -> str:
@@ -217,23 +218,20 @@ class EmbeddedSeaweed:
         )
         self.gateway.start()
         self.gateway.wait_until_listening(self.s3_port, timeout=60)
-        self._wait_until_writable()
-        self.adopt_identity_files()
+        identities = self.identities()
+        try:
+            self._wait_until_writable(identities)
+            adopt_identity_files(self.filer_url(), identities)
+        finally:
+            identities.close()
 
     def identities(self) -> SeaweedIdentities:
-        from audora.platform.storage.seaweed_identities import (
-            SeaweedIdentities,
-            identity_lock_file,
-        )
-
         return SeaweedIdentities(self.filer_grpc(), identity_lock_file(self.root.parent))
 
-    def _wait_until_writable(self) -> None:
+    def _wait_until_writable(self, identities: SeaweedIdentities) -> None:
         from audora.platform.storage.s3_admin import S3TenantStorageAdmin
 
-        admin = S3TenantStorageAdmin(
-            self.endpoint(), self.access_key, self.secret_key, self.identities()
-        )
+        admin = S3TenantStorageAdmin(self.endpoint(), self.access_key, self.secret_key, identities)
         deadline = time.monotonic() + 60
         last: Exception | None = None
         while time.monotonic() < deadline:
@@ -249,9 +247,11 @@ class EmbeddedSeaweed:
         """Identity files left by earlier versions (one per tenant, under
         /etc/iam/identities) move into the credential store, keys unchanged, so a kept
         data folder's tenants keep their storage. Returns how many moved."""
-        from audora.platform.storage.seaweed_identities import adopt_identity_files
-
-        return adopt_identity_files(self.filer_url(), self.identities())
+        identities = self.identities()
+        try:
+            return adopt_identity_files(self.filer_url(), identities)
+        finally:
+            identities.close()
 
     def endpoint(self) -> str:
         return f"http://127.0.0.1:{self.s3_port}"
