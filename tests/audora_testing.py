@@ -14,7 +14,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from email.message import EmailMessage
 from email.policy import default as default_policy
 from pathlib import Path
@@ -374,6 +374,21 @@ async def invite_and_accept(
 def raw_id(public_id: str) -> uuid.UUID:
     """The row's UUID behind a public id (`cli_<hex>` -> UUID)."""
     return uuid.UUID(hex=public_id.split("_", 1)[1])
+
+
+def mark_due(superuser: Engine, tenant: uuid.UUID, sweep: str, at: datetime) -> None:
+    """What the path a test's own SQL stands in for does first: mark the tenant due for
+    `sweep` at `at` (tenants/registry/due_work.py), an earlier mark standing."""
+    with superuser.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO platform.tenant_due_work (account_id, sweep, due_at)"
+                " VALUES (:tenant, :sweep, :at) ON CONFLICT (account_id, sweep) DO UPDATE"
+                " SET due_at = LEAST(tenant_due_work.due_at, excluded.due_at),"
+                " version = tenant_due_work.version + 1"
+            ),
+            {"tenant": tenant, "sweep": sweep, "at": at},
+        )
 
 
 def run_audora(env: dict[str, str], *args: str) -> str:

@@ -14,6 +14,7 @@ from audora.tenants.calls import repository as calls
 from audora.tenants.calls.content import DocumentKind, Segment, Transcript, store_transcript
 from audora.tenants.documents.generator import ALL_KINDS, CallContext, GeneratedDocument
 from audora.tenants.documents.jobs import generate_documents_job
+from audora.tenants.transcription.sweep import expect_generation
 
 from audora_testing import GraphQL, create_call, create_profile, raw_id, schema_of, sign_up
 
@@ -73,6 +74,8 @@ async def generating_call(
     owner = await sign_up(gql, name)
     profile = await create_profile(gql, owner["token"], "Brightside Dental")
     call_id = await create_call(gql, owner["token"], profile["id"], "Discovery")
+    # The mark the call's upload would have made (tenants/registry/due_work.py).
+    await expect_generation(runtime, raw_id(owner["account"]["id"]))
     async with tenant_transaction(runtime.tenant_engines, tenant_of(owner["account"]["id"])) as uow:
         await store_transcript(
             uow,

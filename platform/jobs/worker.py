@@ -37,6 +37,7 @@ from audora.tenants.lifecycle.jobs import retention_sweep_job
 from audora.tenants.meeting_bots import jobs as meeting_bots
 from audora.tenants.meeting_bots.sweep import requeue_stuck_bot_jobs
 from audora.tenants.provisioning.orphans import sweep_orphan_storage
+from audora.tenants.registry.jobs import mark_every_tenant_due_job
 from audora.tenants.staff_access.access import staff_access_sweep_job
 from audora.tenants.transcription.jobs import (
     JOB_TIMEOUT_SECONDS,
@@ -120,6 +121,7 @@ FUNCTIONS = [
     vulnerability_report_alerts_job,
     unusual_activity_job,
     incident_alerts_job,
+    mark_every_tenant_due_job,
 ]
 
 
@@ -149,6 +151,9 @@ CRON_JOBS = [
     cron(requeue_stuck_pushes_job, minute=set(range(9, 60, 10)), unique=True),
     # R2: each tenant's last hour against its trailing week (anomalies.py).
     cron(unusual_activity_job, minute=set(range(1, 60, 10)), unique=True),
+    # The sweeps above visit only tenants marked due; once a day every tenant is, so
+    # that work a path forgot to mark waits a day at most.
+    cron(mark_every_tenant_due_job, hour={0}, minute={53}, unique=True),
 ]
 
 

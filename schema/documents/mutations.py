@@ -14,6 +14,7 @@ from audora.tenants.calls.content import DocumentKind
 from audora.tenants.calls.events import announce_status_change
 from audora.tenants.documents import service
 from audora.tenants.documents.queueing import queue_generation
+from audora.tenants.transcription.sweep import expect_generation
 
 _WRITE = requires(Permission.DOCUMENTS_WRITE)
 
@@ -55,6 +56,8 @@ class DocumentsMutation:
     ) -> Call:
         context = info.context
         principal = await context.principal()
+        # Before the request's transaction commits the call to GENERATING.
+        await expect_generation(context.runtime, principal.account_id)
         call, round_id = await service.regenerate_documents(
             await context.tenant_uow(),
             principal,

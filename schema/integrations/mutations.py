@@ -12,6 +12,7 @@ from audora.schema.integrations.types import ConnectedIntegration, Integration, 
 from audora.schema.permissions import requires
 from audora.tenants.integrations import service
 from audora.tenants.integrations.jobs import queue_push
+from audora.tenants.integrations.sweep import expect_push
 
 _MANAGE = requires(Permission.INTEGRATIONS_MANAGE)
 _PUSH = requires(Permission.DOCUMENTS_WRITE)
@@ -81,6 +82,8 @@ class IntegrationsMutation:
     async def confirm_push(self, info: Info[RequestContext, None], id: strawberry.ID) -> Push:
         runtime = info.context.runtime
         principal = await info.context.principal()
+        # Before the request's transaction commits the confirmation.
+        await expect_push(runtime, principal.account_id)
         record = await service.confirm_push(
             await info.context.tenant_uow(),
             principal,

@@ -24,7 +24,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from arq import Retry
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from audora.platform.auth.permissions import Permission, allows
@@ -45,6 +45,7 @@ from audora.tenants.lifecycle.export_archive import export_zip
 from audora.tenants.lifecycle.export_tables import data_exports
 from audora.tenants.lifecycle.schedule import DataClass, period_of
 from audora.tenants.lifecycle.tables import export_links
+from audora.tenants.registry.due_work import Sweep, mark_due
 from audora.tenants.registry.repository import is_live
 from audora.tenants.registry.tables import accounts
 
@@ -148,6 +149,11 @@ async def request_export(runtime: Runtime, principal: Principal, *, ip: str | No
         ).first()
         if pending is not None:
             return _record(pending)
+        # Before the commit: retention queues the build again if its job is lost, and
+        # deletes the export once it expires.
+        await mark_due(
+            runtime.platform_engine, principal.account_id, Sweep.RETENTION, now + REQUEUE_AFTER
+        )
         export_id = uuid.uuid4()
         row = (
             await uow.execute(
@@ -430,6 +436,8 @@ async def open_download(runtime: Runtime, token: str, *, ip: str | None) -> Down
 class ExportSweep:
     expired: int = 0
     requeued: int = 0
+    # When an export left next needs the sweep (its expiry, or its build's requeue).
+    next_due: datetime | None = None
 
 
 async def sweep_exports(runtime: Runtime, tenant_id: uuid.UUID) -> ExportSweep:
@@ -465,7 +473,24 @@ async def sweep_exports(runtime: Runtime, tenant_id: uuid.UUID) -> ExportSweep:
                 )
             ).scalars()
         )
+        left = (
+            await uow.execute(
+                select(
+                    select(func.min(data_exports.c.requested_at))
+                    .where(data_exports.c.status == "PENDING")
+                    .scalar_subquery()
+                    .label("pending"),
+                    select(func.min(data_exports.c.expires_at))
+                    .where(data_exports.c.status.in_(["READY", "FAILED"]))
+                    .scalar_subquery()
+                    .label("expiring"),
+                )
+            )
+        ).one()
+        pending, expiring = left.pending, left.expiring
         await uow.commit()
+    moments = [m for m in (pending and pending + REQUEUE_AFTER, expiring) if m is not None]
+    sweep.next_due = min(moments, default=None)
     if expired:
         bucket = await runtime.buckets.of(tenant_id)
         for row in expired:

@@ -1,6 +1,8 @@
 """The retention schedule's jobs: the worker's cron runs `retention_sweep_job` every ten
 minutes, and `audora retention run` runs the same code at once: audio past its deadline,
 data exports past their 24 hours, and accounts past their closure's grace (the purge).
+Only tenants marked due are visited: a transcript, an export and a push mark theirs
+with the moment their data must go, and each visit moves the mark to the next one.
 
 One tenant's failure never stops the others: it is logged (the alert) and the next run
 tries it again, since every step is idempotent.
@@ -10,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,7 +30,7 @@ from audora.tenants.lifecycle.export import sweep_exports
 from audora.tenants.lifecycle.purge import purge_due_accounts
 from audora.tenants.lifecycle.schedule import DataClass, period_of
 from audora.tenants.recordings.retention import AudioSweep, delete_due_recordings
-from audora.tenants.registry.repository import live_account_ids
+from audora.tenants.registry.due_work import LIVE_STATUSES, DueTenant, Sweep, due_tenants, settle
 
 log = logging.getLogger(__name__)
 
@@ -58,20 +59,33 @@ class RetentionRun:
 
 
 async def run_due_retention(runtime: Runtime) -> RetentionRun:
-    """Every retention action that is due now, for every tenant."""
-    tenants = await live_account_ids(runtime.platform_engine)
+    """Every retention action that is due now, in every tenant marked due for it
+    (tenants/registry/due_work.py), and every account-level one."""
+    tenants = await due_tenants(
+        runtime.platform_engine, Sweep.RETENTION, runtime.clock.now(), statuses=LIVE_STATUSES
+    )
     run = RetentionRun(tenants=len(tenants))
     gate = asyncio.Semaphore(CONCURRENCY)
 
-    async def one(tenant: uuid.UUID) -> None:
+    async def one(tenant: DueTenant) -> None:
         async with gate:
             try:
-                run.add(await delete_due_recordings(runtime, tenant))
-                run.exports_expired += (await sweep_exports(runtime, tenant)).expired
-                run.pushes_deleted += await delete_finished_pushes(runtime, tenant)
+                audio = await delete_due_recordings(runtime, tenant.tenant_id)
+                exports = await sweep_exports(runtime, tenant.tenant_id)
+                pushes, pushes_due = await delete_finished_pushes(runtime, tenant.tenant_id)
             except Exception:
-                log.exception("retention failed for tenant %s; the next run retries", tenant)
-                run.failed_tenants.append(str(tenant))
+                log.exception(
+                    "retention failed for tenant %s; the next run retries", tenant.tenant_id
+                )
+                run.failed_tenants.append(str(tenant.tenant_id))
+                return
+            run.add(audio)
+            run.exports_expired += exports.expired
+            run.pushes_deleted += pushes
+            moments = [m for m in (audio.next_due, exports.next_due, pushes_due) if m]
+            await settle(
+                runtime.platform_engine, tenant, Sweep.RETENTION, min(moments, default=None)
+            )
 
     await asyncio.gather(*(one(t) for t in tenants))
     # Accounts past their closure's grace, and purges left unfinished, after the

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import uuid
 from dataclasses import dataclass
+from datetime import timedelta
 from enum import StrEnum
 
 from audora.platform.db.tenant_binding import TenantRef, tenant_transaction
@@ -26,12 +27,16 @@ from audora.tenants.meeting_bots import repository
 from audora.tenants.meeting_bots.provider import BOT_ID
 from audora.tenants.meeting_bots.service import BotStatus
 from audora.tenants.recordings.timeline import parse_timeline, seal_timeline
+from audora.tenants.registry.due_work import Sweep, mark_due
 from audora.tenants.transcription.provider import SpeakerTurn
 
 RECORDING_READY = "recording.ready"
 FETCH_JOB = "fetch_bot_recording_job"
 MAX_MEDIA_URL = 4096
 ACTOR = "system:meeting-bot"
+# A recording announced this long ago and still not fetched has lost its job: the sweep
+# (sweep.py) queues it again.
+STUCK_AFTER = timedelta(minutes=30)
 
 
 def fetch_job_id(call_id: uuid.UUID | str) -> str:
@@ -86,6 +91,8 @@ async def receive(runtime: Runtime, event: RecordingReady) -> Outcome:
             return Outcome.IGNORED
         if bot["status"] == BotStatus.DISPATCHED:
             now = runtime.clock.now()
+            # Before the commit: from here the sweep looks after the bot.
+            await mark_due(runtime.platform_engine, tenant_id, Sweep.BOTS, now + STUCK_AFTER)
             sealer = FieldSealer(uow, runtime.keys, tenant_id, TRANSCRIPTS)
             await repository.change(
                 uow,

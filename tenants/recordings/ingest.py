@@ -43,7 +43,11 @@ from audora.tenants.recordings.timeline import seal_timeline
 from audora.tenants.registry.suspension import MOVING_REFUSAL
 from audora.tenants.registry.tables import accounts, tenant_placements
 from audora.tenants.transcription.provider import SpeakerTurn
-from audora.tenants.transcription.sweep import TRANSCRIBE_JOB, transcription_job_id
+from audora.tenants.transcription.sweep import (
+    TRANSCRIBE_JOB,
+    expect_transcription,
+    transcription_job_id,
+)
 
 log = logging.getLogger(__name__)
 
@@ -202,6 +206,7 @@ async def keep_recording(
     )
     tenant = TenantRef(tenant_schema(tenant_id))
     try:
+        await expect_transcription(runtime, tenant_id)
         async with tenant_transaction(runtime.tenant_engines, tenant) as uow:
             call = await calls.get(uow, call_id, scope, for_update=True)
             if call is None or call["status"] != CallStatus.AWAITING_RECORDING:

@@ -26,7 +26,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from audora.platform.db.tenant_binding import TenantRef, tenant_transaction
 from audora.platform.db.tenant_names import tenant_schema
@@ -60,6 +60,9 @@ class AudioSweep:
     objects_deleted: int
     objects_left: int
     overdue: int
+    # When the tenant's audio next needs the sweep: the next deadline, or the next run
+    # when objects were left; None when no recording holds a key with a deadline.
+    next_due: datetime | None = None
 
 
 async def delete_due_recordings(runtime: Runtime, tenant_id: uuid.UUID) -> AudioSweep:
@@ -122,6 +125,13 @@ async def delete_due_recordings(runtime: Runtime, tenant_id: uuid.UUID) -> Audio
                 )
             ).all()
         )
+        next_deadline = (
+            await uow.execute(
+                select(func.min(recordings.c.delete_after)).where(
+                    recordings.c.wrapped_key.is_not(None)
+                )
+            )
+        ).scalar_one()
     if overdue or left:
         log.error(
             "audio retention for tenant %s: %s recordings overdue, %s objects not deleted",
@@ -129,7 +139,7 @@ async def delete_due_recordings(runtime: Runtime, tenant_id: uuid.UUID) -> Audio
             overdue,
             left,
         )
-    return AudioSweep(erased, deleted, left, overdue)
+    return AudioSweep(erased, deleted, left, overdue, now if left else next_deadline)
 
 
 async def _delete_objects_of_erased(

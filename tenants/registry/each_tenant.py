@@ -1,6 +1,9 @@
 """One read in each of many tenants, each in its own tenant transaction: what the sweeps
-that queue lost jobs again share. A tenant whose read fails is logged and passed over,
-so one broken schema never stops the others.
+share. A tenant whose read fails is logged and passed over, so one broken schema never
+stops the others.
+
+`sweep_due_tenants` reads only the tenants whose mark for the sweep is due
+(tenants/registry/due_work.py), and settles each mark from what its read found.
 
 Reads run a few at a time: one after another, the round trips alone made a sweep of
 10,000 tenants outlast arq's 300 s job timeout. A few, not many, because the worker's
@@ -13,12 +16,13 @@ import asyncio
 import logging
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from datetime import datetime
 from typing import TypeVar
 
 from audora.platform.db.tenant_binding import TenantRef, TenantUnitOfWork, tenant_transaction
 from audora.platform.db.tenant_names import tenant_schema
 from audora.platform.runtime import Runtime
-from audora.tenants.registry.repository import active_account_ids
+from audora.tenants.registry.due_work import Sweep, due_tenants, settle
 
 log = logging.getLogger(__name__)
 
@@ -57,10 +61,24 @@ async def read_in_tenants(
                 yield found
 
 
-async def read_in_active_tenants(
-    runtime: Runtime, read: Callable[[TenantUnitOfWork], Awaitable[T]], what: str
+async def sweep_due_tenants(
+    runtime: Runtime,
+    sweep: Sweep,
+    read: Callable[[TenantUnitOfWork], Awaitable[tuple[T, datetime | None]]],
+    what: str,
+    *,
+    statuses: tuple[str, ...] = ("ACTIVE",),
 ) -> AsyncIterator[tuple[uuid.UUID, T]]:
-    """`read_in_tenants` over every ACTIVE account."""
-    tenants = await active_account_ids(runtime.platform_engine)
-    async for found in read_in_tenants(runtime, tenants, read, what):
-        yield found
+    """(tenant, what `read` found there) for each tenant due for `sweep`, in an account of
+    one of `statuses`. `read` also says when the tenant next needs the sweep (None: not
+    until new work marks it); the mark is settled once the caller is done with what was
+    found, so a caller that fails leaves the tenant due for the next run."""
+    due = {
+        tenant.tenant_id: tenant
+        for tenant in await due_tenants(
+            runtime.platform_engine, sweep, runtime.clock.now(), statuses=statuses
+        )
+    }
+    async for tenant_id, (found, next_due) in read_in_tenants(runtime, list(due), read, what):
+        yield tenant_id, found
+        await settle(runtime.platform_engine, due[tenant_id], sweep, next_due)

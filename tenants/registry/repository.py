@@ -26,13 +26,6 @@ async def live_account_ids(platform_engine: AsyncEngine) -> list[uuid.UUID]:
         return list(rows.scalars())
 
 
-async def active_account_ids(platform_engine: AsyncEngine) -> list[uuid.UUID]:
-    """Every ACTIVE account: those whose work may start (not read-only, not closed)."""
-    async with platform_engine.connect() as conn:
-        rows = await conn.execute(select(accounts.c.id).where(accounts.c.status == "ACTIVE"))
-        return list(rows.scalars())
-
-
 async def is_live(platform_engine: AsyncEngine, account_id: uuid.UUID) -> bool:
     """Whether the account's schema still exists and no purge of it has begun."""
     async with platform_engine.connect() as conn:

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from sqlalchemy import (
+    BigInteger,
     CheckConstraint,
     Column,
     DateTime,
     ForeignKey,
+    Index,
     Integer,
     LargeBinary,
     String,
@@ -107,4 +109,23 @@ tenant_placements = Table(
     Column("moved_at", DateTime(timezone=True), nullable=True),
     # Set while `audora tenants move` copies the tenant: its read-only window.
     Column("moving_since", DateTime(timezone=True), nullable=True),
+)
+
+# The tenants a sweep must visit, and from when: one row per tenant and sweep while the
+# tenant has work that sweep looks after (tenants/registry/due_work.py). `version` grows
+# at each mark, so that a sweep never clears a mark made while it was reading the tenant.
+tenant_due_work = Table(
+    "tenant_due_work",
+    platform_metadata,
+    Column(
+        "account_id",
+        UUID(as_uuid=True),
+        ForeignKey("accounts.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("sweep", String(16), primary_key=True),
+    Column("due_at", DateTime(timezone=True), nullable=False),
+    Column("version", BigInteger, nullable=False, server_default="1"),
+    CheckConstraint("sweep IN ('calls', 'bots', 'pushes', 'retention')", name="sweep"),
+    Index("ix_tenant_due_work_sweep_due_at", "sweep", "due_at"),
 )

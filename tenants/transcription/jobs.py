@@ -37,6 +37,7 @@ from audora.tenants.calls.service import CallStatus
 from audora.tenants.documents.queueing import queue_generation
 from audora.tenants.recordings.audio import read_audio
 from audora.tenants.recordings.timeline import open_timeline
+from audora.tenants.registry.due_work import Sweep, mark_due
 from audora.tenants.registry.suspension import account_is_writable
 from audora.tenants.transcription.choice import transcriber_from_settings
 from audora.tenants.transcription.provider import Transcriber
@@ -113,9 +114,10 @@ async def transcribe_call_job(ctx: dict[str, Any], tenant_id: str, call_id: str)
         if row is None or row["status"] != CallStatus.TRANSCRIBING:
             return "nothing to do"  # another delivery of this job got there first
         await store_transcript(uow, runtime.keys, tenant, call, transcript)
-        await calls.mark_transcribed(
-            uow, recording["id"], now, now + runtime.settings.audio_retention
-        )
+        delete_after = now + runtime.settings.audio_retention
+        # Before the commit: retention must visit the tenant by the audio's deadline.
+        await mark_due(runtime.platform_engine, tenant, Sweep.RETENTION, delete_after)
+        await calls.mark_transcribed(uow, recording["id"], now, delete_after)
         # Straight on to the documents: the call enters its first generation round.
         generation = await calls.begin_generation(uow, call, now, kinds=None)
         await append(

@@ -27,6 +27,7 @@ from audora_testing import (
     admin_s3,
     create_call,
     create_profile,
+    mark_due,
     moved,
     raw_id,
     run_audora,
@@ -65,6 +66,7 @@ async def _transcribed_recording(
             ),
             {"now": now, "due": now + timedelta(hours=72), "call": raw_id(call_id)},
         ).one()
+    mark_due(superuser, raw_id(owner["account"]["id"]), "retention", now + timedelta(hours=72))
     return {
         **owner,
         "call_id": call_id,
