@@ -119,17 +119,14 @@ async def _provision(
     schema = tenant_schema(account_id)
     bucket = tenant_bucket(bucket_prefix, account_id)
     created: StorageCredentials | None = None
+    storage_touched = False
     key_created = False
 
     tenant_committed = False
-    # The bucket and its identity are made while the schema is: the object store's
-    # round trips were a quarter of a sign-up's time, spent waiting. The store call runs
-    # in a thread that a cancellation cannot stop, so every way out waits for it.
-    storage_call = asyncio.ensure_future(asyncio.to_thread(storage.create_tenant_storage, bucket))
+    await conn.begin()
+    if apart:
+        await platform.begin()
     try:
-        await conn.begin()
-        if apart:
-            await platform.begin()
         # Several statements in one round trip: sent without parameters, as the
         # simple query protocol allows; every name in them is a validated identifier.
         await conn.exec_driver_sql(";\n".join(create_schema_and_role(schema)))
@@ -170,7 +167,17 @@ async def _provision(
                 account_id=account_id, user_id=owner_id, role=Role.OWNER.value
             )
         )
-        created = await asyncio.shield(storage_call)
+        storage_touched = True
+        # The store call runs in a thread that a cancellation cannot stop: shield it
+        # and, if cancelled, let it finish before cleaning up after it.
+        storage_call = asyncio.ensure_future(
+            asyncio.to_thread(storage.create_tenant_storage, bucket)
+        )
+        try:
+            created = await asyncio.shield(storage_call)
+        except asyncio.CancelledError:
+            await asyncio.wait([storage_call])
+            raise
         sealed = await seal_secret(keys, account_id, created.secret_key)
         await platform.execute(
             insert(tenant_storage_identities).values(
@@ -193,10 +200,8 @@ async def _provision(
             if tenant_committed:
                 await _drop_schema_and_role(conn, schema)
         finally:
-            await asyncio.wait([storage_call])
-            if not storage_call.cancelled():
-                storage_call.exception()  # seen: the failure to report is `exc`
-            await _remove_storage(storage, bucket)
+            if storage_touched:
+                await _remove_storage(storage, bucket)
             if key_created:
                 await _destroy_key(keys, account_id)
         if isinstance(exc, IntegrityError) and "uq_users_email" in str(exc.orig):
