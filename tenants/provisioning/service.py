@@ -40,9 +40,9 @@ from audora.platform.storage.admin import StorageCredentials, TenantStorageAdmin
 from audora.tenants.placement.clusters import choose_cluster
 from audora.tenants.provisioning.ddl import (
     create_schema_and_role,
+    tenant_objects_batch,
     tenant_partitions,
     tenant_safeguards,
-    tenant_tables_ddl,
     version_table,
 )
 from audora.tenants.registry.tables import (
@@ -131,10 +131,10 @@ async def _provision(
         # simple query protocol allows; every name in them is a validated identifier.
         await conn.exec_driver_sql(";\n".join(create_schema_and_role(schema)))
         await point_provisioner_at(conn, schema)
+        await conn.exec_driver_sql(tenant_objects_batch())
         await conn.exec_driver_sql(
             ";\n".join(
                 [
-                    *tenant_tables_ddl(),
                     *tenant_safeguards(schema),
                     *tenant_partitions(schema, now),
                     *version_table(schema, tenant_head),
