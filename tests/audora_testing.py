@@ -29,6 +29,7 @@ from audora.platform.clock import FrozenClock
 from audora.platform.config import Settings
 from audora.platform.runtime import Runtime
 from audora.platform.storage.s3_admin import s3_client
+from audora.tenants.registry.due_work import Sweep, mark_statement
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -380,15 +381,7 @@ def mark_due(superuser: Engine, tenant: uuid.UUID, sweep: str, at: datetime) -> 
     """What the path a test's own SQL stands in for does first: mark the tenant due for
     `sweep` at `at` (tenants/registry/due_work.py), an earlier mark standing."""
     with superuser.begin() as conn:
-        conn.execute(
-            text(
-                "INSERT INTO platform.tenant_due_work (account_id, sweep, due_at)"
-                " VALUES (:tenant, :sweep, :at) ON CONFLICT (account_id, sweep) DO UPDATE"
-                " SET due_at = LEAST(tenant_due_work.due_at, excluded.due_at),"
-                " version = tenant_due_work.version + 1"
-            ),
-            {"tenant": tenant, "sweep": sweep, "at": at},
-        )
+        conn.execute(mark_statement(tenant, Sweep(sweep), at))
 
 
 def run_audora(env: dict[str, str], *args: str) -> str:

@@ -33,7 +33,6 @@ from sqlalchemy import (
     and_,
     column,
     delete,
-    exists,
     func,
     literal,
     select,
@@ -41,10 +40,10 @@ from sqlalchemy import (
     update,
     values,
 )
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.dialects.postgresql import Insert, insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from audora.tenants.lifecycle.tables import purges
+from audora.tenants.registry.repository import is_live_account, no_purge_begun
 from audora.tenants.registry.tables import accounts, tenant_due_work
 
 # Every account status but PURGED: those whose schema still exists.
@@ -64,18 +63,28 @@ class DueTenant:
     version: int
 
 
-async def mark_due(platform: AsyncEngine, tenant_id: uuid.UUID, sweep: Sweep, at: datetime) -> None:
-    """Have `sweep` visit the tenant at `at` at the latest (an earlier mark stands)."""
-    statement = insert(tenant_due_work).values(account_id=tenant_id, sweep=sweep, due_at=at)
-    statement = statement.on_conflict_do_update(
+def mark_statement(tenant_id: uuid.UUID, sweep: Sweep, at: datetime) -> Insert:
+    """The upsert `mark_due` runs (tests run it on their own connections too)."""
+    return _keep_earliest(
+        insert(tenant_due_work).values(account_id=tenant_id, sweep=sweep, due_at=at)
+    )
+
+
+def _keep_earliest(statement: Insert) -> Insert:
+    """On an existing mark: keep the earlier moment, and raise the version."""
+    return statement.on_conflict_do_update(
         index_elements=[tenant_due_work.c.account_id, tenant_due_work.c.sweep],
         set_={
             "due_at": func.least(tenant_due_work.c.due_at, statement.excluded.due_at),
             "version": tenant_due_work.c.version + 1,
         },
     )
+
+
+async def mark_due(platform: AsyncEngine, tenant_id: uuid.UUID, sweep: Sweep, at: datetime) -> None:
+    """Have `sweep` visit the tenant at `at` at the latest (an earlier mark stands)."""
     async with platform.begin() as conn:
-        await conn.execute(statement)
+        await conn.execute(mark_statement(tenant_id, sweep, at))
 
 
 async def due_tenants(
@@ -91,7 +100,7 @@ async def due_tenants(
             tenant_due_work.c.sweep == sweep,
             tenant_due_work.c.due_at <= now,
             accounts.c.status.in_(statuses),
-            ~exists().where(purges.c.account_id == accounts.c.id),
+            no_purge_begun(),
         )
         .order_by(tenant_due_work.c.due_at)
     )
@@ -120,27 +129,13 @@ async def settle(
 
 async def mark_every_tenant_due(platform: AsyncEngine, now: datetime) -> int:
     """The daily safety net: every live tenant due now for every sweep; how many tenants."""
-    live = (
-        select(accounts.c.id)
-        .where(
-            accounts.c.status.in_(LIVE_STATUSES),
-            ~exists().where(purges.c.account_id == accounts.c.id),
-        )
-        .subquery()
-    )
+    live = select(accounts.c.id).where(is_live_account()).subquery()
     sweeps = values(column("sweep", String), name="sweeps").data([(s.value,) for s in Sweep])
     rows = select(live.c.id, sweeps.c.sweep, literal(now).label("due_at")).select_from(
         live.join(sweeps, true())
     )
     statement = insert(tenant_due_work).from_select(["account_id", "sweep", "due_at"], rows)
-    statement = statement.on_conflict_do_update(
-        index_elements=[tenant_due_work.c.account_id, tenant_due_work.c.sweep],
-        set_={
-            "due_at": func.least(tenant_due_work.c.due_at, statement.excluded.due_at),
-            "version": tenant_due_work.c.version + 1,
-        },
-    )
     async with platform.begin() as conn:
-        await conn.execute(statement)
+        await conn.execute(_keep_earliest(statement))
         counted = await conn.execute(select(func.count()).select_from(live))
         return int(counted.scalar_one())

@@ -4,11 +4,21 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import exists, select
+from sqlalchemy import ColumnElement, exists, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from audora.tenants.lifecycle.tables import purges
 from audora.tenants.registry.tables import accounts
+
+
+def no_purge_begun() -> ColumnElement[bool]:
+    """Of an `accounts` row: no purge of it has begun (only the purge touches it then)."""
+    return ~exists().where(purges.c.account_id == accounts.c.id)
+
+
+def is_live_account() -> ColumnElement[bool]:
+    """Of an `accounts` row: its schema still exists and no purge of it has begun."""
+    return (accounts.c.status != "PURGED") & no_purge_begun()
 
 
 async def live_account_ids(platform_engine: AsyncEngine) -> list[uuid.UUID]:
@@ -17,10 +27,7 @@ async def live_account_ids(platform_engine: AsyncEngine) -> list[uuid.UUID]:
     async with platform_engine.connect() as conn:
         rows = await conn.execute(
             select(accounts.c.id)
-            .where(
-                accounts.c.status != "PURGED",
-                ~exists().where(purges.c.account_id == accounts.c.id),
-            )
+            .where(is_live_account())
             .order_by(accounts.c.created_at, accounts.c.id)
         )
         return list(rows.scalars())
@@ -30,10 +37,6 @@ async def is_live(platform_engine: AsyncEngine, account_id: uuid.UUID) -> bool:
     """Whether the account's schema still exists and no purge of it has begun."""
     async with platform_engine.connect() as conn:
         found = await conn.execute(
-            select(accounts.c.id).where(
-                accounts.c.id == account_id,
-                accounts.c.status != "PURGED",
-                ~exists().where(purges.c.account_id == accounts.c.id),
-            )
+            select(accounts.c.id).where(accounts.c.id == account_id, is_live_account())
         )
         return found.first() is not None
