@@ -115,23 +115,18 @@ async def delete_due_recordings(runtime: Runtime, tenant_id: uuid.UUID) -> Audio
         deleted, left = await _delete_objects_of_erased(runtime, tenant_id, now)
         await runtime.redis.set(_listed_key(tenant_id), now.isoformat())
     async with tenant_transaction(runtime.tenant_engines, ref) as uow:
-        overdue = len(
-            (
-                await uow.execute(
-                    select(recordings.c.id).where(
-                        recordings.c.delete_after <= now - OVERDUE_AFTER,
-                        recordings.c.wrapped_key.is_not(None),
-                    )
-                )
-            ).all()
-        )
-        next_deadline = (
+        # Of the recordings still keyed: how many are overdue, and the next deadline.
+        keyed = (
             await uow.execute(
-                select(func.min(recordings.c.delete_after)).where(
-                    recordings.c.wrapped_key.is_not(None)
-                )
+                select(
+                    func.count()
+                    .filter(recordings.c.delete_after <= now - OVERDUE_AFTER)
+                    .label("overdue"),
+                    func.min(recordings.c.delete_after).label("next_deadline"),
+                ).where(recordings.c.wrapped_key.is_not(None))
             )
-        ).scalar_one()
+        ).one()
+    overdue, next_deadline = int(keyed.overdue), keyed.next_deadline
     if overdue or left:
         log.error(
             "audio retention for tenant %s: %s recordings overdue, %s objects not deleted",
