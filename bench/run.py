@@ -90,7 +90,6 @@ async def _provision(runtime: Runtime, count: int, concurrency: int = 4) -> tupl
                     ),
                     bucket_prefix=runtime.settings.bucket_prefix,
                     tenant_head=head("tenant"),
-                    now=runtime.clock.now(),
                 )
             )
 

@@ -89,7 +89,6 @@ async def provision(runtime: Runtime, count: int) -> tuple[list[TenantData], flo
                 ),
                 bucket_prefix=runtime.settings.bucket_prefix,
                 tenant_head=head("tenant"),
-                now=runtime.clock.now(),
             )
             made.append(TenantData(account.account_id, account.owner_id, account.schema))
 

@@ -225,8 +225,8 @@ class Settings(BaseSettings):
     vulnerability_reports_per_hour: int = Field(default=5, ge=1)
     # Scheduled KEK rotation: a tenant's KEK gets a new version after this many days.
     kek_rotation_days: int = 90
-    # The access log keeps each request this many months; the worker's daily job drops
-    # a month's partition once its newest row is older.
+    # The access log keeps each request this many months; the worker's daily job deletes
+    # the rows that are older.
     access_log_months: int = Field(default=12, ge=1)
     # Audio is erased this many hours after its transcript is stored: 72 at most (the
     # promise), shorter if an operator wants.

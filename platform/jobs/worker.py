@@ -23,7 +23,7 @@ from audora.platform.metrics.jobs import instrumented, instrumented_cron
 from audora.platform.runtime import Runtime
 from audora.platform.tracing.setup import WORKER_SERVICE, Tracing, tracing_from_settings
 from audora.platform.vulnerability_reports.intake import vulnerability_report_alerts_job
-from audora.tenants.access_log.jobs import access_log_partitions_job, ensure_access_log_partitions
+from audora.tenants.access_log.jobs import access_log_expiry_job, expire_access_logs
 from audora.tenants.backups.jobs import backup_tenant_job, daily_backups_job, restore_drill_job
 from audora.tenants.documents import jobs as generation
 from audora.tenants.documents.jobs import generate_documents_job
@@ -78,7 +78,7 @@ FUNCTIONS = [
     reencrypt_tenant_job,
     rotate_due_keys_job,
     new_device_alert_job,
-    access_log_partitions_job,
+    access_log_expiry_job,
     # The job counts its own tries against MAX_TRIES to mark the call FAILED on the last.
     # No result kept: the per-call job id is free again once the job ends, so the sweep
     # can queue a call again (one left TRANSCRIBING while its account was suspended);
@@ -131,8 +131,8 @@ FUNCTIONS = [
 # from this schedule (platform/metrics/staleness.py).
 CRON_JOBS = [
     cron(rotate_due_keys_job, hour={3}, minute={17}, unique=True),
-    # Next month's access-log partition exists weeks ahead; expired ones go.
-    cron(ensure_access_log_partitions, hour={2}, minute={41}, unique=True),
+    # Access-log rows go once they are AUDORA_ACCESS_LOG_MONTHS old.
+    cron(expire_access_logs, hour={2}, minute={41}, unique=True),
     cron(requeue_stuck_calls_job, minute=set(range(3, 60, 10)), unique=True),
     # Audio is erased within ten minutes of its deadline (72 h after transcription).
     cron(retention_sweep_job, minute=set(range(7, 60, 10)), unique=True),

@@ -6,22 +6,22 @@ and from where, and is kept 12 months. Keeping it per tenant means a binding rea
 its own tenant's rows (like every other tenant table), a purge or a tenant move takes it
 along with the schema, and its expiry needs no cross-tenant DELETE.
 
-The table is partitioned by month on `at` (`partitions.py`): expiry drops a whole
-partition, which costs the same whatever it holds and leaves no dead rows to vacuum.
-Every text column is bounded and the table has no index, so PostgreSQL gives a
-partition no TOAST table and no index either: each month is one relation per tenant,
-which matters at thousands of tenants. Reads are by time range, which partition pruning
-serves.
+It is one plain table with a BRIN index on `at` (rows arrive in time order, so the
+index is a few pages whatever the table holds, and finds any time range, the daily
+expiry's included: `expiry.py`). Every text column is bounded, so PostgreSQL gives it no
+TOAST table: two relations per tenant, which matters at thousands of tenants. It was
+partitioned by month at first; PostgreSQL scans all of pg_constraint for each partition
+it creates, which made every new tenant slower than the one before (`expiry.py`).
 
 Nothing of what was asked is kept: no variables, no query text, only the operation's
 name and type. The tenant role may insert and read; it may not change or delete a row
-(its UPDATE, DELETE and TRUNCATE are revoked, and it has no privilege at all on the
-partitions themselves), so only the schema owner's retention job removes rows.
+(its UPDATE, DELETE and TRUNCATE are revoked), so only the schema owner's expiry job
+removes rows.
 """
 
 from __future__ import annotations
 
-from sqlalchemy import Column, DateTime, String, Table
+from sqlalchemy import Column, DateTime, Index, String, Table
 from sqlalchemy.dialects.postgresql import UUID
 
 from audora.platform.db.metadata import tenant_metadata
@@ -46,5 +46,5 @@ access_log = Table(
     Column("operation_name", String(OPERATION_NAME_CHARS), nullable=True),
     # "ok", or the distinct error codes of the answer, sorted and space-separated.
     Column("outcome", String(OUTCOME_CHARS), nullable=False),
-    postgresql_partition_by="RANGE (at)",
+    Index("ix_access_log_at", "at", postgresql_using="brin"),
 )

@@ -10,9 +10,10 @@ is unreadable from that moment, wherever copies of it lie.
 
 Who dumps: the provisioner role (`AUDORA_PROVISIONER_DATABASE_URL`). It owns every tenant
 schema, so it reads all of a tenant's tables without any grant, and it is what the worker
-already holds for tenant maintenance. The tenant role could not read the access log's
-partitions; the application and gateway roles read no tenant table by themselves; the
-operator's superuser URL is deliberately not given to the worker (`app_processes`).
+already holds for tenant maintenance. The tenant role could not read the schema's
+migration state (`alembic_version`); the application and gateway roles read no tenant
+table by themselves; the operator's superuser URL is deliberately not given to the
+worker (`app_processes`).
 
 Expiry: a backup older than the schedule's 30 days is deleted, every version of its object
 and then its row, whatever became of its tenant (a purged tenant's backups go at their

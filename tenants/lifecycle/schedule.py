@@ -72,9 +72,9 @@ SCHEDULE: tuple[Retention, ...] = (
         DataClass.ACCESS_LOG,
         timedelta(days=365),
         "12 months (AUDORA_ACCESS_LOG_MONTHS)",
-        "the month's partition is dropped",
+        "the rows are deleted, daily",
         "security monitoring and the customer's right to see access (legitimate interest)",
-        "tenants/access_log/partitions.py: ensure_access_log_partitions (daily cron)",
+        "tenants/access_log/expiry.py: expire_access_logs (daily cron)",
     ),
     Retention(
         DataClass.BILLING,

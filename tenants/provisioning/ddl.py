@@ -8,7 +8,6 @@ this gives exactly the schema that running every tenant migration gives.
 from __future__ import annotations
 
 import re
-from datetime import datetime
 from functools import cache
 
 from sqlalchemy.dialects import postgresql
@@ -16,7 +15,6 @@ from sqlalchemy.schema import CreateIndex, CreateTable
 
 from audora.platform.db.roles import GATEWAY_ROLE, PROVISIONER_ROLE
 from audora.platform.db.tenant_names import TenantSchema, tenant_role
-from audora.tenants.access_log.partitions import initial_partitions_ddl
 from audora.tenants.audit.tables import APPEND_ONLY_DDL
 from audora.tenants.tables import tenant_metadata
 
@@ -102,11 +100,6 @@ def tenant_safeguards(schema: TenantSchema) -> list[str]:
         f"REVOKE DELETE, TRUNCATE ON audit_chain FROM {role}",
         f"REVOKE UPDATE, DELETE, TRUNCATE ON access_log FROM {role}",
     ]
-
-
-def tenant_partitions(schema: TenantSchema, now: datetime) -> list[str]:
-    """Partitions that depend on the date: the access log's current and next month."""
-    return initial_partitions_ddl(schema, now)
 
 
 def close_version_table(schema: TenantSchema) -> list[str]:

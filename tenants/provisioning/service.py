@@ -18,7 +18,6 @@ import logging
 import uuid
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
-from datetime import datetime
 
 from sqlalchemy import insert
 from sqlalchemy.exc import IntegrityError
@@ -41,7 +40,6 @@ from audora.tenants.placement.clusters import choose_cluster
 from audora.tenants.provisioning.ddl import (
     create_schema_and_role,
     tenant_objects_batch,
-    tenant_partitions,
     tenant_safeguards,
     version_table,
 )
@@ -80,12 +78,10 @@ async def provision_account(
     *,
     bucket_prefix: str,
     tenant_head: str,
-    now: datetime,
     cluster: str | None = None,
 ) -> ProvisionedAccount:
-    """Everything a new account needs, or nothing. `now` (the application clock) picks
-    the access log's first monthly partitions. The account goes on `cluster`, or (None)
-    on the least loaded open cluster."""
+    """Everything a new account needs, or nothing. The account goes on `cluster`, or
+    (None) on the least loaded open cluster."""
     if cluster is None:
         cluster = await choose_cluster(engines)
     async with AsyncExitStack() as stack:
@@ -96,7 +92,7 @@ async def provision_account(
             else await stack.enter_async_context(engines.provisioner(cluster).connect())
         )
         return await _provision(
-            tenant, platform, cluster, storage, keys, new, bucket_prefix, tenant_head, now
+            tenant, platform, cluster, storage, keys, new, bucket_prefix, tenant_head
         )
 
 
@@ -109,7 +105,6 @@ async def _provision(
     new: NewAccount,
     bucket_prefix: str,
     tenant_head: str,
-    now: datetime,
 ) -> ProvisionedAccount:
     """`conn` is on the tenant's cluster; `platform` on the primary (the same connection
     when the tenant goes on the primary)."""
@@ -136,7 +131,6 @@ async def _provision(
             ";\n".join(
                 [
                     *tenant_safeguards(schema),
-                    *tenant_partitions(schema, now),
                     *version_table(schema, tenant_head),
                 ]
             )

@@ -51,7 +51,6 @@ async def sign_up(runtime: Runtime, request: SignUpRequest, client: ClientInfo) 
         ),
         bucket_prefix=runtime.settings.bucket_prefix,
         tenant_head=head("tenant"),
-        now=runtime.clock.now(),
     )
     issued = await open_session(
         runtime.platform_engine,

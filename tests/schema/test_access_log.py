@@ -4,7 +4,6 @@ ended), and never what it asked: no variables, no query text, no answer."""
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 
 from documents_testing import generating_call
@@ -12,17 +11,13 @@ from socket_testing import connected
 from sqlalchemy import Engine, text
 from starlette.applications import Starlette
 
-from audora.platform.clock import FrozenClock
 from audora.platform.runtime import Runtime
 
 from audora_testing import (
-    LOG_IN,
-    PASSWORD,
     TEST_AGENT,
     TEST_IP,
     GraphQL,
     error_codes,
-    moved,
     raw_id,
     schema_of,
     sign_up,
@@ -135,21 +130,23 @@ async def test_a_subscription_leaves_one_row_when_it_answers_or_is_refused(
 
 
 async def test_a_request_whose_row_cannot_be_written_fails_and_keeps_nothing(
-    gql: GraphQL, superuser: Engine, clock: FrozenClock
+    gql: GraphQL, superuser: Engine
 ) -> None:
-    # A successful request's row commits with it: no access goes unlogged. Years ahead,
-    # no partition of the access log is there to take the row.
+    # A successful request's row commits with it: no access goes unlogged. Here the
+    # tenant's access log refuses every new row (a constraint the operator added).
     owner = await sign_up(gql, "Unloggable Studio")
-    with moved(clock, timedelta(days=5 * 365)):
-        again = await gql(LOG_IN, {"input": {"email": owner["email"], "password": PASSWORD}})
-        result = await gql(
-            CREATE,
-            {"input": {"name": "Never Kept", "notes": "", "budget": ""}},
-            token=again["data"]["logIn"]["token"],
+    schema = schema_of(owner["account"]["id"])
+    with superuser.begin() as conn:
+        conn.execute(
+            text(
+                f"ALTER TABLE {schema}.access_log ADD CONSTRAINT refuses_rows "
+                "CHECK (outcome = '') NOT VALID"
+            )
         )
+    result = await gql(
+        CREATE, {"input": {"name": "Never Kept", "notes": "", "budget": ""}}, token=owner["token"]
+    )
     assert error_codes(result) == ["INTERNAL"]
     with superuser.connect() as conn:
-        kept = conn.execute(
-            text(f"SELECT count(*) FROM {schema_of(owner['account']['id'])}.client_profiles")
-        ).scalar_one()
+        kept = conn.execute(text(f"SELECT count(*) FROM {schema}.client_profiles")).scalar_one()
     assert kept == 0

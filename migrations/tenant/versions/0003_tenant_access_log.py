@@ -1,7 +1,8 @@
 """The access log: one row per authenticated request, partitioned by month.
 
 The current and the next month's partitions are made here, by the wall clock of the
-run; the worker's daily job makes the months after and drops expired ones.
+run. 0008 made it one plain table again (`tenants/access_log/expiry.py` says why); the
+partitions' DDL is kept here as this revision made it.
 
 Revision ID: 0003_tenant
 Revises: 0002_tenant
@@ -16,7 +17,6 @@ from alembic import context, op
 from sqlalchemy.dialects import postgresql as pg
 
 from audora.platform.db.tenant_names import tenant_role, validate_tenant_schema
-from audora.tenants.access_log.partitions import initial_partitions_ddl
 
 revision = "0003_tenant"
 down_revision = "0002_tenant"
@@ -42,8 +42,23 @@ def upgrade() -> None:
     schema = validate_tenant_schema(str(context.config.attributes["tenant_schema"]))
     # The tenant adds rows and reads them; only the schema owner removes them.
     op.execute(f"REVOKE UPDATE, DELETE, TRUNCATE ON access_log FROM {tenant_role(schema)}")
-    for statement in initial_partitions_ddl(schema, datetime.now(UTC)):
-        op.execute(statement)
+    now = datetime.now(UTC)
+    this_month = datetime(now.year, now.month, 1, tzinfo=UTC)
+    for month in range(2):
+        start = _months_later(this_month, month)
+        end = _months_later(this_month, month + 1)
+        name = f"access_log_{start:%Y%m}"
+        # Names and bounds come from the clock, never from input.
+        op.execute(
+            f"CREATE TABLE IF NOT EXISTS {name} PARTITION OF access_log "
+            f"FOR VALUES FROM ('{start.isoformat()}') TO ('{end.isoformat()}')"
+        )
+        op.execute(f"REVOKE ALL ON {name} FROM {tenant_role(schema)}")
+
+
+def _months_later(month: datetime, count: int) -> datetime:
+    index = month.year * 12 + month.month - 1 + count
+    return datetime(index // 12, index % 12 + 1, 1, tzinfo=UTC)
 
 
 def downgrade() -> None:

@@ -91,7 +91,6 @@ async def test_a_sign_up_failing_after_the_bucket_exists_leaves_nothing_behind(
             new_account,
             bucket_prefix=runtime.settings.bucket_prefix,
             tenant_head=head("tenant"),
-            now=runtime.clock.now(),
         )
     assert len(failing.created) == 1
     assert footprint(superuser, runtime.storage) == before
@@ -113,7 +112,6 @@ async def test_a_sign_up_failing_in_the_database_leaves_nothing_behind(
         new_account,
         bucket_prefix=runtime.settings.bucket_prefix,
         tenant_head=head("tenant"),
-        now=runtime.clock.now(),
     )
     before = footprint(superuser, runtime.storage)
     # Same owner email: the users insert fails after the role, schema and tables exist.
@@ -125,7 +123,6 @@ async def test_a_sign_up_failing_in_the_database_leaves_nothing_behind(
             new_account,
             bucket_prefix=runtime.settings.bucket_prefix,
             tenant_head=head("tenant"),
-            now=runtime.clock.now(),
         )
     assert conflict.value.code == "CONFLICT"
     assert footprint(superuser, runtime.storage) == before
@@ -147,7 +144,6 @@ async def test_provisioning_creates_the_key_slot_and_owner_membership(
         ),
         bucket_prefix=runtime.settings.bucket_prefix,
         tenant_head=head("tenant"),
-        now=runtime.clock.now(),
     )
     with superuser.connect() as conn:
         slot = conn.execute(

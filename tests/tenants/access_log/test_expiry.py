@@ -1,16 +1,13 @@
-"""L5: access logs are kept 12 months. A tenant's access log is partitioned by month; this
-month's and next month's partitions exist from sign-up on, the daily job makes the next
-ones and drops a month, with an audit event, once its newest row is older than
-`access_log_months`. The tenant cannot change or remove rows, and another tenant cannot
-read them."""
+"""L5: access logs are kept 12 months. A tenant's access log is one table; the daily job
+deletes its rows once they are `access_log_months` old and records how many in the audit
+log. The tenant cannot change or remove rows, and another tenant cannot read them."""
 
 from __future__ import annotations
 
-import re
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -24,31 +21,13 @@ from audora.platform.clock import FrozenClock
 from audora.platform.db.tenant_binding import TenantRef, tenant_transaction
 from audora.platform.db.tenant_names import validate_tenant_schema
 from audora.platform.runtime import Runtime
-from audora.tenants.access_log.jobs import access_log_partitions_job, ensure_access_log_partitions
+from audora.tenants.access_log.expiry import cutoff
+from audora.tenants.access_log.jobs import access_log_expiry_job, expire_access_logs
 from audora.tenants.access_log.log import AccessEntry, write
-from audora.tenants.access_log.partitions import (
-    month_of,
-    month_start,
-    months_after,
-    partition_name,
-)
 from audora.tenants.audit.log import verify_chain
 from audora.tenants.registry.repository import live_account_ids
 
 from audora_testing import TEST_AGENT, TEST_IP, GraphQL, raw_id, schema_of, sign_up
-
-
-def _partitions(superuser: Engine, schema: str) -> dict[str, str]:
-    """Each partition of the tenant's access log, with its bounds."""
-    with superuser.connect() as conn:
-        rows = conn.execute(
-            text(
-                "SELECT c.relname, pg_get_expr(c.relpartbound, c.oid) FROM pg_inherits i "
-                "JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = CAST(:p AS regclass)"
-            ),
-            {"p": f"{schema}.access_log"},
-        ).all()
-        return {name: bound for name, bound in rows}
 
 
 def _rows(superuser: Engine, owner: dict[str, Any]) -> list[dict[str, Any]]:
@@ -93,108 +72,103 @@ def clock_at(clock: FrozenClock, moment: datetime) -> Iterator[None]:
         clock.advance(-moved)
 
 
-async def test_this_months_and_next_months_partitions_exist_closed_to_the_tenant(
+def test_the_cutoff_is_the_same_instant_whole_calendar_months_before() -> None:
+    assert cutoff(datetime(2026, 11, 27, 14, 5, tzinfo=UTC), 12) == datetime(
+        2025, 11, 27, 14, 5, tzinfo=UTC
+    )
+    # A day the earlier month does not have becomes its last day.
+    assert cutoff(datetime(2026, 3, 31, 9, tzinfo=UTC), 1) == datetime(2026, 2, 28, 9, tzinfo=UTC)
+    assert cutoff(datetime(2025, 2, 28, tzinfo=UTC), 12) == datetime(2024, 2, 28, tzinfo=UTC)
+    assert cutoff(datetime(2026, 1, 15, tzinfo=UTC), 13) == datetime(2024, 12, 15, tzinfo=UTC)
+    with pytest.raises(ValueError, match="at least one month"):
+        cutoff(datetime(2026, 1, 15, tzinfo=UTC), 0)
+
+
+async def test_the_access_log_is_two_relations_the_tenant_may_add_to_and_read_only(
     gql: GraphQL, runtime: Runtime, superuser: Engine
 ) -> None:
-    owner = await sign_up(gql, "Partitioned Log")
+    owner = await sign_up(gql, "Plain Log")
     schema = schema_of(owner["account"]["id"])
-    this_month = month_of(runtime.clock.now())
-    expected = [this_month, months_after(this_month, 1)]
-    partitions = _partitions(superuser, schema)
-    assert sorted(partitions) == [partition_name(m) for m in expected]
-    for month in expected:
-        # Each holds exactly its UTC calendar month, whatever the session's time zone.
-        lower, upper = re.findall(r"'([^']+)'", partitions[partition_name(month)])
-        assert datetime.fromisoformat(lower) == month_start(month)
-        assert datetime.fromisoformat(upper) == month_start(months_after(month, 1))
     with superuser.connect() as conn:
-        # One relation a month: no TOAST table and no index per partition per tenant.
-        extras = conn.execute(
+        relations = conn.execute(
             text(
-                "SELECT c.relname, c.reltoastrelid, "
-                "(SELECT count(*) FROM pg_index x WHERE x.indrelid = c.oid) "
+                "SELECT c.relname, c.relkind, c.reltoastrelid, am.amname "
                 "FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
-                "WHERE n.nspname = :s AND c.relname LIKE 'access_log%'"
+                "LEFT JOIN pg_am am ON am.oid = c.relam "
+                "WHERE n.nspname = :s AND c.relname LIKE '%access_log%'"
             ),
             {"s": schema},
         ).all()
-    assert {name: (int(toast), count) for name, toast, count in extras} == {
-        name: (0, 0) for name in ["access_log", *partitions]
-    }
-    # The tenant adds and reads rows through the parent, and cannot change or remove
-    # them, nor touch a partition directly.
-    refused = (
+    # No partitions, no TOAST table: the table and its BRIN index on `at`, whatever the
+    # tenant's age.
+    assert sorted((name, kind, int(toast), am) for name, kind, toast, am in relations) == [
+        ("access_log", "r", 0, "heap"),
+        ("ix_access_log_at", "i", 0, "brin"),
+    ]
+    for statement in (
         "UPDATE access_log SET outcome = 'ok'",
         "DELETE FROM access_log",
         "TRUNCATE access_log",
-        f"SELECT count(*) FROM {partition_name(this_month)}",
-        f"DELETE FROM {partition_name(this_month)}",
-        f"DROP TABLE {partition_name(this_month)}",
-    )
-    for statement in refused:
+        "DROP TABLE access_log",
+    ):
         async with tenant_transaction(runtime.tenant_engines, _tenant(owner)) as uow:
             with pytest.raises(DBAPIError, match=r"permission denied|must be owner"):
                 await uow.execute(text(statement))
+    await _log_a_request(runtime, owner)
     async with tenant_transaction(runtime.tenant_engines, _tenant(owner)) as uow:
-        assert (await uow.execute(text("SELECT count(*) FROM access_log"))).scalar_one() >= 0
+        assert (await uow.execute(text("SELECT count(*) FROM access_log"))).scalar_one() >= 1
 
 
-async def test_access_logs_are_kept_12_months_then_their_partition_is_dropped_and_audited(
+async def test_access_logs_are_kept_12_months_then_deleted_and_audited(
     gql: GraphQL, runtime: Runtime, superuser: Engine, clock: FrozenClock
 ) -> None:
-    owner = await sign_up(gql, "Expiring Log")
+    # A fixed moment (later than the real date, as the clock may only go forward) keeps
+    # the calendar arithmetic below free of month ends.
+    logged = datetime(2030, 5, 10, 12, tzinfo=UTC)
+    with clock_at(clock, logged):
+        owner = await sign_up(gql, "Expiring Log")
+        await _log_a_request(runtime, owner)
     schema = schema_of(owner["account"]["id"])
     tenant_hex = raw_id(owner["account"]["id"]).hex
     ctx = {"runtime": runtime}
-    await _log_a_request(runtime, owner)
-    start = month_of(clock.now())
-    rows = len(_rows(superuser, owner))
-    assert rows >= 1
-    # The last instant at which this month's newest row is not yet 12 months old.
-    just_before = month_start(months_after(start, 13)) - timedelta(microseconds=1)
-    with clock_at(clock, just_before):
-        kept = await access_log_partitions_job(ctx, tenant_hex)
-    assert kept == {
-        "created": [
-            partition_name(months_after(start, 12)),
-            partition_name(months_after(start, 13)),
-        ],
-        "dropped": [],
-    }
-    with clock_at(clock, month_start(months_after(start, 13)) + timedelta(days=1, hours=5)):
-        due = await access_log_partitions_job(ctx, tenant_hex)
-        again = await access_log_partitions_job(ctx, tenant_hex)
-    assert due == {
-        "created": [partition_name(months_after(start, 14))],
-        "dropped": [partition_name(start)],
-    }
-    assert again == {"created": [], "dropped": []}  # idempotent: nothing twice
-    assert sorted(_partitions(superuser, schema)) == [
-        partition_name(months_after(start, n)) for n in (1, 12, 13, 14)
-    ]
+    old = len(_rows(superuser, owner))
+    assert old >= 1
+    # A row from six months later, which must outlive the first ones.
+    later = logged + timedelta(days=183)
+    with clock_at(clock, later):
+        await _log_a_request(runtime, owner)
+    a_year_on = datetime(2031, 5, 10, 12, tzinfo=UTC)
+    with clock_at(clock, a_year_on - timedelta(microseconds=1)):
+        kept = await access_log_expiry_job(ctx, tenant_hex)
+    assert kept["expired"] == 0
+    assert len(_rows(superuser, owner)) == old + 1
+    with clock_at(clock, a_year_on + timedelta(days=1, hours=5)):
+        due = await access_log_expiry_job(ctx, tenant_hex)
+        again = await access_log_expiry_job(ctx, tenant_hex)
+    assert due == {"before": (logged + timedelta(days=1, hours=5)).isoformat(), "expired": old}
+    assert again["expired"] == 0  # idempotent: nothing twice, and audited once
+    assert [row["at"] for row in _rows(superuser, owner)] == [later]
     with superuser.connect() as conn:
         events = conn.execute(
             text(
                 f"SELECT actor, target, details FROM {schema}.audit_events "
-                "WHERE action = 'retention.access_log_dropped'"
+                "WHERE action = 'retention.access_log_expired'"
             )
         ).all()
     assert len(events) == 1
     actor, target, details = events[0]
     assert actor == "system:retention"
-    assert target == f"access_log:{start:%Y-%m}"
+    assert target == "access_log"
     assert details == {
-        "partition": partition_name(start),
-        "from": month_start(start).isoformat(),
-        "to": month_start(months_after(start, 1)).isoformat(),
-        "rows": rows,
+        "before": (logged + timedelta(days=1, hours=5)).isoformat(),
+        "rows": old,
         "keepMonths": 12,
     }
     async with tenant_transaction(runtime.tenant_engines, _tenant(owner)) as uow:
         assert (await verify_chain(uow)).valid
 
 
-async def test_the_daily_cron_queues_one_partition_job_per_tenant_once_a_day(
+async def test_the_daily_cron_queues_one_expiry_job_per_tenant_once_a_day(
     gql: GraphQL, runtime: Runtime
 ) -> None:
     owner = await sign_up(gql, "Queued Maintenance")
@@ -205,11 +179,11 @@ async def test_the_daily_cron_queues_one_partition_job_per_tenant_once_a_day(
     try:
         ctx = {"runtime": runtime, "redis": pool}
         live = await live_account_ids(runtime.platform_engine)
-        assert await ensure_access_log_partitions(ctx) == len(live)
-        assert await ensure_access_log_partitions(ctx) == 0  # the same day: already queued
+        assert await expire_access_logs(ctx) == len(live)
+        assert await expire_access_logs(ctx) == 0  # the same day: already queued
         day = runtime.clock.now().date().isoformat()
         mine = Job(
-            f"access-log-partitions:{raw_id(owner['account']['id']).hex}:{day}",
+            f"access-log-expiry:{raw_id(owner['account']['id']).hex}:{day}",
             pool,
             _queue_name=queue,
         )
@@ -217,7 +191,7 @@ async def test_the_daily_cron_queues_one_partition_job_per_tenant_once_a_day(
         info = await mine.info()
         assert info is not None
         assert (info.function, info.args) == (
-            "access_log_partitions_job",
+            "access_log_expiry_job",
             (raw_id(owner["account"]["id"]).hex,),
         )
     finally:
@@ -236,10 +210,8 @@ async def test_one_tenant_cannot_read_anothers_access_log(
     await _log_a_request(runtime, theirs)
     assert _rows(superuser, theirs)
     their_schema = schema_of(theirs["account"]["id"])
-    this_month = partition_name(month_of(runtime.clock.now()))
     for statement in (
         f"SELECT count(*) FROM {their_schema}.access_log",
-        f"SELECT count(*) FROM {their_schema}.{this_month}",
         f"INSERT INTO {their_schema}.access_log (at, account_id, user_id, session_id, outcome) "
         "VALUES (now(), gen_random_uuid(), gen_random_uuid(), gen_random_uuid(), 'ok')",
     ):
