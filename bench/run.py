@@ -51,6 +51,7 @@ from audora.platform.runtime import Runtime
 from audora.platform.stack.embedded import EmbeddedStack
 from audora.platform.stack.process import free_port
 from audora.platform.tls.local_ca import ensure_server_certificate
+from audora.tenants.audit.tables import refuse_change_function
 from audora.tenants.migrate.runner import migrate_all, migrate_platform
 from audora.tenants.migrate.streams import head
 from audora.tenants.provisioning.service import NewAccount, provision_account
@@ -212,7 +213,7 @@ def _migration_rates(settings: Settings) -> dict[str, float]:
         with operator.begin() as conn:
             tables = [f"{schema}.{t.name}" for t in TENANT_TABLES] + [f"{schema}.alembic_version"]
             conn.exec_driver_sql(f"DROP TABLE {', '.join(tables)}")
-            conn.exec_driver_sql(f"DROP FUNCTION {schema}.audit_events_refuse_change()")
+            conn.exec_driver_sql(f"DROP FUNCTION {schema}.{refuse_change_function(schema)}()")
     operator.dispose()
     started = time.perf_counter()
     behind = migrate_all(settings, concurrency=settings.migrate_concurrency)

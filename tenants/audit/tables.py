@@ -2,7 +2,7 @@
 
 Each event's hash covers the previous event's hash and the event's canonical JSON, so
 altering, removing or reordering any event breaks the chain from there on. A trigger
-refuses UPDATE, DELETE and TRUNCATE even to the tenant role (see `APPEND_ONLY_DDL`).
+refuses UPDATE, DELETE and TRUNCATE even to the tenant role (see `append_only_ddl`).
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 
 from audora.platform.db.metadata import tenant_metadata
+from audora.platform.db.tenant_names import TenantSchema
 
 audit_events = Table(
     "audit_events",
@@ -49,13 +50,25 @@ audit_chain = Table(
     CheckConstraint("id = 1", name="one_row"),
 )
 
-# Created beside the tables, by provisioning and by the migration alike.
-APPEND_ONLY_DDL = (
-    "CREATE FUNCTION audit_events_refuse_change() RETURNS trigger LANGUAGE plpgsql AS "
-    "$$BEGIN RAISE EXCEPTION 'audit events are append-only' "
-    "USING ERRCODE = 'insufficient_privilege'; END$$",
-    "CREATE TRIGGER audit_events_append_only BEFORE UPDATE OR DELETE ON audit_events "
-    "FOR EACH ROW EXECUTE FUNCTION audit_events_refuse_change()",
-    "CREATE TRIGGER audit_events_no_truncate BEFORE TRUNCATE ON audit_events "
-    "FOR EACH STATEMENT EXECUTE FUNCTION audit_events_refuse_change()",
-)
+
+def refuse_change_function(schema: TenantSchema) -> str:
+    """The append-only triggers' function, named after its tenant. PostgreSQL finds a
+    function by reading every function of that name in the database, a catalog list that
+    each new function invalidates in every backend: with one name shared by all tenants,
+    each new tenant's CREATE FUNCTION and CREATE TRIGGER read one row per tenant."""
+    return f"audit_events_refuse_change_{schema}"
+
+
+def append_only_ddl(schema: TenantSchema) -> tuple[str, ...]:
+    """The function and triggers that refuse UPDATE, DELETE and TRUNCATE of the audit
+    log even to its owner. `schema` is a validated name."""
+    function = refuse_change_function(schema)
+    return (
+        f"CREATE FUNCTION {function}() RETURNS trigger LANGUAGE plpgsql AS "
+        "$$BEGIN RAISE EXCEPTION 'audit events are append-only' "
+        "USING ERRCODE = 'insufficient_privilege'; END$$",
+        "CREATE TRIGGER audit_events_append_only BEFORE UPDATE OR DELETE ON audit_events "
+        f"FOR EACH ROW EXECUTE FUNCTION {function}()",
+        "CREATE TRIGGER audit_events_no_truncate BEFORE TRUNCATE ON audit_events "
+        f"FOR EACH STATEMENT EXECUTE FUNCTION {function}()",
+    )

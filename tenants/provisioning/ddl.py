@@ -15,7 +15,7 @@ from sqlalchemy.schema import CreateIndex, CreateTable
 
 from audora.platform.db.roles import GATEWAY_ROLE, PROVISIONER_ROLE
 from audora.platform.db.tenant_names import TenantSchema, tenant_role
-from audora.tenants.audit.tables import APPEND_ONLY_DDL
+from audora.tenants.audit.tables import append_only_ddl
 from audora.tenants.tables import tenant_metadata
 
 # Alembic's own version table, as alembic creates it.
@@ -42,11 +42,11 @@ def tenant_tables_ddl() -> tuple[str, ...]:
 
 @cache
 def tenant_objects_batch() -> str:
-    """Every tenant table and index, the audit log's append-only triggers and alembic's
-    version table, as one batch: the same text for every tenant, so the statement guard
-    parses it once and caches its verdict (parsed anew for each tenant, as part of a
-    batch naming the tenant, it was a fifth of a sign-up's CPU)."""
-    return ";\n".join([*tenant_tables_ddl(), *APPEND_ONLY_DDL, _VERSION_TABLE])
+    """Every tenant table and index and alembic's version table, as one batch: the same
+    text for every tenant, so the statement guard parses it once and caches its verdict
+    (parsed anew for each tenant, as part of a batch naming the tenant, it was a fifth of
+    a sign-up's CPU)."""
+    return ";\n".join([*tenant_tables_ddl(), _VERSION_TABLE])
 
 
 def create_role(schema: TenantSchema) -> str:
@@ -90,12 +90,13 @@ def version_table(schema: TenantSchema, head: str) -> list[str]:
 
 
 def tenant_safeguards(schema: TenantSchema) -> list[str]:
-    """What the tables alone do not say, for this tenant's role: the audit log is
-    append-only to it (the triggers of `tenant_objects_batch` refuse even the owner),
-    and the access log is only ever added to by it (the retention job, as the schema
-    owner, drops expired months)."""
+    """What the tables alone do not say: the audit log is append-only (its triggers
+    refuse even the owner; their function is named after the tenant), and the tenant
+    role only ever adds to the access log (the expiry job, as the schema owner, deletes
+    expired rows)."""
     role = tenant_role(schema)
     return [
+        *append_only_ddl(schema),
         f"REVOKE UPDATE, DELETE, TRUNCATE ON audit_events FROM {role}",
         f"REVOKE DELETE, TRUNCATE ON audit_chain FROM {role}",
         f"REVOKE UPDATE, DELETE, TRUNCATE ON access_log FROM {role}",

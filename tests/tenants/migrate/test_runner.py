@@ -20,9 +20,11 @@ from sqlalchemy import Engine, text
 
 from audora.platform.config import Settings
 from audora.platform.db.engines import sync_engine
+from audora.platform.db.tenant_binding import migrator_search_path
 from audora.platform.db.tenant_names import TenantSchema, tenant_schema
 from audora.platform.runtime import Runtime
-from audora.tenants.migrate.runner import migrate_tenant
+from audora.tenants.audit.tables import refuse_change_function
+from audora.tenants.migrate.runner import migrate_tenant, run_tenant_stream
 from audora.tenants.migrate.streams import head
 from audora.tenants.provisioning.ddl import create_schema_and_role
 from audora.tenants.provisioning.service import NewAccount, provision_account
@@ -135,13 +137,71 @@ async def test_a_provisioned_tenant_has_exactly_the_schema_migrations_give(
     assert catalog(superuser, provisioned)["columns"]  # not two empty schemas
 
 
+async def test_the_access_log_keeps_its_rows_through_migration_0008_down_and_up(
+    runtime: Runtime, superuser: Engine, settings: Settings
+) -> None:
+    # 0008 made the partitioned access log one table and renamed the audit log's
+    # function; the bench undoes and redoes it over every tenant, so both ways are real.
+    schema = await _provision(runtime, "reshaped")
+    moments = ["2026-10-30T23:59:59+00:00", "2026-11-01T00:00:00+00:00"]
+    with superuser.begin() as conn:
+        for at in moments:
+            conn.execute(
+                text(
+                    f"INSERT INTO {schema}.access_log (at, account_id, user_id, session_id, "
+                    "outcome) VALUES (:at, gen_random_uuid(), gen_random_uuid(), "
+                    "gen_random_uuid(), 'ok')"
+                ),
+                {"at": at},
+            )
+    before = catalog(superuser, schema)
+
+    def shape() -> tuple[str, list[str], int, str]:
+        with superuser.connect() as conn:
+            kind = conn.execute(
+                text("SELECT relkind FROM pg_class WHERE oid = CAST(:t AS regclass)"),
+                {"t": f"{schema}.access_log"},
+            ).scalar_one()
+            parts = conn.execute(
+                text(
+                    "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
+                    "WHERE i.inhparent = CAST(:t AS regclass) ORDER BY 1"
+                ),
+                {"t": f"{schema}.access_log"},
+            ).scalars()
+            rows = conn.execute(text(f"SELECT count(*) FROM {schema}.access_log")).scalar_one()
+            function = conn.execute(
+                text(
+                    "SELECT p.proname FROM pg_trigger t JOIN pg_proc p ON p.oid = t.tgfoid "
+                    "WHERE t.tgname = 'audit_events_append_only' "
+                    "AND t.tgrelid = CAST(:t AS regclass)"
+                ),
+                {"t": f"{schema}.audit_events"},
+            ).scalar_one()
+            return str(kind), list(parts), int(rows), str(function)
+
+    provisioner = sync_engine(settings.provisioner_database_url)
+    try:
+        with provisioner.begin() as conn, migrator_search_path(conn, schema):
+            run_tenant_stream(conn, schema, "0007_tenant", down=True)
+        kind, parts, rows, function = shape()
+        assert (kind, rows, function) == ("p", 2, "audit_events_refuse_change")
+        # Every month a row is in, and this month and the next, got their partition.
+        assert {"access_log_202610", "access_log_202611"} <= set(parts)
+        assert migrate_tenant(provisioner, schema, head("tenant")) is True
+    finally:
+        provisioner.dispose()
+    assert shape() == ("r", [], 2, refuse_change_function(schema))
+    assert catalog(superuser, schema) == before
+
+
 def _reset_to_base(superuser: Engine, schemas: list[TenantSchema]) -> None:
     """Put tenants back before their first migration, as if the stream were new."""
     for schema in schemas:
         with superuser.begin() as conn:
             tables = [f"{schema}.{t.name}" for t in TENANT_TABLES] + [f"{schema}.alembic_version"]
             conn.exec_driver_sql(f"DROP TABLE {', '.join(tables)}")
-            conn.exec_driver_sql(f"DROP FUNCTION {schema}.audit_events_refuse_change()")
+            conn.exec_driver_sql(f"DROP FUNCTION {schema}.{refuse_change_function(schema)}()")
 
 
 def _versions(superuser: Engine, schemas: list[TenantSchema]) -> dict[str, str | None]:

@@ -1,9 +1,12 @@
-"""The access log becomes one plain table with a BRIN index on `at`, its rows kept.
+"""Two tenant objects whose creation cost grew with the number of tenants, made so that
+it does not; existing tenants are brought to the same shape.
 
-PostgreSQL scans all of pg_constraint for every partition it creates, so the monthly
-partitions made each new tenant slower than the one before
-(`tenants/access_log/expiry.py`). The rows move over in the same transaction; the tenant
-role keeps exactly its INSERT and SELECT.
+- The access log becomes one plain table with a BRIN index on `at`, its rows kept.
+  PostgreSQL scans all of pg_constraint for every partition it creates
+  (`tenants/access_log/expiry.py`). The rows move over in the same transaction; the
+  tenant role keeps exactly its INSERT and SELECT.
+- The audit log's append-only function is renamed after its tenant: PostgreSQL looks a
+  function up by reading every function of its name (`tenants/audit/tables.py`).
 
 Revision ID: 0008_tenant
 Revises: 0007_tenant
@@ -17,7 +20,7 @@ import sqlalchemy as sa
 from alembic import context, op
 from sqlalchemy.dialects import postgresql as pg
 
-from audora.platform.db.tenant_names import tenant_role, validate_tenant_schema
+from audora.platform.db.tenant_names import TenantSchema, tenant_role, validate_tenant_schema
 
 revision = "0008_tenant"
 down_revision = "0007_tenant"
@@ -46,11 +49,20 @@ def _create(**partitioning: str) -> None:
     )
 
 
+_SHARED_NAME = "audit_events_refuse_change"
+
+
+def _schema() -> TenantSchema:
+    return validate_tenant_schema(str(context.config.attributes["tenant_schema"]))
+
+
 def _role() -> str:
-    return tenant_role(validate_tenant_schema(str(context.config.attributes["tenant_schema"])))
+    return tenant_role(_schema())
 
 
 def upgrade() -> None:
+    # The triggers follow the function by its oid.
+    op.execute(f"ALTER FUNCTION {_SHARED_NAME}() RENAME TO {_SHARED_NAME}_{_schema()}")
     op.execute("ALTER TABLE access_log RENAME TO access_log_by_month")
     _create()
     op.create_index("ix_access_log_at", "access_log", ["at"], postgresql_using="brin")
@@ -69,6 +81,7 @@ def _month(moment: datetime, later: int = 0) -> datetime:
 
 
 def downgrade() -> None:
+    op.execute(f"ALTER FUNCTION {_SHARED_NAME}_{_schema()}() RENAME TO {_SHARED_NAME}")
     role = _role()
     op.execute("ALTER TABLE access_log RENAME TO access_log_plain")
     _create(postgresql_partition_by="RANGE (at)")
