@@ -11,7 +11,10 @@ from __future__ import annotations
 import importlib.util
 import os
 import subprocess
+import time
 from pathlib import Path
+
+import psycopg
 
 from audora.platform.stack.process import ManagedProcess, StackError
 from audora.platform.stack.users import (
@@ -124,6 +127,27 @@ class EmbeddedPostgres:
         )
         self.process.start()
         self.process.wait_until_listening(self.port, timeout=30)
+        self._wait_until_accepting(timeout=30)
+
+    def _wait_until_accepting(self, timeout: float) -> None:
+        """After a crash (a killed supervisor's leftover server, stopped by us) PostgreSQL
+        listens while it recovers and refuses connections with SQLSTATE 57P03 until done."""
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                psycopg.connect(
+                    host="127.0.0.1",
+                    port=self.port,
+                    user="postgres",
+                    password=self.password,
+                    dbname="postgres",
+                    connect_timeout=5,
+                ).close()
+                return
+            except psycopg.OperationalError as exc:
+                if "starting up" not in str(exc) or time.monotonic() > deadline:
+                    raise
+            time.sleep(0.1)
 
     def url(self, user: str = "postgres", password: str | None = None, db: str = "audora") -> str:
         return f"postgresql+psycopg://{user}:{password or self.password}@127.0.0.1:{self.port}/{db}"
