@@ -125,3 +125,4 @@ class Runtime:
         await self.tenant_engines.close()
         await self.platform_engine.dispose()
         await self.redis.aclose()
+        await self.keys.close()

@@ -27,6 +27,10 @@ from audora.platform.db.tenant_names import validate_tenant_schema
 from audora.platform.errors import unauthenticated
 
 USER_AGENT_CHARS = 512
+# How stale a session's last use may be before a request writes it again. Writing it on
+# every request would make each read a write; a minute's resolution is plenty for a
+# 24-hour idle window (a session may end up to a minute early, never late).
+SLIDE_EVERY = timedelta(minutes=1)
 
 
 @dataclass(frozen=True)
@@ -154,6 +158,16 @@ async def _make_room(
     return tuple(excess)
 
 
+def _slide(now: datetime, idle: timedelta, client: ClientInfo) -> repository.Slide | None:
+    """The lookup's slide of the idle window; none for an address that does not parse,
+    which matches no session (`_same_ip`), so its request ends in a revocation."""
+    try:
+        ip = ipaddress.ip_address(client.ip) if client.ip is not None else None
+    except ValueError:
+        return None
+    return repository.Slide(now=now, idle=idle, every=SLIDE_EVERY, ip=ip, agent=client.agent)
+
+
 def _same_ip(stored: object, ip: str | None) -> bool:
     if stored is None or ip is None:
         return stored is None and ip is None
@@ -171,12 +185,14 @@ async def authenticate(
     if len(token) > 128:
         raise unauthenticated("invalid or expired session")
     now = clock.now()
+    slide = _slide(now, idle_timeout, client)
     async with engine.connect() as conn:
-        # Every request comes through here. Each statement below stands alone (the
-        # lookup; then at most one write: the revocation or the idle window's slide), so
-        # each is its own transaction: no BEGIN and COMMIT round trips around them.
+        # Every request comes through here: the lookup (which slides the idle window in
+        # the same statement, see `repository.Slide`), then only when the token comes
+        # from another client, the revocation. Each stands alone, so no BEGIN and COMMIT
+        # round trips around them.
         conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
-        row = await repository.principal_row(conn, token_hash(token))
+        row = await repository.principal_row(conn, token_hash(token), slide)
         if (
             row is None
             or row["revoked_at"] is not None
@@ -187,10 +203,6 @@ async def authenticate(
         if not _same_ip(row["ip"], client.ip) or (row["user_agent"] or "") != client.agent:
             await repository.revoke_session(conn, row["session_id"], now)
             raise Revoked(row["session_id"], row["user_id"], row["account_id"])
-        # Writing last_seen on every request would make each read a write; a minute's
-        # resolution is plenty for a 24-hour idle window.
-        if now - row["last_seen_at"] > timedelta(minutes=1):
-            await repository.touch_session(conn, row["session_id"], now)
     ids = row["client_profile_ids"]
     return Principal(
         session_id=row["session_id"],

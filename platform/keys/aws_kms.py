@@ -51,6 +51,10 @@ class AwsKmsKeyService:
             raise _translate(exc) from None
         return result
 
+    async def close(self) -> None:
+        # boto3's client pools its own HTTPS connections and needs no closing.
+        return None
+
     async def create_tenant_key(self, tenant_id: uuid.UUID) -> str:
         made = await self._call(
             "create_key",

@@ -51,6 +51,10 @@ class KeyService(Protocol):
 
     async def ping(self) -> None: ...
 
+    async def close(self) -> None:
+        """Let go of any connection kept between calls."""
+        ...
+
     def kek_version_of(self, wrapped: bytes) -> int | None:
         """The KEK version a wrapped key was made under, where the service says so."""
         ...

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from time import monotonic
 from typing import Any
 
-from sqlalchemy import Row, select
+from sqlalchemy import Row, bindparam, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from audora.platform.crypto.envelope import (
@@ -87,15 +87,22 @@ async def _unwrap(
     return plaintext
 
 
+# Built once: every sealing unit of work and every cold key runs one of these, and a
+# statement object kept finds its compiled form by a memoised cache key.
+_NEWEST = (
+    select(data_keys.c.version, data_keys.c.wrapped)
+    .where(data_keys.c.purpose == bindparam("for_purpose"))
+    .order_by(data_keys.c.version.desc())
+    .limit(1)
+)
+_WRAPPED = select(data_keys.c.wrapped).where(
+    data_keys.c.purpose == bindparam("for_purpose"),
+    data_keys.c.version == bindparam("of_version"),
+)
+
+
 async def _newest(uow: TenantUnitOfWork, purpose: str) -> Row[Any] | None:
-    return (
-        await uow.execute(
-            select(data_keys.c.version, data_keys.c.wrapped)
-            .where(data_keys.c.purpose == purpose)
-            .order_by(data_keys.c.version.desc())
-            .limit(1)
-        )
-    ).first()
+    return (await uow.execute(_NEWEST, {"for_purpose": purpose})).first()
 
 
 async def current_key(
@@ -125,13 +132,7 @@ async def key_for(
     cached = _cached(tenant_id, purpose, version)
     if cached is not None:
         return cached
-    row = (
-        await uow.execute(
-            select(data_keys.c.wrapped).where(
-                data_keys.c.purpose == purpose, data_keys.c.version == version
-            )
-        )
-    ).first()
+    row = (await uow.execute(_WRAPPED, {"for_purpose": purpose, "of_version": version})).first()
     if row is None:
         raise IntegrityError(f"no data key version {version} for {purpose}")
     return await _unwrap(keys, tenant_id, purpose, version, row.wrapped)

@@ -140,3 +140,43 @@ async def test_revoke_session_and_revoke_other_sessions(app: Starlette, gql: Gra
         token=third,
     )
     assert error_codes(missing) == ["NOT_FOUND"]
+
+
+def _last_seen(superuser: Any, token: str) -> Any:
+    from sqlalchemy import text
+
+    from audora.platform.auth.tokens import token_hash
+
+    with superuser.connect() as conn:
+        return conn.execute(
+            text("SELECT last_seen_at FROM platform.sessions WHERE token_hash = :h"),
+            {"h": token_hash(token)},
+        ).scalar_one()
+
+
+async def test_a_request_slides_the_idle_window_only_once_a_minute_and_only_for_its_client(
+    app: Starlette, gql: GraphQL, clock: FrozenClock, superuser: Any
+) -> None:
+    owner = await sign_up(gql, "Sliding Window")
+    opened = _last_seen(superuser, owner["token"])
+    moved = timedelta()
+    try:
+        # Within the minute a read stays a read: nothing is written.
+        clock.advance(timedelta(seconds=50))
+        moved += timedelta(seconds=50)
+        assert "errors" not in await gql(ME, token=owner["token"])
+        assert _last_seen(superuser, owner["token"]) == opened
+        # Past it, the same lookup moves the last use to now.
+        clock.advance(timedelta(seconds=20))
+        moved += timedelta(seconds=20)
+        assert "errors" not in await gql(ME, token=owner["token"])
+        slid = _last_seen(superuser, owner["token"])
+        assert slid == opened + moved
+        # A replay from elsewhere does not slide it: it ends it, as it was.
+        clock.advance(timedelta(minutes=5))
+        moved += timedelta(minutes=5)
+        stolen = await _me(app, owner["token"], ip="198.51.100.23")
+        assert error_codes(stolen) == ["UNAUTHENTICATED"]
+        assert _last_seen(superuser, owner["token"]) == slid
+    finally:
+        clock.advance(-moved)

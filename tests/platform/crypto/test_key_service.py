@@ -27,10 +27,8 @@ REPO = Path(__file__).resolve().parents[3]
 TOKEN = "test-token-" + uuid.uuid4().hex
 
 
-@pytest.fixture(scope="module")
-def key_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LocalKeyService, Path]]:
-    folder = tmp_path_factory.mktemp("kms")
-    socket = folder / "kms.sock"
+def _start_key_service(folder: Path, socket: Path) -> subprocess.Popen[bytes]:
+    socket.unlink(missing_ok=True)
     proc = subprocess.Popen(
         [
             sys.executable,
@@ -48,8 +46,15 @@ def key_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Loca
         assert proc.poll() is None
         assert time.monotonic() < deadline
         time.sleep(0.05)
+    return proc
+
+
+@pytest.fixture(scope="module")
+def key_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LocalKeyService, Path]]:
+    folder = tmp_path_factory.mktemp("kms")
+    proc = _start_key_service(folder, folder / "kms.sock")
     try:
-        yield LocalKeyService(socket, TOKEN), folder
+        yield LocalKeyService(folder / "kms.sock", TOKEN), folder
     finally:
         proc.terminate()
         proc.wait(timeout=10)
@@ -195,3 +200,32 @@ def test_the_key_service_client_asks_only_for_operations_the_service_answers() -
     # Every call names its operation literally, and each operation is sent once.
     assert all(isinstance(op, ast.Constant) for op in ops)
     assert sorted(op.value for op in ops if isinstance(op, ast.Constant)) == sorted(OPERATIONS)
+
+
+async def test_a_key_service_restarted_between_calls_is_reached_again_without_an_error(
+    tmp_path: Path,
+) -> None:
+    socket = tmp_path / "kms.sock"
+    kms = LocalKeyService(socket, TOKEN)
+    tenant = uuid.uuid4()
+    proc = _start_key_service(tmp_path, socket)
+    try:
+        await kms.create_tenant_key(tenant)
+        key = await kms.generate_data_key(tenant, CONTEXT)
+        # The client keeps its connection open for the next call...
+        assert await kms.decrypt_data_key(tenant, key.wrapped, CONTEXT) == key.plaintext
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+    proc = _start_key_service(tmp_path, socket)
+    try:
+        # ...which the restart closed: the call goes again on a new one.
+        assert await kms.decrypt_data_key(tenant, key.wrapped, CONTEXT) == key.plaintext
+        # A refusal is a whole exchange: the connection stays good for the next call.
+        with pytest.raises(UnwrapFailed):
+            await kms.decrypt_data_key(tenant, key.wrapped, {"tenant": "other"})
+        assert await kms.decrypt_data_key(tenant, key.wrapped, CONTEXT) == key.plaintext
+    finally:
+        await kms.close()
+        proc.terminate()
+        proc.wait(timeout=10)
