@@ -165,6 +165,16 @@ def schema_of(account_id: str) -> str:
     return "t_" + account_id.removeprefix("acc_")
 
 
+def access_log_rows(superuser: Engine, owner: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every row of a signed-up owner's tenant access log, oldest first, as the operator
+    reads them."""
+    with superuser.connect() as conn:
+        rows = conn.execute(
+            text(f"SELECT * FROM {schema_of(owner['account']['id'])}.access_log ORDER BY at")
+        ).mappings()
+        return [dict(r) for r in rows]
+
+
 def dead_url(url: str) -> str:
     """The same URL pointed at a loopback port where nothing listens."""
     from audora.platform.stack.process import free_port

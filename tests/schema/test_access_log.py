@@ -17,6 +17,7 @@ from audora_testing import (
     TEST_AGENT,
     TEST_IP,
     GraphQL,
+    access_log_rows,
     error_codes,
     raw_id,
     schema_of,
@@ -32,14 +33,6 @@ mutation CreateProbe($input: CreateClientProfileInput!) {
 """
 
 
-def _rows(superuser: Engine, owner: dict[str, Any]) -> list[dict[str, Any]]:
-    with superuser.connect() as conn:
-        rows = conn.execute(
-            text(f"SELECT * FROM {schema_of(owner['account']['id'])}.access_log ORDER BY at")
-        ).mappings()
-        return [dict(r) for r in rows]
-
-
 def _whole_table(superuser: Engine, owner: dict[str, Any]) -> str:
     with superuser.connect() as conn:
         rows = conn.execute(
@@ -52,12 +45,12 @@ async def test_an_authenticated_request_leaves_one_row_and_none_of_its_variables
     gql: GraphQL, superuser: Engine
 ) -> None:
     owner = await sign_up(gql, "Logged Requests")
-    before = len(_rows(superuser, owner))
+    before = len(access_log_rows(superuser, owner))
     result = await gql(
         CREATE, {"input": {"name": MARKER, "notes": MARKER, "budget": MARKER}}, token=owner["token"]
     )
     assert "errors" not in result, result
-    rows = _rows(superuser, owner)
+    rows = access_log_rows(superuser, owner)
     assert len(rows) == before + 1
     row = rows[-1]
     session_id = row["session_id"]
@@ -75,7 +68,7 @@ async def test_an_authenticated_request_leaves_one_row_and_none_of_its_variables
         token=owner["token"],
     )
     assert error_codes(refused) == ["BAD_USER_INPUT"]
-    last = _rows(superuser, owner)[-1]
+    last = access_log_rows(superuser, owner)[-1]
     assert (last["operation_type"], last["operation_name"], last["outcome"]) == (
         "query",
         None,
@@ -90,11 +83,11 @@ async def test_requests_without_a_valid_session_are_not_logged(
     gql: GraphQL, superuser: Engine
 ) -> None:
     owner = await sign_up(gql, "Anonymous Requests")
-    before = _rows(superuser, owner)
+    before = access_log_rows(superuser, owner)
     for token in (None, "aus_" + "x" * 43):
         result = await gql("{ me { user { id } } }", token=token)
         assert error_codes(result) == ["UNAUTHENTICATED"]
-    assert _rows(superuser, owner) == before
+    assert access_log_rows(superuser, owner) == before
 
 
 WATCH = """
@@ -109,7 +102,7 @@ async def test_a_subscription_leaves_one_row_when_it_answers_or_is_refused(
 ) -> None:
     owner = await generating_call(gql, runtime, "Logged Subscriptions")
     other = await generating_call(gql, runtime, "Someone Else's Call")
-    before = len(_rows(superuser, owner))
+    before = len(access_log_rows(superuser, owner))
     async with connected(app, owner["token"]) as socket:
         assert (await socket.message())["type"] == "connection_ack"
         for n, call in ((1, owner["call_id"]), (2, other["call_id"])):
@@ -121,7 +114,7 @@ async def test_a_subscription_leaves_one_row_when_it_answers_or_is_refused(
                 }
             )
             assert (await socket.message())["type"] == "next"
-    rows = _rows(superuser, owner)[before:]
+    rows = access_log_rows(superuser, owner)[before:]
     assert [(r["operation_type"], r["operation_name"], r["outcome"]) for r in rows] == [
         ("subscription", "Watch", "ok"),
         ("subscription", "Watch", "NOT_FOUND"),

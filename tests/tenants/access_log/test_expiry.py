@@ -27,15 +27,15 @@ from audora.tenants.access_log.log import AccessEntry, write
 from audora.tenants.audit.log import verify_chain
 from audora.tenants.registry.repository import live_account_ids
 
-from audora_testing import TEST_AGENT, TEST_IP, GraphQL, raw_id, schema_of, sign_up
-
-
-def _rows(superuser: Engine, owner: dict[str, Any]) -> list[dict[str, Any]]:
-    with superuser.connect() as conn:
-        rows = conn.execute(
-            text(f"SELECT * FROM {schema_of(owner['account']['id'])}.access_log")
-        ).mappings()
-        return [dict(r) for r in rows]
+from audora_testing import (
+    TEST_AGENT,
+    TEST_IP,
+    GraphQL,
+    access_log_rows,
+    raw_id,
+    schema_of,
+    sign_up,
+)
 
 
 async def _log_a_request(runtime: Runtime, owner: dict[str, Any]) -> None:
@@ -131,7 +131,7 @@ async def test_access_logs_are_kept_12_months_then_deleted_and_audited(
     schema = schema_of(owner["account"]["id"])
     tenant_hex = raw_id(owner["account"]["id"]).hex
     ctx = {"runtime": runtime}
-    old = len(_rows(superuser, owner))
+    old = len(access_log_rows(superuser, owner))
     assert old >= 1
     # A row from six months later, which must outlive the first ones.
     later = logged + timedelta(days=183)
@@ -141,13 +141,13 @@ async def test_access_logs_are_kept_12_months_then_deleted_and_audited(
     with clock_at(clock, a_year_on - timedelta(microseconds=1)):
         kept = await access_log_expiry_job(ctx, tenant_hex)
     assert kept["expired"] == 0
-    assert len(_rows(superuser, owner)) == old + 1
+    assert len(access_log_rows(superuser, owner)) == old + 1
     with clock_at(clock, a_year_on + timedelta(days=1, hours=5)):
         due = await access_log_expiry_job(ctx, tenant_hex)
         again = await access_log_expiry_job(ctx, tenant_hex)
     assert due == {"before": (logged + timedelta(days=1, hours=5)).isoformat(), "expired": old}
     assert again["expired"] == 0  # idempotent: nothing twice, and audited once
-    assert [row["at"] for row in _rows(superuser, owner)] == [later]
+    assert [row["at"] for row in access_log_rows(superuser, owner)] == [later]
     with superuser.connect() as conn:
         events = conn.execute(
             text(
@@ -208,7 +208,7 @@ async def test_one_tenant_cannot_read_anothers_access_log(
     theirs = await sign_up(gql, "Their Access Log")
     mine = await sign_up(gql, "My Access Log")
     await _log_a_request(runtime, theirs)
-    assert _rows(superuser, theirs)
+    assert access_log_rows(superuser, theirs)
     their_schema = schema_of(theirs["account"]["id"])
     for statement in (
         f"SELECT count(*) FROM {their_schema}.access_log",
