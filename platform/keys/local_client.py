@@ -146,11 +146,8 @@ class LocalKeyService:
 
 
 def _close(owner: asyncio.AbstractEventLoop, stream: _Stream) -> None:
-    if owner.is_closed():
-        # Its loop is gone, and with it any way to close the transport cleanly: the
-        # socket itself is closed instead.
-        sock = stream[1].get_extra_info("socket")
-        if sock is not None:
-            sock.close()
-        return
-    stream[1].close()
+    # A connection whose loop is closed cannot be closed through it (and asyncio's
+    # transport socket has no close of its own): dropped, its transport closes the
+    # socket when collected.
+    if not owner.is_closed():
+        stream[1].close()

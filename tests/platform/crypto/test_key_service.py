@@ -229,3 +229,14 @@ async def test_a_key_service_restarted_between_calls_is_reached_again_without_an
         await kms.close()
         proc.terminate()
         proc.wait(timeout=10)
+
+
+def test_a_key_service_client_outlives_the_event_loop_it_connected_on(
+    key_service: tuple[LocalKeyService, Path],
+) -> None:
+    _, folder = key_service
+    kms = LocalKeyService(folder / "kms.sock", TOKEN)
+    # Two loops in turn, as the CLI's commands run: the second finds the first's kept
+    # connection, whose loop is gone, and connects anew.
+    asyncio.run(kms.ping())
+    asyncio.run(kms.ping())
