@@ -10,12 +10,19 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import Sequence
 from typing import Any
 
 import boto3
 from botocore.exceptions import ClientError
 
-from audora.platform.keys.service import DataKey, KeyDestroyed, KeyServiceError, UnwrapFailed
+from audora.platform.keys.service import (
+    DataKey,
+    KeyDestroyed,
+    KeyServiceError,
+    UnwrapFailed,
+    WrappedKey,
+)
 
 
 def _alias(tenant_id: uuid.UUID) -> str:
@@ -89,6 +96,18 @@ class AwsKmsKeyService:
         )
         plaintext: bytes = answer["Plaintext"]
         return plaintext
+
+    async def decrypt_data_keys(
+        self, tenant_id: uuid.UUID, wrapped: Sequence[WrappedKey]
+    ) -> list[bytes | None]:
+        # KMS decrypts one blob per request: these run side by side, in worker threads.
+        async def one(key: WrappedKey) -> bytes | None:
+            try:
+                return await self.decrypt_data_key(tenant_id, key.wrapped, key.context)
+            except UnwrapFailed:
+                return None
+
+        return list(await asyncio.gather(*(one(key) for key in wrapped)))
 
     async def rewrap(self, tenant_id: uuid.UUID, wrapped: bytes, context: dict[str, str]) -> bytes:
         full = _context(tenant_id, context)

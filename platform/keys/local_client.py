@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import uuid
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -13,13 +14,14 @@ from audora.platform.keys.service import (
     KeyDestroyed,
     KeyServiceError,
     UnwrapFailed,
+    WrappedKey,
 )
 from audora.platform.keys.wire import read_message, write_message
 
 # Calls that may run twice with the same effect. Only these are retried on a fresh
 # connection when a kept one turns out closed (the service restarted): a lost answer to
 # `create`, `rotate` or `destroy` must surface, not be repeated.
-_REPEATABLE = frozenset({"ping", "decrypt", "generate", "rewrap"})
+_REPEATABLE = frozenset({"ping", "decrypt", "decrypt_many", "generate", "rewrap"})
 
 _Stream = tuple[asyncio.StreamReader, asyncio.StreamWriter]
 
@@ -128,6 +130,24 @@ class LocalKeyService:
             wrapped=base64.b64encode(wrapped).decode(),
         )
         return base64.b64decode(answer["plaintext"])
+
+    async def decrypt_data_keys(
+        self, tenant_id: uuid.UUID, wrapped: Sequence[WrappedKey]
+    ) -> list[bytes | None]:
+        answer = await self._call(
+            "decrypt_many",
+            tenant=str(tenant_id),
+            items=[
+                {"wrapped": base64.b64encode(key.wrapped).decode(), "context": key.context}
+                for key in wrapped
+            ],
+        )
+        results: list[dict[str, str]] = answer["results"]
+        if len(results) != len(wrapped):
+            raise KeyServiceError("the key service answered a different number of keys")
+        return [
+            base64.b64decode(r["plaintext"]) if r.get("error") is None else None for r in results
+        ]
 
     async def rewrap(self, tenant_id: uuid.UUID, wrapped: bytes, context: dict[str, str]) -> bytes:
         answer = await self._call(

@@ -36,7 +36,11 @@ _WRAPPED = struct.Struct(">3sI12s")
 _MAGIC = b"KW1"
 
 # Everything a client may ask. A KEK goes into AESGCM here and never into a response.
-OPERATIONS = frozenset({"ping", "create", "generate", "decrypt", "rewrap", "rotate", "destroy"})
+OPERATIONS = frozenset(
+    {"ping", "create", "generate", "decrypt", "decrypt_many", "rewrap", "rotate", "destroy"}
+)
+# The most data keys one `decrypt_many` unwraps: a tenant has a handful of purposes.
+MAX_MANY = 16
 
 
 def _aad(tenant_id: uuid.UUID, context: dict[str, str]) -> bytes:
@@ -84,6 +88,18 @@ class KeyServer:
         except InvalidTag:
             raise Refused("unwrap_failed", "wrapped key failed authentication") from None
 
+    def _unwrap_one(
+        self, keys: TenantKeys, tenant_id: uuid.UUID, item: dict[str, Any]
+    ) -> dict[str, str]:
+        """One item of a `decrypt_many`: its plaintext, or why it did not unwrap (the
+        others are answered all the same)."""
+        context = {str(k): str(v) for k, v in dict(item.get("context") or {}).items()}
+        try:
+            plain = self._unwrap(keys, tenant_id, _unb64(item["wrapped"]), context)
+        except Refused as refused:
+            return {"error": refused.code}
+        return {"plaintext": _b64(plain)}
+
     async def handle(self, request: dict[str, Any]) -> dict[str, Any]:
         if not hmac.compare_digest(str(request.get("token", "")), self.token):
             raise Refused("forbidden", "bad token")
@@ -107,6 +123,8 @@ class KeyServer:
             if op == "decrypt":
                 plain = self._unwrap(keys, tenant_id, _unb64(request["wrapped"]), context)
                 return {"plaintext": _b64(plain)}
+            if op == "decrypt_many":
+                return {"results": [self._unwrap_one(keys, tenant_id, i) for i in _items(request)]}
             if op == "rewrap":
                 plain = self._unwrap(keys, tenant_id, _unb64(request["wrapped"]), context)
                 return {"wrapped": _b64(self._wrap(keys, tenant_id, plain, context))}
@@ -138,6 +156,13 @@ class KeyServer:
                 await write_message(writer, response)
         finally:
             writer.close()
+
+
+def _items(request: dict[str, Any]) -> list[dict[str, Any]]:
+    items = request["items"]
+    if not isinstance(items, list) or not 0 < len(items) <= MAX_MANY:
+        raise Refused("bad_request", f"decrypt_many takes 1 to {MAX_MANY} items")
+    return [dict(item) for item in items]
 
 
 def _b64(data: bytes) -> str:

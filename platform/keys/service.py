@@ -9,6 +9,7 @@ code path here can ask for one.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -32,6 +33,12 @@ class DataKey:
     wrapped: bytes  # safe to store beside the data it protects
 
 
+@dataclass(frozen=True)
+class WrappedKey:
+    wrapped: bytes
+    context: dict[str, str]
+
+
 class KeyService(Protocol):
     async def create_tenant_key(self, tenant_id: uuid.UUID) -> str: ...
 
@@ -40,6 +47,13 @@ class KeyService(Protocol):
     async def decrypt_data_key(
         self, tenant_id: uuid.UUID, wrapped: bytes, context: dict[str, str]
     ) -> bytes: ...
+
+    async def decrypt_data_keys(
+        self, tenant_id: uuid.UUID, wrapped: Sequence[WrappedKey]
+    ) -> list[bytes | None]:
+        """Several of one tenant's data keys at once, in order: None for one that did not
+        unwrap (the others still do). A destroyed or unknown tenant key raises, as for one."""
+        ...
 
     async def rewrap(
         self, tenant_id: uuid.UUID, wrapped: bytes, context: dict[str, str]

@@ -12,7 +12,7 @@ from botocore.exceptions import ClientError
 from moto import mock_aws
 
 from audora.platform.keys.aws_kms import AwsKmsKeyService, _translate
-from audora.platform.keys.service import KeyDestroyed, KeyServiceError
+from audora.platform.keys.service import KeyDestroyed, KeyServiceError, WrappedKey
 
 CONTEXT = {"purpose": "clients"}
 
@@ -42,6 +42,9 @@ async def test_data_keys_round_trip_and_belong_to_their_tenant(kms: AwsKmsKeySer
         await kms.decrypt_data_key(a, key.wrapped, {"purpose": "other"})
     rewrapped = await kms.rewrap(a, key.wrapped, CONTEXT)
     assert await kms.decrypt_data_key(a, rewrapped, CONTEXT) == key.plaintext
+    others = await kms.generate_data_key(b, CONTEXT)
+    together = [WrappedKey(key.wrapped, CONTEXT), WrappedKey(others.wrapped, CONTEXT)]
+    assert await kms.decrypt_data_keys(a, together) == [key.plaintext, None]
 
 
 async def test_destroying_a_tenant_key_disables_it_and_schedules_its_deletion(

@@ -19,8 +19,13 @@ import pytest
 
 from audora.platform.crypto.envelope import Binding, open_sealed, seal
 from audora.platform.keys.local_client import LocalKeyService
-from audora.platform.keys.local_server import OPERATIONS
-from audora.platform.keys.service import KeyDestroyed, KeyServiceError, UnwrapFailed
+from audora.platform.keys.local_server import MAX_MANY, OPERATIONS
+from audora.platform.keys.service import (
+    KeyDestroyed,
+    KeyServiceError,
+    UnwrapFailed,
+    WrappedKey,
+)
 from audora.platform.keys.wire import read_message, write_message
 
 REPO = Path(__file__).resolve().parents[3]
@@ -82,6 +87,31 @@ async def test_data_keys_round_trip_and_are_bound_to_tenant_and_context(
         await kms.decrypt_data_key(a, key.wrapped[:-1] + bytes([key.wrapped[-1] ^ 1]), CONTEXT)
 
 
+async def test_several_data_keys_unwrap_in_one_exchange_each_bound_to_tenant_and_context(
+    key_service: tuple[LocalKeyService, Path],
+) -> None:
+    kms, _ = key_service
+    a, b = uuid.uuid4(), uuid.uuid4()
+    await kms.create_tenant_key(a)
+    await kms.create_tenant_key(b)
+    first, second = await kms.generate_data_key(a, CONTEXT), await kms.generate_data_key(a, {})
+    others = await kms.generate_data_key(b, CONTEXT)
+    asked = [
+        WrappedKey(first.wrapped, CONTEXT),
+        WrappedKey(others.wrapped, CONTEXT),  # another tenant's KEK
+        WrappedKey(first.wrapped, {**CONTEXT, "class": "budget"}),  # another context
+        WrappedKey(second.wrapped, {}),
+    ]
+    assert await kms.decrypt_data_keys(a, asked) == [first.plaintext, None, None, second.plaintext]
+    with pytest.raises(KeyServiceError, match="bad_request"):
+        await kms.decrypt_data_keys(a, [WrappedKey(first.wrapped, CONTEXT)] * (MAX_MANY + 1))
+    with pytest.raises(KeyServiceError, match="bad_request"):
+        await kms.decrypt_data_keys(a, [])
+    await kms.destroy_tenant_key(b)
+    with pytest.raises(KeyDestroyed):
+        await kms.decrypt_data_keys(b, [WrappedKey(others.wrapped, CONTEXT)])
+
+
 async def test_rotation_keeps_old_keys_readable_and_rewraps_to_the_new_version(
     key_service: tuple[LocalKeyService, Path],
 ) -> None:
@@ -141,7 +171,16 @@ async def test_no_operation_outside_the_fixed_set_is_answered_even_with_the_toke
     """E5: there is no request for a KEK. Every operation the service answers is one of
     these, and none of them returns one."""
     kms, _ = key_service
-    assert {"ping", "create", "generate", "decrypt", "rewrap", "rotate", "destroy"} == OPERATIONS
+    assert {
+        "ping",
+        "create",
+        "generate",
+        "decrypt",
+        "decrypt_many",
+        "rewrap",
+        "rotate",
+        "destroy",
+    } == OPERATIONS
     tenant = uuid.uuid4()
     await kms.create_tenant_key(tenant)
     reader, writer = await asyncio.open_unix_connection(str(kms.socket_path))
