@@ -4,7 +4,9 @@
 tenant's token and object ids, how many requests, for how long, how many at once),
 sends a typical authenticated mix spread over all the tenants, and prints its figures as
 JSON on stdout. It talks to loopback only, and stops at the request count or the time
-limit, whichever comes first; so does its warm-up.
+limit, whichever comes first; so does its warm-up. A plan may warm up only (`requests`
+0) or measure only (`warm` false); `first` numbers its first request, so that successive
+rounds go to other tenants.
 
 The mix, per ten requests: six list reads (`clientProfiles`, a profile's `calls`), two
 document reads (`document`, the Markdown), one progress read (`call` with its status and
@@ -57,6 +59,11 @@ class Tenant:
     profiles: list[str]
     calls: list[str]
     documents: list[str]
+
+
+def tenant_of(n: int, count: int) -> int:
+    """Which of `count` tenants the `n`th measured request goes to."""
+    return (n * STRIDE) % count
 
 
 def request_for(operation: str, tenant: Tenant, n: int) -> dict[str, Any]:
@@ -120,9 +127,9 @@ async def run(plan: dict[str, Any]) -> dict[str, Any]:
                 errors.append(f"{operation}: {response.status_code} {response.text[:300]}")
             return ok
 
-        async def drive(count: int, seconds: float, measure: bool) -> tuple[int, float]:
+        async def drive(first: int, count: int, seconds: float, measure: bool) -> tuple[int, float]:
             nonlocal failed
-            numbers = iter(range(count))
+            numbers = iter(range(first, first + count))
             deadline = time.monotonic() + seconds
             done = 0
 
@@ -132,7 +139,7 @@ async def run(plan: dict[str, Any]) -> dict[str, Any]:
                     if time.monotonic() > deadline:
                         return
                     operation = ROUND[n % len(ROUND)] if measure else "clientProfiles"
-                    tenant = tenants[(n * STRIDE) % len(tenants)] if measure else tenants[n]
+                    tenant = tenants[tenant_of(n, len(tenants)) if measure else n]
                     started = time.perf_counter()
                     ok = await send(n, operation, tenant)
                     if measure:
@@ -148,8 +155,10 @@ async def run(plan: dict[str, Any]) -> dict[str, Any]:
         if plan.get("warm", True):
             # One light read per tenant first: every tenant has been active in the last
             # minutes, as in the steady state being measured (its data keys are cached).
-            warmed, _ = await drive(len(tenants), float(plan.get("warm_seconds", 600)), False)
-        done, elapsed = await drive(int(plan["requests"]), float(plan["seconds"]), True)
+            warmed, _ = await drive(0, len(tenants), float(plan.get("warm_seconds", 600)), False)
+        done, elapsed = await drive(
+            int(plan.get("first", 0)), int(plan["requests"]), float(plan["seconds"]), True
+        )
     everything = [v for values in latencies.values() for v in values]
     return {
         "tenants": len(tenants),

@@ -8,13 +8,14 @@ For each N of `BENCH_TENANTS` (default 10,1000,10000), growing the same stack:
 - drive `audora serve` (uvicorn, TLS, one process, a worker beside it) and then the bare
   baseline (bench/baseline_app.py: same TLS, one process, same pool) with the same load
   generator (bench/loadgen.py, its own process, loopback only, bounded in requests and
-  time), every tenant's token in turn: throughput, p50, p99, per operation too;
+  time), every tenant's token in turn: throughput, p50, p99, per operation too; each app
+  warmed up once, then `BENCH_ROUNDS` rounds of each in turn, the median round reported;
 - the API's and the worker's resident memory (psutil);
 - `audora migrate` (the command, a process of its own) with every tenant one migration
   behind (the tenant stream's last migration undone first), then with all current.
 
 Results: bench/results/scale.json and bench/results/scale.png; a table on stdout. Settings:
-BENCH_TENANTS, BENCH_REQUESTS (per round, 3000), BENCH_ROUND_SECONDS (120),
+BENCH_TENANTS, BENCH_REQUESTS (per round, 3000), BENCH_ROUNDS (3), BENCH_ROUND_SECONDS (120),
 BENCH_CONCURRENCY (8), BENCH_FILL_CONCURRENCY (4).
 """
 
@@ -25,6 +26,7 @@ import json
 import os
 import shutil
 import ssl
+import statistics
 import subprocess
 import sys
 import time
@@ -58,6 +60,7 @@ SOME_HASH = (
 )
 TENANT_COUNTS = [int(n) for n in os.environ.get("BENCH_TENANTS", "10,1000,10000").split(",")]
 REQUESTS = int(os.environ.get("BENCH_REQUESTS", "3000"))
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
 ROUND_SECONDS = float(os.environ.get("BENCH_ROUND_SECONDS", "120"))
 CONCURRENCY = int(os.environ.get("BENCH_CONCURRENCY", "8"))
 FILL_CONCURRENCY = int(os.environ.get("BENCH_FILL_CONCURRENCY", "4"))
@@ -98,9 +101,18 @@ async def provision(runtime: Runtime, count: int) -> tuple[list[TenantData], flo
 
 
 def drive(
-    url: str, ca: Path, tenants: list[dict[str, Any]], work: Path, name: str
+    url: str,
+    ca: Path,
+    tenants: list[dict[str, Any]],
+    work: Path,
+    name: str,
+    *,
+    warm: bool,
+    requests: int,
+    first: int = 0,
 ) -> dict[str, Any]:
-    """One load round by the load generator, in its own process."""
+    """One run of the load generator, in its own process: a warm-up, a measured round
+    (its requests numbered from `first`), or both."""
     plan = work / f"plan-{name}.json"
     plan.write_text(
         json.dumps(
@@ -108,10 +120,11 @@ def drive(
                 "url": url,
                 "ca": str(ca),
                 "tenants": tenants,
-                "requests": REQUESTS,
+                "requests": requests,
+                "first": first,
                 "seconds": ROUND_SECONDS,
                 "concurrency": CONCURRENCY,
-                "warm": True,
+                "warm": warm,
             }
         )
     )
@@ -126,6 +139,74 @@ def drive(
         raise RuntimeError(f"load generator failed: {done.stderr[-2000:]}")
     result: dict[str, Any] = json.loads(done.stdout)
     return result
+
+
+def load_rounds(
+    servers: Servers, tenants: list[TenantData], work: Path
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Audora's and the baseline's figures at one N: each warmed up once, then `ROUNDS`
+    measured rounds of each, taken in turn so that a slow minute of the machine falls on
+    both; each round on the next tenants (at 10,000, no tenant twice). The median round's
+    figures are reported, with every round's beside them."""
+    apps = {
+        "audora": (servers.audora_url, [t.plan_entry(baseline=False) for t in tenants]),
+        "baseline": (servers.baseline_url, [t.plan_entry(baseline=True) for t in tenants]),
+    }
+    warmed = {
+        name: drive(url, servers.ca, plan, work, name, warm=True, requests=0)["warmed_tenants"]
+        for name, (url, plan) in apps.items()
+    }
+    rounds: dict[str, list[dict[str, Any]]] = {name: [] for name in apps}
+    for number in range(ROUNDS):
+        for name, (url, plan) in apps.items():
+            rounds[name].append(
+                drive(
+                    url,
+                    servers.ca,
+                    plan,
+                    work,
+                    name,
+                    warm=False,
+                    requests=REQUESTS,
+                    first=number * REQUESTS,
+                )
+            )
+    audora, baseline = (median_round(rounds[name], warmed[name]) for name in apps)
+    return audora, baseline
+
+
+def median_round(rounds: list[dict[str, Any]], warmed: int) -> dict[str, Any]:
+    """One load generator result made of several rounds: throughput and latencies are the
+    median of the rounds' (per operation too); counts are summed."""
+
+    def middle(values: list[float]) -> float:
+        return round(statistics.median(values), 2)
+
+    operations = rounds[0]["by_operation"]
+    return {
+        "tenants": rounds[0]["tenants"],
+        "warmed_tenants": warmed,
+        "rounds": [
+            {k: r[k] for k in ("requests", "elapsed_s", "throughput_rps", "p50_ms", "p99_ms")}
+            for r in rounds
+        ],
+        "requests": sum(r["requests"] for r in rounds),
+        "failed": sum(r["failed"] for r in rounds),
+        "errors": [e for r in rounds for e in r["errors"]][:5],
+        "concurrency": rounds[0]["concurrency"],
+        "elapsed_s": round(sum(r["elapsed_s"] for r in rounds), 2),
+        "throughput_rps": middle([r["throughput_rps"] for r in rounds]),
+        "p50_ms": middle([r["p50_ms"] for r in rounds]),
+        "p99_ms": middle([r["p99_ms"] for r in rounds]),
+        "by_operation": {
+            op: {
+                "requests": sum(r["by_operation"][op]["requests"] for r in rounds),
+                "p50_ms": middle([r["by_operation"][op]["p50_ms"] for r in rounds]),
+                "p99_ms": middle([r["by_operation"][op]["p99_ms"] for r in rounds]),
+            }
+            for op in operations
+        },
+    }
 
 
 def rss_mb(pid: int) -> float:
@@ -271,20 +352,7 @@ async def grow_and_measure(settings: Settings, servers: Servers, work: Path) -> 
                 at["fill_tenants_per_s"] = round(new / (time.perf_counter() - started), 1)
                 tenants += made
             at["pg_class_relations"] = catalog_size(settings)
-            at["audora"] = drive(
-                servers.audora_url,
-                servers.ca,
-                [t.plan_entry(baseline=False) for t in tenants],
-                work,
-                "audora",
-            )
-            at["baseline"] = drive(
-                servers.baseline_url,
-                servers.ca,
-                [t.plan_entry(baseline=True) for t in tenants],
-                work,
-                "baseline",
-            )
+            at["audora"], at["baseline"] = load_rounds(servers, tenants, work)
             at["throughput_ratio"] = round(
                 at["audora"]["throughput_rps"] / at["baseline"]["throughput_rps"], 3
             )
@@ -380,6 +448,7 @@ def main() -> int:
         },
         "round": {
             "requests": REQUESTS,
+            "rounds": ROUNDS,
             "seconds_limit": ROUND_SECONDS,
             "concurrency": CONCURRENCY,
             "mix": "60% lists (clientProfiles, calls), 20% document, 10% call progress, "

@@ -129,3 +129,24 @@ def test_the_load_generator_talks_to_loopback_only() -> None:
     for url in ("https://example.com", "https://10.0.0.1:8443", "https://192.168.1.2"):
         with pytest.raises(SystemExit, match="loopback only"):
             loadgen.loopback_only(url)
+
+
+def test_rounds_go_to_other_tenants_and_are_reported_by_their_median() -> None:
+    # At 10,000 tenants three rounds of 3,000 requests reach 9,000 tenants, none twice.
+    reached = [loadgen.tenant_of(n, 10_000) for n in range(3 * 3000)]
+    assert len(set(reached)) == len(reached)
+
+    def round_of(rps: float, p50: float) -> dict[str, Any]:
+        by_operation = {"document": {"requests": 10, "p50_ms": p50, "p99_ms": 2 * p50}}
+        return {
+            **{"tenants": 10, "requests": 10, "failed": 0, "errors": [], "concurrency": 8},
+            **{"elapsed_s": 1.0, "throughput_rps": rps, "p50_ms": p50, "p99_ms": 2 * p50},
+            "by_operation": by_operation,
+        }
+
+    result = scale.median_round([round_of(100, 40), round_of(90, 55), round_of(120, 35)], 10)
+    assert result["throughput_rps"] == 100
+    assert result["p50_ms"] == 40
+    assert result["by_operation"]["document"] == {"requests": 30, "p50_ms": 40, "p99_ms": 80}
+    assert result["requests"] == 30
+    assert [r["p50_ms"] for r in result["rounds"]] == [40, 55, 35]
