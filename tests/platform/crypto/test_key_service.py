@@ -68,13 +68,19 @@ def key_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Loca
 CONTEXT = {"tenant": "t", "class": "notes"}
 
 
+async def _two_tenants(kms: LocalKeyService) -> tuple[uuid.UUID, uuid.UUID]:
+    """Two tenants, each with its own KEK."""
+    a, b = uuid.uuid4(), uuid.uuid4()
+    await kms.create_tenant_key(a)
+    await kms.create_tenant_key(b)
+    return a, b
+
+
 async def test_data_keys_round_trip_and_are_bound_to_tenant_and_context(
     key_service: tuple[LocalKeyService, Path],
 ) -> None:
     kms, _ = key_service
-    a, b = uuid.uuid4(), uuid.uuid4()
-    await kms.create_tenant_key(a)
-    await kms.create_tenant_key(b)
+    a, b = await _two_tenants(kms)
     key = await kms.generate_data_key(a, CONTEXT)
     assert len(key.plaintext) == 32
     assert key.plaintext not in key.wrapped
@@ -91,9 +97,7 @@ async def test_several_data_keys_unwrap_in_one_exchange_each_bound_to_tenant_and
     key_service: tuple[LocalKeyService, Path],
 ) -> None:
     kms, _ = key_service
-    a, b = uuid.uuid4(), uuid.uuid4()
-    await kms.create_tenant_key(a)
-    await kms.create_tenant_key(b)
+    a, b = await _two_tenants(kms)
     first, second = await kms.generate_data_key(a, CONTEXT), await kms.generate_data_key(a, {})
     others = await kms.generate_data_key(b, CONTEXT)
     asked = [
