@@ -16,7 +16,10 @@ For each N of `BENCH_TENANTS` (default 10,1000,10000), growing the same stack:
 
 Results: bench/results/scale.json and bench/results/scale.png; a table on stdout. Settings:
 BENCH_TENANTS, BENCH_REQUESTS (per round, 3000), BENCH_ROUNDS (3), BENCH_ROUND_SECONDS (120),
-BENCH_CONCURRENCY (8), BENCH_FILL_CONCURRENCY (4).
+BENCH_CONCURRENCY (8), BENCH_FILL_CONCURRENCY (4), BENCH_SHARED_BUFFERS (PostgreSQL's buffer
+cache: a quarter of the machine's memory, at most 8 GB, PostgreSQL's own starting advice;
+the test stacks keep 256 MB). At 10,000 tenants the catalog alone is over 1 GB (pg_class and
+pg_attribute); with 256 MB every request read some 44 blocks of it from the OS's cache.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import cpu_meter
 import httpx
 import psutil
 import scale_plot
@@ -64,6 +68,9 @@ ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
 ROUND_SECONDS = float(os.environ.get("BENCH_ROUND_SECONDS", "120"))
 CONCURRENCY = int(os.environ.get("BENCH_CONCURRENCY", "8"))
 FILL_CONCURRENCY = int(os.environ.get("BENCH_FILL_CONCURRENCY", "4"))
+SHARED_BUFFERS = os.environ.get(
+    "BENCH_SHARED_BUFFERS", f"{min(psutil.virtual_memory().total // 4 // 2**20, 8192)}MB"
+)
 # Whatever else happens, one load round, warm-up included, ends within this.
 LOADGEN_TIMEOUT_S = 1800
 
@@ -152,6 +159,7 @@ def load_rounds(
         "audora": (servers.audora_url, [t.plan_entry(baseline=False) for t in tenants]),
         "baseline": (servers.baseline_url, [t.plan_entry(baseline=True) for t in tenants]),
     }
+    pids = {"audora": servers.api.pid, "baseline": servers.baseline.pid}
     warmed = {
         name: drive(url, servers.ca, plan, work, name, warm=True, requests=0)["warmed_tenants"]
         for name, (url, plan) in apps.items()
@@ -159,18 +167,20 @@ def load_rounds(
     rounds: dict[str, list[dict[str, Any]]] = {name: [] for name in apps}
     for number in range(ROUNDS):
         for name, (url, plan) in apps.items():
-            rounds[name].append(
-                drive(
-                    url,
-                    servers.ca,
-                    plan,
-                    work,
-                    name,
-                    warm=False,
-                    requests=REQUESTS,
-                    first=number * REQUESTS,
-                )
+            before = cpu_meter.sample(pids[name], servers.postmaster_pid)
+            measured = drive(
+                url,
+                servers.ca,
+                plan,
+                work,
+                name,
+                warm=False,
+                requests=REQUESTS,
+                first=number * REQUESTS,
             )
+            after = cpu_meter.sample(pids[name], servers.postmaster_pid)
+            measured["cpu"] = cpu_meter.per_request(before, after, measured["requests"])
+            rounds[name].append(measured)
     audora, baseline = (median_round(rounds[name], warmed[name]) for name in apps)
     return audora, baseline
 
@@ -187,7 +197,11 @@ def median_round(rounds: list[dict[str, Any]], warmed: int) -> dict[str, Any]:
         "tenants": rounds[0]["tenants"],
         "warmed_tenants": warmed,
         "rounds": [
-            {k: r[k] for k in ("requests", "elapsed_s", "throughput_rps", "p50_ms", "p99_ms")}
+            {
+                k: r[k]
+                for k in ("requests", "elapsed_s", "throughput_rps", "p50_ms", "p99_ms", "cpu")
+                if k in r
+            }
             for r in rounds
         ],
         "requests": sum(r["requests"] for r in rounds),
@@ -198,6 +212,11 @@ def median_round(rounds: list[dict[str, Any]], warmed: int) -> dict[str, Any]:
         "throughput_rps": middle([r["throughput_rps"] for r in rounds]),
         "p50_ms": middle([r["p50_ms"] for r in rounds]),
         "p99_ms": middle([r["p99_ms"] for r in rounds]),
+        **(
+            {"cpu": {k: middle([r["cpu"][k] for r in rounds]) for k in rounds[0]["cpu"]}}
+            if all("cpu" in r for r in rounds)
+            else {}
+        ),
         "by_operation": {
             op: {
                 "requests": sum(r["by_operation"][op]["requests"] for r in rounds),
@@ -271,7 +290,8 @@ def catalog_size(settings: Settings) -> int:
 class Servers:
     """`audora serve`, `audora worker` and the baseline app, each its own process."""
 
-    def __init__(self, settings: Settings, data_dir: Path) -> None:
+    def __init__(self, settings: Settings, data_dir: Path, postmaster_pid: int) -> None:
+        self.postmaster_pid = postmaster_pid
         certificate = ensure_server_certificate(data_dir / "tls")
         self.ca = certificate.ca_file
         self.env = {**os.environ, "AUDORA_DATA_DIR": str(data_dir), "AUDORA_ENV": "test"}
@@ -381,6 +401,7 @@ def _row(at: dict[str, Any]) -> dict[str, Any]:
         "ratio": at["throughput_ratio"],
         "audora_p50_ms": at["audora"]["p50_ms"],
         "audora_p99_ms": at["audora"]["p99_ms"],
+        "audora_cpu": at["audora"].get("cpu"),
         "baseline_p50_ms": at["baseline"]["p50_ms"],
         "api_rss_mb": at["api_rss_mb"],
         "migrate_behind_per_s": at["migrate_one_behind_schemas_per_s"],
@@ -423,7 +444,7 @@ def main() -> int:
     RESULTS.mkdir(parents=True, exist_ok=True)
     data_dir = REPO / ".test-data" / f"bench-scale-{os.getpid()}"
     shutil.rmtree(data_dir, ignore_errors=True)
-    stack = EmbeddedStack(data_dir, durable=False)
+    stack = EmbeddedStack(data_dir, durable=False, shared_buffers=SHARED_BUFFERS)
     stack.start()
     servers: Servers | None = None
     load_before = os.getloadavg()
@@ -433,7 +454,7 @@ def main() -> int:
         migrate_platform(operator, settings)
         operator.dispose()
         create_tables(settings.database_url)
-        servers = Servers(settings, data_dir)
+        servers = Servers(settings, data_dir, stack.postgres.pid)
         measured = asyncio.run(grow_and_measure(settings, servers, data_dir))
     finally:
         if servers is not None:
@@ -445,7 +466,9 @@ def main() -> int:
             "cpus": os.cpu_count(),
             "load_average_before": [round(x, 2) for x in load_before],
             "load_average_after": [round(x, 2) for x in os.getloadavg()],
+            "memory_gb": round(psutil.virtual_memory().total / 2**30, 1),
         },
+        "postgres": {"shared_buffers": SHARED_BUFFERS},
         "round": {
             "requests": REQUESTS,
             "rounds": ROUNDS,

@@ -41,7 +41,14 @@ SEAWEED_ROLE = "seaweedfs_iam"
 
 
 class EmbeddedStack:
-    def __init__(self, data_dir: Path, *, durable: bool = True, api_url: str = "") -> None:
+    def __init__(
+        self,
+        data_dir: Path,
+        *,
+        durable: bool = True,
+        api_url: str = "",
+        shared_buffers: str = "256MB",
+    ) -> None:
         self.data_dir = data_dir.resolve()
         self.durable = durable
         self.api_url = api_url
@@ -51,6 +58,7 @@ class EmbeddedStack:
             port=free_port(),
             superuser_password=self.secrets.postgres_password,
             durable=durable,
+            shared_buffers=shared_buffers,
         )
         self.redis = EmbeddedRedis(
             self.data_dir / "redis",

@@ -35,10 +35,17 @@ def _bin_dir() -> Path:
 
 class EmbeddedPostgres:
     def __init__(
-        self, root: Path, *, port: int, superuser_password: str, durable: bool = True
+        self,
+        root: Path,
+        *,
+        port: int,
+        superuser_password: str,
+        durable: bool = True,
+        shared_buffers: str = "256MB",
     ) -> None:
         self.root = root
         self.durable = durable
+        self.shared_buffers = shared_buffers
         self.pgdata = root / "pgdata"
         self.port = port
         self.password = superuser_password
@@ -114,7 +121,7 @@ class EmbeddedPostgres:
                 "-c",
                 "max_connections=200",
                 "-c",
-                "shared_buffers=256MB",
+                f"shared_buffers={self.shared_buffers}",
                 # Throw-away test stacks trade durability for speed; `make run` keeps it.
                 "-c",
                 f"fsync={'on' if self.durable else 'off'}",
@@ -128,6 +135,13 @@ class EmbeddedPostgres:
         self.process.start()
         self.process.wait_until_listening(self.port, timeout=30)
         self._wait_until_accepting(timeout=30)
+
+    @property
+    def pid(self) -> int:
+        """The postmaster's: every backend is its child."""
+        if self.process is None or self.process.pid is None:
+            raise StackError("PostgreSQL is not running")
+        return self.process.pid
 
     def _wait_until_accepting(self, timeout: float) -> None:
         """After a crash (a killed supervisor's leftover server, stopped by us) PostgreSQL
