@@ -236,16 +236,12 @@ def rss_mb(pid: int) -> float:
     return round(total / 2**20, 1)
 
 
-def postgres_private_mb(data_dir: Path) -> float:
+def postgres_private_mb(postmaster_pid: int) -> float:
     """The private memory (USS) of the stack's PostgreSQL server processes: each backend's
     catalog caches grow with the tenant schemas it has touched."""
-    marker = str(data_dir / "postgres")
-    for process in psutil.process_iter(["name", "cmdline"]):
-        command = process.info["cmdline"] or []
-        if process.info["name"] == "postgres" and "-D" in command and marker in " ".join(command):
-            total = sum(child.memory_full_info().uss for child in process.children())
-            return round((total + process.memory_full_info().uss) / 2**20, 1)
-    return 0.0
+    postmaster = psutil.Process(postmaster_pid)
+    total = sum(child.memory_full_info().uss for child in postmaster.children())
+    return round((total + postmaster.memory_full_info().uss) / 2**20, 1)
 
 
 def one_migration_back(settings: Settings, schemas: list[TenantSchema]) -> None:
@@ -379,7 +375,7 @@ async def grow_and_measure(settings: Settings, servers: Servers, work: Path) -> 
             at["api_rss_mb"] = rss_mb(servers.api.pid)
             at["worker_rss_mb"] = rss_mb(servers.worker.pid)
             at["baseline_rss_mb"] = rss_mb(servers.baseline.pid)
-            at["postgres_private_mb"] = postgres_private_mb(work)
+            at["postgres_private_mb"] = postgres_private_mb(servers.postmaster_pid)
             one_migration_back(settings, [t.schema for t in tenants])
             behind, line = timed_migrate(servers.env, len(tenants))
             current, _ = timed_migrate(servers.env, len(tenants))

@@ -24,7 +24,7 @@ from psycopg import sql
 
 from audora.platform.db.roles import APP_ROLE, GATEWAY_ROLE, PROVISIONER_ROLE
 from audora.platform.stack.keyservice import EmbeddedKeyService
-from audora.platform.stack.postgres import EmbeddedPostgres
+from audora.platform.stack.postgres import DEFAULT_SHARED_BUFFERS, EmbeddedPostgres
 from audora.platform.stack.process import StackError, free_port, stop_leftover
 from audora.platform.stack.redis import EmbeddedRedis
 from audora.platform.stack.seaweed import CredentialDatabase, EmbeddedSeaweed
@@ -47,7 +47,7 @@ class EmbeddedStack:
         *,
         durable: bool = True,
         api_url: str = "",
-        shared_buffers: str = "256MB",
+        shared_buffers: str = DEFAULT_SHARED_BUFFERS,
     ) -> None:
         self.data_dir = data_dir.resolve()
         self.durable = durable

@@ -33,6 +33,10 @@ def _bin_dir() -> Path:
     return Path(next(iter(spec.submodule_search_locations))) / "pginstall" / "bin"
 
 
+# The test stacks' and `make run`'s; the scale bench gives more (bench/scale.py).
+DEFAULT_SHARED_BUFFERS = "256MB"
+
+
 class EmbeddedPostgres:
     def __init__(
         self,
@@ -41,7 +45,7 @@ class EmbeddedPostgres:
         port: int,
         superuser_password: str,
         durable: bool = True,
-        shared_buffers: str = "256MB",
+        shared_buffers: str = DEFAULT_SHARED_BUFFERS,
     ) -> None:
         self.root = root
         self.durable = durable
