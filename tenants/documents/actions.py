@@ -2,10 +2,10 @@
 
 A commitment ("I will send you the SOW by Friday") is the speaker's, when the segment
 is labelled, or the writer's of a "Sam: ..." line; a request addressed by name ("Leo,
-could you send us the API docs?") is the addressee's; "Yes, I will ... tomorrow" right
-after a request is the addressee's answer, merged into that one item. With no label
-and no name, the owner is None: the documents say "owner not named on the call" rather
-than guess. Due words are kept as said, with the date they resolve to.
+could you send us the API docs?", "Kim, please send the logo") is the addressee's;
+"Yes, I will ... tomorrow" right after a request is the addressee's answer, merged into
+that one item. With no label and no name, the owner is None: the documents say "owner
+not named on the call" rather than guess. Due words are kept as said, with the date they resolve to.
 """
 
 from __future__ import annotations
@@ -26,6 +26,8 @@ COMMITMENT = re.compile(
     re.IGNORECASE,
 )
 REQUEST = re.compile(r"\b(?:can|could|would|will) you\s+(?:please\s+)?(?P<rest>\w.*)", re.I)
+# "Kim, please send ...": a request too, once it is addressed by name to a task verb.
+PLEASE = re.compile(r"\bplease\s+(?P<rest>\w.*)", re.I)
 TASK_VERBS = re.compile(
     r"^(?:send|share|provide|prepare|schedule|book|set up|review|check|confirm|get|forward|"
     r"introduce|draft|create|write|update|look|find|arrange|organi[sz]e|email|call|invite)\b",
@@ -88,7 +90,9 @@ class ActionReader:
         self, clause: str, s: Sentence, open_requests: dict[str, tuple[int, int]]
     ) -> tuple[TaskItem, str] | None:
         owner: str | None
-        if (name := sent.addressed(clause)) and (request := REQUEST.search(clause)):
+        if (name := sent.addressed(clause)) and (
+            request := REQUEST.search(clause) or PLEASE.search(clause)
+        ):
             rest, kind = request.group("rest"), "request"
             if not TASK_VERBS.match(rest) and not find_dates(rest, self.call_date):
                 return None

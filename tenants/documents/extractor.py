@@ -4,9 +4,9 @@ date always give the same `Extraction`.
 
 It reads clauses for requirements (need / must / has to → must; should / want → should;
 nice to have / could → could), integrations (product names after "sync with", "comes
-from", "system is", or before "API"), sums of money (digits or words), dates and due
-words, constraints (HIPAA, privacy, compliance ...), risks ("the main risk is ..."),
-and action items with their owners and due words.
+from", "system is", before "API", and well-known services named anywhere), sums of money
+(digits or words), dates and due words, constraints (HIPAA, privacy, compliance ...),
+risks ("the main risk is ..."), and action items with their owners and due words.
 
 It copes with what speech recognition does to a call: no capitals, missing punctuation,
 numbers as digits or words ("48,000", "forty-eight thousand"), sentences cut across
@@ -25,6 +25,7 @@ from dataclasses import dataclass, replace
 from datetime import date
 
 from audora.tenants.calls.content import Segment
+from audora.tenants.documents import brands
 from audora.tenants.documents import sentences as sent
 from audora.tenants.documents.actions import COMMITMENT, REQUEST, ActionReader
 from audora.tenants.documents.dates import DateMention, find_dates
@@ -329,6 +330,8 @@ def _integrations(sentences: Sequence[Sentence]) -> tuple[str, ...]:
                 if m.groupdict().get("api"):
                     label += " API"
                 found.setdefault(label, as_sentence(mask_money(s.text)))
+        for service in brands.services(s.text):  # "go through Stripe", "our Xero books"
+            found.setdefault(service, as_sentence(mask_money(s.text)))
     # "Samsara" and "Samsara API" are one integration: keep the longer name.
     order = list(found)
     kept: dict[str, str] = {}  # longest name → the evidence of its first mention

@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+from audora.tenants.documents.brands import cased
 from audora.tenants.documents.numbers import find_money
 
 MONEY_WORDS = re.compile(
@@ -29,9 +30,10 @@ SPELLED = re.compile(r"\b[A-Z]{1,4}(?:-[A-Z]{1,4}){2,}\b")
 
 
 def normalise(texts: Sequence[str]) -> list[str]:
-    """Undo what speech recognition does to spelled-out names, over a whole call:
+    """Undo what speech recognition does to names, over a whole call: spelled-out names
     "SAM-SAR-A" → "Samsara", and "SAM-SAR-A-B-I" → "Samsara API" (its "A-P-I" heard as
-    "A-B-I", the name's last letter and the A of API run together)."""
+    "A-B-I", the name's last letter and the A of API run together); well-known products
+    in their makers' casing ("through stripe" → "through Stripe")."""
     known = {"".join(t.split("-")) for text in texts for t in SPELLED.findall(text)}
 
     def word(letters: str) -> str:
@@ -46,7 +48,7 @@ def normalise(texts: Sequence[str]) -> list[str]:
             return f"{word(''.join(pieces[:-3]))} API"
         return word("".join(pieces))
 
-    return [SPELLED.sub(fix, text) for text in texts]
+    return [cased(SPELLED.sub(fix, text)) for text in texts]
 
 
 def clauses(text: str) -> list[str]:

@@ -10,6 +10,7 @@ from datetime import date
 import pytest
 
 from audora.tenants.calls.content import DocumentKind, Segment, Transcript
+from audora.tenants.documents.brands import cased
 from audora.tenants.documents.dates import find_dates
 from audora.tenants.documents.embedded import EmbeddedGenerator
 from audora.tenants.documents.extractor import extract
@@ -158,6 +159,32 @@ async def test_an_unpunctuated_lower_case_transcript_is_still_read() -> None:
     assert item["owner"] == "Leo"
     assert item["due_said"] == "friday"
     assert "dentrix api documentation" in item["title"].lower()
+
+
+async def test_product_names_heard_in_lower_case_are_written_as_their_makers_write_them() -> None:
+    docs = await generate(
+        transcript(
+            "Payments must go through stripe and the app must run on ios and android.",
+            "Kim, please send the stripe account details by Friday.",
+        )
+    )
+    prd = docs[DocumentKind.PRD].markdown
+    assert "- Stripe: Payments must go through Stripe" in prd  # an integration, by name
+    assert "iOS and Android" in prd
+    assert "- iOS" not in prd  # a platform, not an integration
+    assert "- Android" not in prd
+    (item,) = docs[DocumentKind.TASK_LIST].structured["items"]  # "Kim, please ..." is Kim's
+    assert (item["title"], item["owner"]) == ("Send the Stripe account details", "Kim")
+
+
+@pytest.mark.parametrize(
+    "said",
+    ["The menu board has a blue stripe.", "Customers pinch to zoom the map.", "Cut us some slack."],
+)
+def test_a_product_name_that_is_also_a_plain_word_keeps_its_case_outside_a_products_context(
+    said: str,
+) -> None:
+    assert cased(said) == said
 
 
 async def test_owners_come_from_the_calls_own_names_or_are_left_unnamed() -> None:
