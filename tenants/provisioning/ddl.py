@@ -19,7 +19,7 @@ from audora.tenants.audit.tables import append_only_ddl
 from audora.tenants.tables import tenant_metadata
 
 # Alembic's own version table, as alembic creates it.
-_VERSION_TABLE = (
+VERSION_TABLE_DDL = (
     "CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL, "
     "CONSTRAINT alembic_version_pkc PRIMARY KEY (version_num))"
 )
@@ -46,7 +46,7 @@ def tenant_objects_batch() -> str:
     text for every tenant, so the statement guard parses it once and caches its verdict
     (parsed anew for each tenant, as part of a batch naming the tenant, it was a fifth of
     a sign-up's CPU)."""
-    return ";\n".join([*tenant_tables_ddl(), _VERSION_TABLE])
+    return ";\n".join([*tenant_tables_ddl(), VERSION_TABLE_DDL])
 
 
 def create_role(schema: TenantSchema) -> str:
@@ -63,9 +63,13 @@ def create_role(schema: TenantSchema) -> str:
 
 def create_schema_and_role(schema: TenantSchema) -> list[str]:
     """Role and schema, run by the provisioner. Names are validated `TenantSchema`s."""
+    return [create_role(schema), *schema_and_grants(schema)]
+
+
+def schema_and_grants(schema: TenantSchema) -> list[str]:
+    """The schema, open to its tenant role only (which must exist)."""
     role = tenant_role(schema)
     return [
-        create_role(schema),
         f"CREATE SCHEMA {schema}",
         f"REVOKE ALL ON SCHEMA {schema} FROM PUBLIC",
         f"GRANT USAGE ON SCHEMA {schema} TO {role}",
@@ -94,9 +98,13 @@ def tenant_safeguards(schema: TenantSchema) -> list[str]:
     refuse even the owner; their function is named after the tenant), and the tenant
     role only ever adds to the access log (the expiry job, as the schema owner, deletes
     expired rows)."""
+    return [*append_only_ddl(schema), *tenant_revokes(schema)]
+
+
+def tenant_revokes(schema: TenantSchema) -> list[str]:
+    """What the tenant role may not do to the audit and access logs."""
     role = tenant_role(schema)
     return [
-        *append_only_ddl(schema),
         f"REVOKE UPDATE, DELETE, TRUNCATE ON audit_events FROM {role}",
         f"REVOKE DELETE, TRUNCATE ON audit_chain FROM {role}",
         f"REVOKE UPDATE, DELETE, TRUNCATE ON access_log FROM {role}",

@@ -53,11 +53,45 @@ async def _read(gql: GraphQL, owner: dict[str, Any]) -> dict[str, Any]:
     return data
 
 
+async def _no_pg_dump(*args: Any) -> None:
+    raise AssertionError("the move ran pg_dump")
+
+
 def _count(url: str, query: str) -> int:
     engine: Engine = create_engine(url)
     try:
         with engine.connect() as conn:
             return int(conn.execute(text(query)).scalar_one())
+    finally:
+        engine.dispose()
+
+
+def _privileges(url: str, schema: str) -> dict[str, Any]:
+    """Who may do what in the schema: its tables' grants, the schema's own ACL and the
+    default privileges new tables get."""
+    engine: Engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            return {
+                "tables": conn.execute(
+                    text(
+                        "SELECT table_name, grantee, privilege_type "
+                        "FROM information_schema.table_privileges "
+                        "WHERE table_schema = :s ORDER BY 1, 2, 3"
+                    ),
+                    {"s": schema},
+                ).all(),
+                "schema": conn.execute(
+                    text("SELECT nspacl::text FROM pg_namespace WHERE nspname = :s"), {"s": schema}
+                ).scalar_one(),
+                "defaults": conn.execute(
+                    text(
+                        "SELECT d.defaclobjtype, d.defaclacl::text FROM pg_default_acl d "
+                        "JOIN pg_namespace n ON n.oid = d.defaclnamespace WHERE n.nspname = :s"
+                    ),
+                    {"s": schema},
+                ).all(),
+            }
     finally:
         engine.dispose()
 
@@ -118,6 +152,11 @@ async def test_a_moved_tenant_reads_the_same_data_on_its_new_cluster_after_a_rea
         await asyncio.sleep(0)  # a yield, not a wait: the write starts and blocks
 
     monkeypatch.setattr(move, "_fence", window_then_fence)
+    # At the head, the schema is copied from its rows: no pg_dump reading the catalog.
+    monkeypatch.setattr(move, "_dump_and_restore", _no_pg_dump)
+    granted = _privileges(placed_settings.database_url, schema)
+    assert granted["tables"]
+    assert granted["defaults"]
     steps: list[str] = []
     moved = await move_tenant(placed_runtime, account_id, SECOND, on_step=steps.append)
 
@@ -138,6 +177,7 @@ async def test_a_moved_tenant_reads_the_same_data_on_its_new_cluster_after_a_rea
     assert schema_on(placed_settings.tenant_clusters[SECOND].database_url, schema)
     assert not schema_on(placed_settings.database_url, schema)
     assert not role_on(placed_settings.database_url, schema)
+    assert _privileges(placed_settings.tenant_clusters[SECOND].database_url, schema) == granted
     await during["waiting"]
     assert (
         _count(
