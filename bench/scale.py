@@ -11,6 +11,10 @@ For each N of `BENCH_TENANTS` (default 10,1000,10000), growing the same stack:
   time), every tenant's token in turn: throughput, p50, p99, per operation too; each app
   warmed up once, then `BENCH_ROUNDS` rounds of each in turn, the median round reported;
 - the API's and the worker's resident memory (psutil);
+- a tenant's nightly backup: `BENCH_BACKUPS` (5) tenants backed up one after another as
+  the worker does it (`backup_tenant`: written from the rows, encrypted, stored), the
+  median reported, beside one `pg_dump --schema` of the same kind of tenant (what every
+  backup was before: it reads the whole database's catalog);
 - `audora migrate` (the command, a process of its own) with every tenant one migration
   behind (the tenant stream's last migration undone first), then with all current.
 
@@ -52,6 +56,7 @@ from audora.platform.runtime import Runtime
 from audora.platform.stack.embedded import EmbeddedStack
 from audora.platform.stack.process import free_port
 from audora.platform.tls.local_ca import ensure_server_certificate
+from audora.tenants.backups.service import backup_tenant, pg_dump_schema
 from audora.tenants.migrate.runner import migrate_platform, run_tenant_stream
 from audora.tenants.migrate.streams import head, script_directory
 from audora.tenants.provisioning.service import NewAccount, provision_account
@@ -68,6 +73,7 @@ ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
 ROUND_SECONDS = float(os.environ.get("BENCH_ROUND_SECONDS", "120"))
 CONCURRENCY = int(os.environ.get("BENCH_CONCURRENCY", "8"))
 FILL_CONCURRENCY = int(os.environ.get("BENCH_FILL_CONCURRENCY", "4"))
+BACKUPS = int(os.environ.get("BENCH_BACKUPS", "5"))
 SHARED_BUFFERS = os.environ.get(
     "BENCH_SHARED_BUFFERS", f"{min(psutil.virtual_memory().total // 4 // 2**20, 8192)}MB"
 )
@@ -244,6 +250,23 @@ def postgres_private_mb(postmaster_pid: int) -> float:
     return round((total + postmaster.memory_full_info().uss) / 2**20, 1)
 
 
+async def timed_backups(runtime: Runtime, tenants: list[TenantData]) -> dict[str, Any]:
+    """Seconds per tenant backup as the worker takes it, and of one pg_dump alone."""
+    seconds: list[float] = []
+    for tenant in tenants[-BACKUPS:]:
+        started = time.perf_counter()
+        await backup_tenant(runtime, tenant.account_id)
+        seconds.append(time.perf_counter() - started)
+    started = time.perf_counter()
+    async for _ in pg_dump_schema(runtime, tenants[0].schema):
+        pass
+    return {
+        "backup_seconds_median": round(statistics.median(seconds), 3),
+        "backup_seconds_max": round(max(seconds), 3),
+        "pg_dump_seconds": round(time.perf_counter() - started, 3),
+    }
+
+
 def one_migration_back(settings: Settings, schemas: list[TenantSchema]) -> None:
     """Undo the tenant stream's last migration in every schema, as the schema owner."""
     previous = script_directory("tenant").get_revision(head("tenant"))
@@ -376,6 +399,7 @@ async def grow_and_measure(settings: Settings, servers: Servers, work: Path) -> 
             at["worker_rss_mb"] = rss_mb(servers.worker.pid)
             at["baseline_rss_mb"] = rss_mb(servers.baseline.pid)
             at["postgres_private_mb"] = postgres_private_mb(servers.postmaster_pid)
+            at["backup"] = await timed_backups(runtime, tenants)
             one_migration_back(settings, [t.schema for t in tenants])
             behind, line = timed_migrate(servers.env, len(tenants))
             current, _ = timed_migrate(servers.env, len(tenants))
@@ -401,6 +425,7 @@ def _row(at: dict[str, Any]) -> dict[str, Any]:
         "baseline_p50_ms": at["baseline"]["p50_ms"],
         "api_rss_mb": at["api_rss_mb"],
         "migrate_behind_per_s": at["migrate_one_behind_schemas_per_s"],
+        "backup": at.get("backup"),
     }
 
 

@@ -122,6 +122,11 @@ async def test_the_load_generator_drives_audora_and_the_baseline_over_the_same_d
         assert result["throughput_rps"] > 0
         assert 0 < result["p50_ms"] <= result["p99_ms"]
 
+    # The filled tenants back up as the worker backs them up, and pg_dump beside them.
+    backed = await scale.timed_backups(runtime, tenants)
+    assert 0 < backed["backup_seconds_median"] <= backed["backup_seconds_max"]
+    assert backed["pg_dump_seconds"] > 0
+
 
 def test_the_load_generator_talks_to_loopback_only() -> None:
     for url in ("https://localhost:8443", "https://127.0.0.1:8443", "https://[::1]:8443"):
