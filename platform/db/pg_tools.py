@@ -10,6 +10,7 @@ only, never its argv, which `ps` shows to every user).
 
 from __future__ import annotations
 
+import asyncio
 import importlib.util
 import os
 import shutil
@@ -58,3 +59,25 @@ def child_env(extra: dict[str, str]) -> dict[str, str]:
     point it elsewhere, plus `extra`."""
     base = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
     return {**base, "PGCONNECT_TIMEOUT": "10", **extra}
+
+
+async def psql_transaction(settings: Settings, url: str) -> asyncio.subprocess.Process:
+    """psql reading a script on its stdin as ONE transaction, as the role of `url`
+    (a SQLAlchemy URL): it stops at the first error, which rolls everything back, and
+    commits only on reaching the end of its input. It prints an error's SQLSTATE and
+    nothing else (no context), so its messages never carry a row it was loading."""
+    uri, env = libpq_target(url)
+    return await asyncio.create_subprocess_exec(
+        pg_tool(settings, "psql"),
+        "--no-psqlrc",
+        "--quiet",
+        "--single-transaction",
+        "--set=ON_ERROR_STOP=1",
+        "--set=VERBOSITY=sqlstate",
+        "--set=SHOW_CONTEXT=never",
+        f"--dbname={uri}",
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.PIPE,
+        env=child_env(env),
+    )

@@ -38,7 +38,7 @@ from sqlalchemy import insert, select, text
 
 from audora.platform.crypto.envelope import IntegrityError
 from audora.platform.crypto.stream import decrypt_stream
-from audora.platform.db.pg_tools import child_env, libpq_target, pg_tool
+from audora.platform.db.pg_tools import psql_transaction
 from audora.platform.db.tenant_binding import (
     TenantRef,
     TenantUnitOfWork,
@@ -87,21 +87,7 @@ async def _psql(runtime: Runtime, tenant_id: uuid.UUID) -> asyncio.subprocess.Pr
     """psql as the provisioner of the tenant's cluster: the drill's scratch copy sits
     beside the tenant's schema."""
     urls = await runtime.tenant_engines.urls_for(tenant_schema(tenant_id))
-    uri, env = libpq_target(urls.provisioner_database_url)
-    return await asyncio.create_subprocess_exec(
-        pg_tool(runtime.settings, "psql"),
-        "--no-psqlrc",
-        "--quiet",
-        "--single-transaction",
-        "--set=ON_ERROR_STOP=1",
-        "--set=VERBOSITY=sqlstate",
-        "--set=SHOW_CONTEXT=never",
-        f"--dbname={uri}",
-        stdin=asyncio.subprocess.PIPE,
-        stdout=asyncio.subprocess.DEVNULL,
-        stderr=asyncio.subprocess.PIPE,
-        env=child_env(env),
-    )
+    return await psql_transaction(runtime.settings, urls.provisioner_database_url)
 
 
 async def _opened(runtime: Runtime, tenant_id: uuid.UUID, row: Any) -> AsyncGenerator[bytes, None]:

@@ -54,7 +54,7 @@ from sqlalchemy.pool import NullPool
 
 from audora.platform.config import ClusterUrls
 from audora.platform.db.engines import guard
-from audora.platform.db.pg_tools import child_env, libpq_target, pg_tool
+from audora.platform.db.pg_tools import child_env, libpq_target, pg_tool, psql_transaction
 from audora.platform.db.tenant_binding import TenantRef
 from audora.platform.db.tenant_names import TenantSchema, tenant_role, tenant_schema
 from audora.platform.errors import AppError, ErrorCode
@@ -344,21 +344,7 @@ async def _psql(
 ) -> None:
     """Feed the script to psql as the target's provisioner, in one transaction that
     commits only if psql reaches the end of it without an error."""
-    uri, env = libpq_target(target.provisioner_database_url)
-    proc = await asyncio.create_subprocess_exec(
-        pg_tool(runtime.settings, "psql"),
-        "--no-psqlrc",
-        "--quiet",
-        "--single-transaction",
-        "--set=ON_ERROR_STOP=1",
-        "--set=VERBOSITY=sqlstate",
-        "--set=SHOW_CONTEXT=never",
-        f"--dbname={uri}",
-        stdin=asyncio.subprocess.PIPE,
-        stdout=asyncio.subprocess.DEVNULL,
-        stderr=asyncio.subprocess.PIPE,
-        env=child_env(env),
-    )
+    proc = await psql_transaction(runtime.settings, target.provisioner_database_url)
     if proc.stdin is None or proc.stderr is None:  # pragma: no cover (asked for PIPE)
         raise MoveFailed("psql started without its pipes")
     errors = asyncio.ensure_future(proc.stderr.read())
