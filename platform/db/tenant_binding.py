@@ -48,6 +48,13 @@ def search_path(schema: TenantSchema) -> str:
     return f"{schema}, pg_catalog, pg_temp"
 
 
+def script_search_path(schema: TenantSchema) -> str:
+    """The line of a SQL script (a backup's, a move's) that puts its unqualified DDL in
+    `schema`. psql runs it on a connection of its own, never one of the pools; it is
+    here with every other search_path of the platform."""
+    return f"SET search_path = {search_path(schema)};"
+
+
 @dataclass(frozen=True)
 class TenantRef:
     """Which tenant a unit of work is bound to. Made from a session, never from input."""

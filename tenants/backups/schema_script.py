@@ -36,6 +36,7 @@ from sqlalchemy import Table, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from audora.platform.db.tenant_binding import script_search_path
 from audora.platform.db.tenant_names import TenantSchema
 from audora.tenants.audit.tables import append_only_ddl
 from audora.tenants.provisioning.ddl import (
@@ -89,7 +90,7 @@ def preamble(schema: TenantSchema, head: str, *, privileges: bool) -> bytes:
         "SET IntervalStyle = postgres;",
         "SET client_min_messages = warning;",
         *(f"{statement};" for statement in schema_ddl),
-        f"SET search_path = {schema}, pg_catalog;",
+        script_search_path(schema),
         *(f"{statement};" for statement in tenant_tables_ddl()),
         f"{VERSION_TABLE_DDL};",
         *(f"{statement};" for statement in after_tables),
