@@ -25,6 +25,7 @@ import httpx
 import pytest
 from botocore.exceptions import ClientError
 from sqlalchemy import Engine, text
+from sqlalchemy.exc import DBAPIError
 
 from audora.platform.clock import FrozenClock
 from audora.platform.config import Settings
@@ -37,6 +38,7 @@ from audora.platform.keys.service import KeyDestroyed, KeyServiceError
 from audora.platform.runtime import Runtime
 from audora.platform.stack.embedded import EmbeddedStack
 from audora.platform.stack.users import APP_USER
+from audora.tenants.backups import schema_script
 from audora.tenants.backups.drill import _restore as drill_restore
 from audora.tenants.backups.drill import restore_drill
 from audora.tenants.backups.jobs import backup_tenant_job, run_backups
@@ -246,6 +248,40 @@ async def test_a_backup_at_the_head_is_written_without_pg_dump_and_restores_sche
     finally:
         with superuser.begin() as conn:
             conn.execute(text(f"DROP SCHEMA IF EXISTS {scratch} CASCADE"))
+
+
+async def test_a_backup_never_queues_behind_ddl_and_gives_up_storing_nothing(
+    gql: GraphQL,
+    api: httpx.AsyncClient,
+    runtime: Runtime,
+    settings: Settings,
+    superuser: Engine,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Its ACCESS SHARE locks are tried with NOWAIT: while a migration holds a table, the
+    # backup waits outside the lock queue (where the tenant's own queries would pile up
+    # behind it), and after its last try it fails, with nothing stored.
+    made = await _tenant_with_content(gql, api)
+    monkeypatch.setattr(schema_script, "LOCK_TRIES", 3)
+    monkeypatch.setattr(schema_script, "LOCK_PAUSE_SECONDS", 0.0)
+    with superuser.connect() as holder:
+        holder.execute(text(f"LOCK TABLE {made['schema']}.calls IN ACCESS EXCLUSIVE MODE"))
+        with pytest.raises(DBAPIError, match="could not obtain lock"):
+            await backup_tenant(runtime, made["tenant"])
+        holder.rollback()
+    with superuser.connect() as conn:
+        statuses = conn.execute(
+            text("SELECT status FROM platform.backups WHERE account_id = :t"),
+            {"t": made["tenant"]},
+        ).scalars()
+        assert list(statuses) == ["FAILED"]
+    listed = admin_s3(settings).list_objects_v2(
+        Bucket=settings.backup_bucket, Prefix=f"backups/{made['tenant'].hex}/"
+    )
+    assert listed.get("KeyCount", 0) == 0
+    # The lock gone, the next try goes through.
+    taken = await backup_tenant(runtime, made["tenant"])
+    assert _backup_row(superuser, taken.id).status == "COMPLETE"
 
 
 async def test_a_schema_behind_the_head_is_backed_up_by_pg_dump_and_its_drill_passes(
