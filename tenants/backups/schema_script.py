@@ -22,9 +22,9 @@ migration can change a table while it is being read. The lock is taken with NOWA
 retried for up to a minute (pg_dump's `--lock-wait-timeout` here), so a backup never
 queues in front of the tenant's own work.
 
-A schema that is not at the head (a tenant whose last migration failed) raises
-`NotAtHead` before anything is written: its definition is not the one this code knows,
-and the caller falls back to pg_dump for it.
+A schema that is not at the head (a tenant whose last migration failed), or whose tables
+are not exactly the head's, raises `NotAtHead` before anything is written: its
+definition is not the one this code knows, and the caller falls back to pg_dump for it.
 """
 
 from __future__ import annotations
@@ -113,6 +113,26 @@ async def _lock(conn: AsyncConnection, schema: TenantSchema) -> None:
     await conn.execute(text(f"LOCK TABLE {names} IN ACCESS SHARE MODE NOWAIT"))
 
 
+# The schema's tables, found through pg_depend's index on what an object depends on
+# (each table depends on its schema): reading pg_class by namespace would scan all of it,
+# 760,000 rows at 10,000 tenants.
+_SCHEMA_TABLES = text(
+    "SELECT c.relname FROM pg_depend d JOIN pg_class c ON c.oid = d.objid "
+    "WHERE d.refclassid = 'pg_namespace'::regclass AND d.refobjid = CAST(:s AS regnamespace) "
+    "AND d.classid = 'pg_class'::regclass AND c.relkind IN ('r', 'p')"
+)
+
+
+async def _same_tables(conn: AsyncConnection, schema: TenantSchema) -> None:
+    """The schema holds exactly the head's tables: a table this code does not know of
+    (made by hand, say) would otherwise be left out of the script without a word."""
+    found = set((await conn.execute(_SCHEMA_TABLES, {"s": str(schema)})).scalars())
+    known = {"alembic_version", *(t.name for t in _tables())}
+    if found != known:
+        extra, missing = sorted(found - known), sorted(known - found)
+        raise NotAtHead(f"{schema} has tables {extra} the head lacks, and lacks {missing}")
+
+
 async def _check_session(conn: AsyncConnection) -> None:
     styles = (
         await conn.execute(
@@ -191,6 +211,7 @@ async def schema_script(
             ).scalar()
             if version != head:
                 raise NotAtHead(f"{schema} is at {version}, not at the head {head}")
+            await _same_tables(conn, schema)
             await _check_session(conn)
             yield preamble(schema, head, privileges=privileges)
             version_rows = f"COPY {schema}.alembic_version (version_num) FROM stdin;\n{head}\n"

@@ -250,6 +250,30 @@ async def test_a_backup_at_the_head_is_written_without_pg_dump_and_restores_sche
             conn.execute(text(f"DROP SCHEMA IF EXISTS {scratch} CASCADE"))
 
 
+async def test_a_table_the_head_does_not_know_is_backed_up_too_by_pg_dump(
+    gql: GraphQL,
+    api: httpx.AsyncClient,
+    runtime: Runtime,
+    settings: Settings,
+    superuser: Engine,
+) -> None:
+    made = await _tenant_with_content(gql, api)
+    owner = sync_engine(settings.provisioner_database_url)  # the schema's owner
+    try:
+        with owner.begin() as conn:
+            conn.execute(text(f"CREATE TABLE {made['schema']}.made_by_hand (note text)"))
+            conn.execute(text(f"INSERT INTO {made['schema']}.made_by_hand VALUES ('kept')"))
+        taken = await backup_tenant(runtime, made["tenant"])
+    finally:
+        with owner.begin() as conn:
+            conn.execute(text(f"DROP TABLE IF EXISTS {made['schema']}.made_by_hand"))
+        owner.dispose()
+    row = _backup_row(superuser, taken.id)
+    dump = await _plaintext(runtime, made["tenant"], row, _stored(settings, row.object_key))
+    assert b"PostgreSQL database dump" in dump
+    assert row.row_counts["made_by_hand"] == 1
+
+
 async def test_a_backup_never_queues_behind_ddl_and_gives_up_storing_nothing(
     gql: GraphQL,
     api: httpx.AsyncClient,
