@@ -11,9 +11,11 @@ only, never its argv, which `ps` shows to every user).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import importlib.util
 import os
 import shutil
+from collections.abc import AsyncGenerator
 from pathlib import Path
 
 from sqlalchemy import make_url
@@ -61,11 +63,20 @@ def child_env(extra: dict[str, str]) -> dict[str, str]:
     return {**base, "PGCONNECT_TIMEOUT": "10", **extra}
 
 
-async def psql_transaction(settings: Settings, url: str) -> asyncio.subprocess.Process:
+class PsqlRefused(RuntimeError):
+    """psql stopped at an error: its one transaction was rolled back. `stderr` holds
+    SQLSTATEs only (no error context, so never a row it was loading)."""
+
+    def __init__(self, code: int, stderr: bytes) -> None:
+        super().__init__(f"psql exited with {code}")
+        self.code = code
+        self.stderr = stderr
+
+
+async def _psql_transaction(settings: Settings, url: str) -> asyncio.subprocess.Process:
     """psql reading a script on its stdin as ONE transaction, as the role of `url`
     (a SQLAlchemy URL): it stops at the first error, which rolls everything back, and
-    commits only on reaching the end of its input. It prints an error's SQLSTATE and
-    nothing else (no context), so its messages never carry a row it was loading."""
+    commits only on reaching the end of its input."""
     uri, env = libpq_target(url)
     return await asyncio.create_subprocess_exec(
         pg_tool(settings, "psql"),
@@ -81,3 +92,32 @@ async def psql_transaction(settings: Settings, url: str) -> asyncio.subprocess.P
         stderr=asyncio.subprocess.PIPE,
         env=child_env(env),
     )
+
+
+async def run_script(settings: Settings, url: str, script: AsyncGenerator[bytes, None]) -> None:
+    """Run `script` through psql in one transaction, as the role of `url`. It commits
+    only if psql reaches the end of the script without an error (else `PsqlRefused`).
+    Whatever `script` raises goes on up, and psql is killed first: its input never
+    ended, so its transaction never commits."""
+    proc = await _psql_transaction(settings, url)
+    if proc.stdin is None or proc.stderr is None:  # pragma: no cover (asked for PIPE)
+        raise RuntimeError("psql started without its pipes")
+    errors = asyncio.ensure_future(proc.stderr.read())
+    try:
+        try:
+            async with contextlib.aclosing(script):
+                async for piece in script:
+                    proc.stdin.write(piece)
+                    await proc.stdin.drain()
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # psql stopped at an error; its exit code says so below
+        # Only with the whole script written may psql reach its end and commit.
+        proc.stdin.close()
+        code = await proc.wait()
+        if code != 0:
+            raise PsqlRefused(code, await errors)
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+        errors.cancel()

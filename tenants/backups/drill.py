@@ -24,7 +24,6 @@ is an error code, never a row it was loading.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import hashlib
 import logging
@@ -38,7 +37,7 @@ from sqlalchemy import insert, select, text
 
 from audora.platform.crypto.envelope import IntegrityError
 from audora.platform.crypto.stream import decrypt_stream
-from audora.platform.db.pg_tools import psql_transaction
+from audora.platform.db.pg_tools import PsqlRefused, run_script
 from audora.platform.db.tenant_binding import (
     TenantRef,
     TenantUnitOfWork,
@@ -83,13 +82,6 @@ class DrillResult:
     details: dict[str, Any] = field(default_factory=dict)
 
 
-async def _psql(runtime: Runtime, tenant_id: uuid.UUID) -> asyncio.subprocess.Process:
-    """psql as the provisioner of the tenant's cluster: the drill's scratch copy sits
-    beside the tenant's schema."""
-    urls = await runtime.tenant_engines.urls_for(tenant_schema(tenant_id))
-    return await psql_transaction(runtime.settings, urls.provisioner_database_url)
-
-
 async def _opened(runtime: Runtime, tenant_id: uuid.UUID, row: Any) -> AsyncGenerator[bytes, None]:
     """The backup's plaintext, chunk by chunk; `BackupUnreadable` as soon as it is known
     that it cannot be had. The hash is checked after the last chunk."""
@@ -129,37 +121,25 @@ async def _opened(runtime: Runtime, tenant_id: uuid.UUID, row: Any) -> AsyncGene
 async def _restore(
     runtime: Runtime, tenant_id: uuid.UUID, row: Any, scratch: ScratchSchema
 ) -> None:
+    """The backup into `scratch`, by psql as the provisioner of the tenant's cluster (the
+    scratch copy sits beside the tenant's schema), in one transaction that commits only
+    once every byte is authenticated and its SHA-256 matched the catalogue."""
     rewriter = ScratchRewriter(tenant_schema(tenant_id), scratch)
-    proc = await _psql(runtime, tenant_id)
-    if proc.stdin is None or proc.stderr is None:  # pragma: no cover (asked for PIPE)
-        raise RestoreFailed("psql started without its pipes")
-    errors = asyncio.ensure_future(proc.stderr.read())
-    committed = False
+    urls = await runtime.tenant_engines.urls_for(tenant_schema(tenant_id))
+
+    async def rewritten() -> AsyncGenerator[bytes, None]:
+        async with contextlib.aclosing(_opened(runtime, tenant_id, row)) as plaintext:
+            async for chunk in plaintext:
+                yield rewriter.feed(chunk)
+        yield rewriter.finish()
+
     try:
-        try:
-            async with contextlib.aclosing(_opened(runtime, tenant_id, row)) as plaintext:
-                async for chunk in plaintext:
-                    proc.stdin.write(rewriter.feed(chunk))
-                    await proc.stdin.drain()
-            proc.stdin.write(rewriter.finish())
-            await proc.stdin.drain()
-        except (BrokenPipeError, ConnectionResetError):
-            pass  # psql stopped at an error; its exit code says so below
-        except DumpFormatError as exc:
-            raise RestoreFailed(f"backup {row.id}: {exc}") from None
-        # Only now, with every byte authenticated, may psql reach the end and commit.
-        proc.stdin.close()
-        code = await proc.wait()
-        committed = code == 0
-        if not committed:
-            sqlstate = (await errors).decode(errors="replace").strip()[-200:]
-            raise RestoreFailed(f"backup {row.id}: psql exited with {code} ({sqlstate})")
-    finally:
-        if proc.returncode is None:
-            # Killed before the end of its input: its one transaction never commits.
-            proc.kill()
-            await proc.wait()
-        errors.cancel()
+        await run_script(runtime.settings, urls.provisioner_database_url, rewritten())
+    except DumpFormatError as exc:
+        raise RestoreFailed(f"backup {row.id}: {exc}") from None
+    except PsqlRefused as exc:
+        sqlstate = exc.stderr.decode(errors="replace").strip()[-200:]
+        raise RestoreFailed(f"backup {row.id}: psql exited with {exc.code} ({sqlstate})") from None
 
 
 async def _check(

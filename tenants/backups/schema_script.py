@@ -30,7 +30,10 @@ definition is not the one this code knows, and the caller falls back to pg_dump 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncGenerator
+import contextlib
+import logging
+from collections.abc import AsyncGenerator, AsyncIterator
+from functools import cache
 
 from sqlalchemy import Table, text
 from sqlalchemy.exc import DBAPIError
@@ -48,6 +51,8 @@ from audora.tenants.provisioning.ddl import (
 )
 from audora.tenants.tables import tenant_metadata
 
+log = logging.getLogger(__name__)
+
 # Rows are sent on in pieces of about this size, not one message per row.
 PIECE_BYTES = 256 * 1024
 LOCK_TRIES = 300
@@ -64,9 +69,10 @@ class SessionNotPortable(RuntimeError):
     """The session prints dates or numbers in a form a restore could misread."""
 
 
-def _tables() -> list[Table]:
+@cache
+def _tables() -> tuple[Table, ...]:
     """Every tenant table, referenced tables before those that refer to them."""
-    return list(tenant_metadata.sorted_tables)
+    return tuple(tenant_metadata.sorted_tables)
 
 
 def _quote(conn: AsyncConnection, name: str) -> str:
@@ -221,3 +227,27 @@ async def schema_script(
             yield postamble(schema)
         finally:
             await conn.rollback()  # read only: nothing to keep
+
+
+async def _after(first: bytes, rest: AsyncGenerator[bytes, None]) -> AsyncGenerator[bytes, None]:
+    yield first
+    async for piece in rest:
+        yield piece
+
+
+@contextlib.asynccontextmanager
+async def script_at_head(
+    provisioner: AsyncEngine, schema: TenantSchema, head: str, *, privileges: bool = False
+) -> AsyncIterator[AsyncGenerator[bytes, None] | None]:
+    """`schema_script`, or None when the schema is not at the head (logged): the caller
+    then goes by pg_dump. Its transaction ends when the block does."""
+    async with contextlib.aclosing(
+        schema_script(provisioner, schema, head, privileges=privileges)
+    ) as written:
+        try:
+            first = await anext(written)
+        except NotAtHead as exc:
+            log.warning("%s goes by pg_dump: %s", schema, exc)
+            yield None
+            return
+        yield _after(first, written)

@@ -44,7 +44,7 @@ from audora.platform.runtime import Runtime
 from audora.platform.storage.backup_store import backup_bucket
 from audora.tenants.backups.dump_text import DumpFilter
 from audora.tenants.backups.keys import KEY_VERSION, backup_key_context
-from audora.tenants.backups.schema_script import NotAtHead, schema_script
+from audora.tenants.backups.schema_script import script_at_head
 from audora.tenants.backups.tables import backups
 from audora.tenants.lifecycle.schedule import DataClass, period_of
 from audora.tenants.migrate.streams import head
@@ -129,13 +129,8 @@ async def _script(runtime: Runtime, schema: TenantSchema) -> AsyncGenerator[byte
     """The schema as a plain SQL script: written from the rows alone when the schema is
     at the head (`schema_script`), by pg_dump otherwise."""
     provisioner = await runtime.tenant_engines.provisioner_for(schema)
-    async with contextlib.aclosing(schema_script(provisioner, schema, head("tenant"))) as written:
-        try:
-            first = await anext(written)
-        except NotAtHead as exc:
-            log.warning("backup of %s by pg_dump: %s", schema, exc)
-        else:
-            yield first
+    async with script_at_head(provisioner, schema, head("tenant")) as written:
+        if written is not None:
             async for piece in written:
                 yield piece
             return

@@ -39,11 +39,10 @@ purge of the same account never overlap (they share an advisory lock).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import os
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -54,13 +53,19 @@ from sqlalchemy.pool import NullPool
 
 from audora.platform.config import ClusterUrls
 from audora.platform.db.engines import guard
-from audora.platform.db.pg_tools import child_env, libpq_target, pg_tool, psql_transaction
+from audora.platform.db.pg_tools import (
+    PsqlRefused,
+    child_env,
+    libpq_target,
+    pg_tool,
+    run_script,
+)
 from audora.platform.db.tenant_binding import TenantRef
 from audora.platform.db.tenant_names import TenantSchema, tenant_role, tenant_schema
 from audora.platform.errors import AppError, ErrorCode
 from audora.platform.runtime import Runtime
 from audora.tenants.audit.log import AuditEntry, append_alone
-from audora.tenants.backups.schema_script import NotAtHead, schema_script
+from audora.tenants.backups.schema_script import script_at_head
 from audora.tenants.migrate.streams import head
 from audora.tenants.placement.clusters import OPEN
 from audora.tenants.provisioning.ddl import create_role
@@ -322,51 +327,19 @@ async def _drop_copy(engine: AsyncEngine, schema: TenantSchema) -> None:
 async def _restore(
     runtime: Runtime, schema: TenantSchema, source: str, target: ClusterUrls
 ) -> None:
-    """The schema's script, written from its rows on the source (`schema_script`), fed
-    to psql on the target in one transaction; by pg_dump and pg_restore when the schema
+    """The schema's script, written from its rows on the source (`schema_script`), run
+    by psql on the target in one transaction; by pg_dump and pg_restore when the schema
     is not at the head. pg_dump reads the whole database's catalog, which at 10,000
     tenants held the window open about a minute."""
     provisioner = runtime.tenant_engines.provisioner(source)
-    written = schema_script(provisioner, schema, head("tenant"), privileges=True)
-    async with contextlib.aclosing(written):
-        try:
-            first = await anext(written)
-        except NotAtHead as exc:
-            log.warning("moving %s with pg_dump: %s", schema, exc)
-        else:
-            await _psql(runtime, target, first, written)
+    async with script_at_head(provisioner, schema, head("tenant"), privileges=True) as written:
+        if written is not None:
+            try:
+                await run_script(runtime.settings, target.provisioner_database_url, written)
+            except PsqlRefused as exc:
+                raise MoveFailed(f"psql exited with {exc.code}: {_last(exc.stderr)}") from None
             return
     await _dump_and_restore(runtime, schema, runtime.tenant_engines.urls[source], target)
-
-
-async def _psql(
-    runtime: Runtime, target: ClusterUrls, first: bytes, rest: AsyncIterator[bytes]
-) -> None:
-    """Feed the script to psql as the target's provisioner, in one transaction that
-    commits only if psql reaches the end of it without an error."""
-    proc = await psql_transaction(runtime.settings, target.provisioner_database_url)
-    if proc.stdin is None or proc.stderr is None:  # pragma: no cover (asked for PIPE)
-        raise MoveFailed("psql started without its pipes")
-    errors = asyncio.ensure_future(proc.stderr.read())
-    try:
-        try:
-            proc.stdin.write(first)
-            async for piece in rest:
-                proc.stdin.write(piece)
-                await proc.stdin.drain()
-        except (BrokenPipeError, ConnectionResetError):
-            pass  # psql stopped at an error; its exit code says so below
-        # Only with the whole script written may psql reach its end and commit.
-        proc.stdin.close()
-        code = await proc.wait()
-        if code != 0:
-            # VERBOSITY=sqlstate: an error code, never a row psql was loading.
-            raise MoveFailed(f"psql exited with {code}: {_last(await errors)}")
-    finally:
-        if proc.returncode is None:
-            proc.kill()  # before the end of its input: its transaction never commits
-            await proc.wait()
-        errors.cancel()
 
 
 async def _dump_and_restore(
