@@ -12,6 +12,7 @@ postmaster's children's times.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
 import psutil
@@ -54,20 +55,27 @@ def sample(app_pid: int, postmaster_pid: int) -> CpuSample:
     )
 
 
-def per_request(before: CpuSample, after: CpuSample, requests: int) -> dict[str, float]:
-    """The app's and PostgreSQL's CPU ms per request over the round, and how the machine's
-    time was spent (percent of all its CPUs' time)."""
+def machine_shares(before: dict[str, float], after: dict[str, float]) -> dict[str, float]:
+    """How the machine's time was spent between two `psutil.cpu_times()` readings
+    (percent of all its CPUs' time)."""
     # Linux counts guest time inside user time too.
-    spent = {
-        k: after.machine[k] - before.machine[k]
-        for k in before.machine
-        if k not in ("guest", "guest_nice")
-    }
+    spent = {k: after[k] - before[k] for k in before if k not in ("guest", "guest_nice")}
     total = sum(spent.values()) or 1.0
     idle = spent.get("idle", 0.0) + spent.get("iowait", 0.0)
 
     def percent(seconds: float) -> float:
         return round(100 * seconds / total, 1)
+
+    return {
+        "machine_busy_percent": percent(total - idle),
+        "machine_steal_percent": percent(spent.get("steal", 0.0)),
+        "machine_iowait_percent": percent(spent.get("iowait", 0.0)),
+    }
+
+
+def per_request(before: CpuSample, after: CpuSample, requests: int) -> dict[str, float]:
+    """The app's and PostgreSQL's CPU ms per request over the round, and how the machine's
+    time was spent."""
 
     def ms_each(seconds: float) -> float:
         return round(1000 * seconds / max(requests, 1), 2)
@@ -75,7 +83,49 @@ def per_request(before: CpuSample, after: CpuSample, requests: int) -> dict[str,
     return {
         "app_cpu_ms_per_request": ms_each(after.app_s - before.app_s),
         "postgres_cpu_ms_per_request": ms_each(after.postgres_s - before.postgres_s),
-        "machine_busy_percent": percent(total - idle),
-        "machine_steal_percent": percent(spent.get("steal", 0.0)),
-        "machine_iowait_percent": percent(spent.get("iowait", 0.0)),
+        **machine_shares(before.machine, after.machine),
+    }
+
+
+@dataclass(frozen=True)
+class ServiceMeter:
+    """The CPU a piece of work spends in each server of the stack and in this process.
+
+    Built for provisioning: a sign-up's CPU goes to PostgreSQL (the tenant's DDL and
+    platform rows; the object store's identity database lives there too), the object
+    store (bucket, identity, and the gateway applying it), the key service, and the
+    provisioning process itself. Read before and after, it shows which of them grows
+    with the number of tenants."""
+
+    postmaster_pid: int
+    object_store_pids: tuple[int, ...]
+    key_service_pids: tuple[int, ...]
+
+    def sample(self) -> ServiceSample:
+        return ServiceSample(
+            seconds={
+                "postgres": postgres_seconds(self.postmaster_pid),
+                "object_store": sum(process_seconds(p) for p in self.object_store_pids),
+                "key_service": sum(process_seconds(p) for p in self.key_service_pids),
+                "provisioning_process": process_seconds(os.getpid()),
+            },
+            machine=psutil.cpu_times()._asdict(),
+        )
+
+
+@dataclass(frozen=True)
+class ServiceSample:
+    seconds: dict[str, float]
+    machine: dict[str, float]
+
+
+def ms_each(before: ServiceSample, after: ServiceSample, count: int) -> dict[str, float]:
+    """Each server's CPU ms per unit of work (a tenant), and how the machine's time was
+    spent."""
+    return {
+        **{
+            f"{name}_cpu_ms": round(1000 * (after.seconds[name] - seconds) / max(count, 1), 1)
+            for name, seconds in before.seconds.items()
+        },
+        **machine_shares(before.machine, after.machine),
     }

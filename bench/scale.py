@@ -54,7 +54,7 @@ from audora.platform.db.tenant_binding import migrator_search_path
 from audora.platform.db.tenant_names import TenantSchema
 from audora.platform.runtime import Runtime
 from audora.platform.stack.embedded import EmbeddedStack
-from audora.platform.stack.process import free_port
+from audora.platform.stack.process import ManagedProcess, free_port
 from audora.platform.tls.local_ca import ensure_server_certificate
 from audora.tenants.backups.service import backup_tenant, pg_dump_schema
 from audora.tenants.migrate.runner import migrate_platform, run_tenant_stream
@@ -373,7 +373,9 @@ class Servers:
                 process.wait(timeout=10)
 
 
-async def grow_and_measure(settings: Settings, servers: Servers, work: Path) -> dict[str, Any]:
+async def grow_and_measure(
+    settings: Settings, servers: Servers, work: Path, meter: cpu_meter.ServiceMeter
+) -> dict[str, Any]:
     runtime = Runtime.open(settings)
     corpus = await fixture_calls()
     tenants: list[TenantData] = []
@@ -383,8 +385,10 @@ async def grow_and_measure(settings: Settings, servers: Servers, work: Path) -> 
             new = count - len(tenants)
             at: dict[str, Any] = {}
             if new > 0:
+                before = meter.sample()
                 made, seconds = await provision(runtime, new)
                 at["provisioning_tenants_per_s"] = round(new / seconds, 1)
+                at["provisioning_per_tenant"] = cpu_meter.ms_each(before, meter.sample(), new)
                 started = time.perf_counter()
                 await fill(runtime, made, corpus, FILL_CONCURRENCY)
                 fill_baseline(settings.database_url, made, corpus)
@@ -414,6 +418,19 @@ async def grow_and_measure(settings: Settings, servers: Servers, work: Path) -> 
     return measured
 
 
+def service_meter(stack: EmbeddedStack) -> cpu_meter.ServiceMeter:
+    def pid(process: ManagedProcess | None) -> int:
+        if process is None or process.pid is None:
+            raise RuntimeError("a server of the stack is not running")
+        return process.pid
+
+    return cpu_meter.ServiceMeter(
+        postmaster_pid=stack.postgres.pid,
+        object_store_pids=(pid(stack.seaweed.server), pid(stack.seaweed.gateway)),
+        key_service_pids=(pid(stack.keys.process),),
+    )
+
+
 def _row(at: dict[str, Any]) -> dict[str, Any]:
     return {
         "audora_rps": at["audora"]["throughput_rps"],
@@ -425,6 +442,7 @@ def _row(at: dict[str, Any]) -> dict[str, Any]:
         "baseline_p50_ms": at["baseline"]["p50_ms"],
         "api_rss_mb": at["api_rss_mb"],
         "migrate_behind_per_s": at["migrate_one_behind_schemas_per_s"],
+        "provisioning": at.get("provisioning_per_tenant"),
         "backup": at.get("backup"),
     }
 
@@ -476,7 +494,7 @@ def main() -> int:
         operator.dispose()
         create_tables(settings.database_url)
         servers = Servers(settings, data_dir, stack.postgres.pid)
-        measured = asyncio.run(grow_and_measure(settings, servers, data_dir))
+        measured = asyncio.run(grow_and_measure(settings, servers, data_dir, service_meter(stack)))
     finally:
         if servers is not None:
             servers.stop()

@@ -19,6 +19,7 @@ from sqlalchemy import Engine
 
 from audora.platform.config import Settings
 from audora.platform.runtime import Runtime
+from audora.platform.stack.embedded import EmbeddedStack
 from audora.platform.stack.process import free_port
 from audora.platform.tls.local_ca import ensure_server_certificate
 
@@ -28,6 +29,7 @@ BENCH = Path(__file__).resolve().parents[2] / "bench"
 sys.path.append(str(BENCH))
 
 import baseline_app  # noqa: E402  (bench/ is not a package: found through the path above)
+import cpu_meter  # noqa: E402
 import loadgen  # noqa: E402
 import scale  # noqa: E402
 import scale_fill  # noqa: E402
@@ -98,12 +100,26 @@ def _drive(url: str, ca: Path, tenants: list[dict[str, Any]], work: Path) -> dic
 async def test_the_load_generator_drives_audora_and_the_baseline_over_the_same_data(
     runtime: Runtime,
     settings: Settings,
+    stack: EmbeddedStack,
     served: Served,
     baseline: str,
     tmp_path: Path,
 ) -> None:
     corpus = await scale_fill.fixture_calls()
+    meter = scale.service_meter(stack)
+    before = meter.sample()
     tenants, _ = await scale.provision(runtime, 2)
+    # Where the sign-ups' CPU went, by server: the DDL alone is tens of ms a tenant.
+    spent = cpu_meter.ms_each(before, meter.sample(), len(tenants))
+    assert {k for k in spent if k.endswith("_cpu_ms")} == {
+        "postgres_cpu_ms",
+        "object_store_cpu_ms",
+        "key_service_cpu_ms",
+        "provisioning_process_cpu_ms",
+    }
+    assert spent["postgres_cpu_ms"] > 0
+    assert spent["provisioning_process_cpu_ms"] > 0
+    assert 0 < spent["machine_busy_percent"] <= 100
     await scale_fill.fill(runtime, tenants, corpus, concurrency=2)
     scale_fill.fill_baseline(settings.database_url, tenants, corpus)
     assert all(len(t.documents) == 8 and len(t.calls) == 2 for t in tenants)
