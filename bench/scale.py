@@ -2,7 +2,9 @@
 baseline, in one run.
 
 For each N of `BENCH_TENANTS` (default 10,1000,10000), growing the same stack:
-- provision up to N tenants (`provision_account`, four at a time) and report the rate;
+- provision up to N tenants (`provision_account`, four at a time) and report the rate,
+  with the CPU each tenant cost PostgreSQL, the object store, the key service and the
+  provisioning process (`cpu_meter.ServiceMeter`);
 - fill the new ones (bench/scale_fill.py: 2 profiles, 2 calls with sealed transcripts,
   8 sealed documents each) and the baseline's plain tables with the same rows;
 - drive `audora serve` (uvicorn, TLS, one process, a worker beside it) and then the bare
