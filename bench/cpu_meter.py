@@ -17,6 +17,9 @@ from dataclasses import dataclass
 
 import psutil
 
+from audora.platform.db.roles import PROVISIONER_ROLE
+from audora.platform.stack.embedded import SEAWEED_ROLE
+
 
 @dataclass(frozen=True)
 class CpuSample:
@@ -36,15 +39,32 @@ def process_seconds(pid: int) -> float:
 def postgres_seconds(postmaster_pid: int) -> float:
     """CPU seconds of a PostgreSQL server: the postmaster, its live backends, and the
     backends it has reaped."""
-    total = process_seconds(postmaster_pid)
+    return sum(postgres_seconds_by_role(postmaster_pid, ()).values())
+
+
+def postgres_seconds_by_role(postmaster_pid: int, roles: tuple[str, ...]) -> dict[str, float]:
+    """A PostgreSQL server's CPU seconds split three ways: the live sessions of each of
+    `roles`; every other live session; and the rest (the postmaster, its background
+    processes, and whatever it has reaped: autovacuum workers, closed sessions). A
+    session that closes between two readings moves its time from its role to the rest,
+    so only the total is exact for short-lived sessions."""
+    split = {**{role: 0.0 for role in roles}, "other_sessions": 0.0}
+    split["rest"] = process_seconds(postmaster_pid)
     for backend in psutil.Process(postmaster_pid).children():
         try:
             times = backend.cpu_times()
-            total += times.user + times.system
+            # A session's title: "postgres: ROLE DATABASE HOST(PORT) STATE".
+            title = backend.cmdline()
         except psutil.NoSuchProcess:
             # Reaped between the listing and the read: already in children_* next time.
-            pass
-    return total
+            continue
+        words = " ".join(title).split()
+        session = len(words) > 3 and words[0] == "postgres:" and "(" in words[3]
+        role = words[1] if session else ""
+        split[role if role in roles else "other_sessions" if session else "rest"] += (
+            times.user + times.system
+        )
+    return split
 
 
 def sample(app_pid: int, postmaster_pid: int) -> CpuSample:
@@ -92,7 +112,9 @@ class ServiceMeter:
     """The CPU a piece of work spends in each server of the stack and in this process.
 
     Built for provisioning: a sign-up's CPU goes to PostgreSQL (the tenant's DDL and
-    platform rows; the object store's identity database lives there too), the object
+    platform rows in the provisioner's sessions; other sessions, such as idle pooled
+    ones catching up on the DDL's catalog invalidations, and the rest, autovacuum
+    included; the object store's identity database lives there too), the object
     store (bucket, identity, and the gateway applying it), the key service, and the
     provisioning process itself. Read before and after, it shows which of them grows
     with the number of tenants."""
@@ -102,9 +124,14 @@ class ServiceMeter:
     key_service_pids: tuple[int, ...]
 
     def sample(self) -> ServiceSample:
+        postgres = postgres_seconds_by_role(self.postmaster_pid, (PROVISIONER_ROLE, SEAWEED_ROLE))
         return ServiceSample(
             seconds={
-                "postgres": postgres_seconds(self.postmaster_pid),
+                "postgres": sum(postgres.values()),
+                "postgres_provisioner_sessions": postgres[PROVISIONER_ROLE],
+                "postgres_object_store_sessions": postgres[SEAWEED_ROLE],
+                "postgres_other_sessions": postgres["other_sessions"],
+                "postgres_rest": postgres["rest"],
                 "object_store": sum(process_seconds(p) for p in self.object_store_pids),
                 "key_service": sum(process_seconds(p) for p in self.key_service_pids),
                 "provisioning_process": process_seconds(os.getpid()),
