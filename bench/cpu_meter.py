@@ -48,8 +48,11 @@ def postgres_seconds_by_role(postmaster_pid: int, roles: tuple[str, ...]) -> dic
     processes, and whatever it has reaped: autovacuum workers, closed sessions). A
     session that closes between two readings moves its time from its role to the rest,
     so only the total is exact for short-lived sessions."""
-    split = {**{role: 0.0 for role in roles}, "other_sessions": 0.0}
-    split["rest"] = process_seconds(postmaster_pid)
+    split = {
+        **{role: 0.0 for role in roles},
+        "other_sessions": 0.0,
+        "rest": process_seconds(postmaster_pid),
+    }
     for backend in psutil.Process(postmaster_pid).children():
         try:
             times = backend.cpu_times()
