@@ -4,7 +4,9 @@ Strawberry + SQLAlchemy (async psycopg) over plain tables in one schema (`baseli
 the same PostgreSQL, holding the same rows as the tenants' schemas, in clear. No
 authentication (the bearer token *is* the tenant's id, taken as given), no tenant
 binding, no roles or permissions, no audit, access log or sealing. Served by uvicorn in
-one process, over the same TLS as `audora serve`, with the same pool size.
+one process, over the same TLS as `audora serve`, with the same pool: its size, its
+order (most recently used first) and its closing of idle connections, so that between
+rounds its idle backends cost the sign-ups' DDL no more than Audora's.
 
 `python bench/baseline_app.py --database-url URL --port P --cert C --key K` serves it;
 `create_tables(url)` makes its tables (the bench fills them).
@@ -276,8 +278,19 @@ class BaselineGraphQL(GraphQL[Context, None]):
         return Context(self.engine, uuid.UUID(hex=header.removeprefix("Bearer ").strip()))
 
 
-def create_app(database_url: str, pool_size: int, max_overflow: int) -> Starlette:
-    engine = create_async_engine(database_url, pool_size=pool_size, max_overflow=max_overflow)
+def create_app(
+    database_url: str, pool_size: int, max_overflow: int, idle_session_seconds: int
+) -> Starlette:
+    from audora.platform.db.idle_connections import idle_session_options, replace_when_idle
+
+    engine = create_async_engine(
+        database_url,
+        pool_size=pool_size,
+        max_overflow=max_overflow,
+        pool_use_lifo=True,
+        connect_args=idle_session_options(idle_session_seconds),
+    )
+    replace_when_idle(engine, idle_session_seconds)
     graphql = BaselineGraphQL(engine)
 
     async def healthz(request: Request) -> Any:
@@ -309,9 +322,10 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--key", type=Path, required=True)
     parser.add_argument("--pool-size", type=int, default=10)
     parser.add_argument("--max-overflow", type=int, default=10)
+    parser.add_argument("--idle-session-seconds", type=int, default=60)
     args = parser.parse_args(argv)
     config = uvicorn.Config(
-        create_app(args.database_url, args.pool_size, args.max_overflow),
+        create_app(args.database_url, args.pool_size, args.max_overflow, args.idle_session_seconds),
         host="127.0.0.1",
         port=args.port,
         ssl_context_factory=_tls(args.cert, args.key),

@@ -348,6 +348,8 @@ class Servers:
                 str(settings.db_pool_size),
                 "--max-overflow",
                 str(settings.db_max_overflow),
+                "--idle-session-seconds",
+                str(settings.db_idle_session_seconds),
             ],
             stdout=(logs / "scale-baseline.log").open("wb"),
             stderr=subprocess.STDOUT,

@@ -67,6 +67,9 @@ class Settings(BaseSettings):
     # handshake each) in a 13,000-request bench round, 18 at 10.
     db_platform_pool_size: int = 10
     db_max_overflow: int = 10
+    # An application connection idle this long is closed (platform/db/idle_connections.py):
+    # idle backends still pay for every sign-up's DDL and keep their catalog caches.
+    db_idle_session_seconds: int = Field(default=60, ge=2)
     # Tenant placement (docs/scaling.md): the clusters tenant schemas may live on besides
     # the one above, which is always "primary" and alone holds the platform schema. A
     # JSON map of name -> {database_url, gateway_database_url, provisioner_database_url};

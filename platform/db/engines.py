@@ -15,6 +15,7 @@ from sqlalchemy.engine import Engine, create_engine
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from audora.platform.config import Settings
+from audora.platform.db.idle_connections import idle_session_options, replace_when_idle
 from audora.platform.db.statement_guard import ForbiddenStatement, refusal
 
 BINDER_OPTION = "audora_tenant_binder"
@@ -39,31 +40,39 @@ def guard(engine: Engine) -> Engine:
 def app_engine(settings: Settings, *, platform: bool = False) -> AsyncEngine:
     """A pool of the API's and workers' NOINHERIT application role: the tenant pool, or
     (`platform=True`) the small pool for platform rows."""
-    engine = create_async_engine(
+    return _application_pool(
+        settings,
         settings.app_database_url if platform else settings.gateway_database_url,
-        pool_size=settings.db_platform_pool_size if platform else settings.db_pool_size,
-        max_overflow=settings.db_max_overflow,
-        pool_pre_ping=False,
-        # Bound values are customer content: never in exception text or logs.
-        hide_parameters=True,
+        settings.db_platform_pool_size if platform else settings.db_pool_size,
     )
-    guard(engine.sync_engine)
-    return engine
 
 
 def cluster_engine(settings: Settings, url: str, *, small: bool = False) -> AsyncEngine:
     """A pool on another role or cluster: a tenant pool (the gateway role of a tenant
     cluster), or (`small=True`) a provisioner's pool, which only provisions, migrates,
     moves and purges tenants."""
+    if not small:
+        return _application_pool(settings, url, settings.db_pool_size)
     engine = create_async_engine(
-        url,
-        pool_size=4 if small else settings.db_pool_size,
-        max_overflow=4 if small else settings.db_max_overflow,
-        pool_pre_ping=False,
-        hide_parameters=True,
+        url, pool_size=4, max_overflow=4, pool_pre_ping=False, hide_parameters=True
     )
     guard(engine.sync_engine)
     return engine
+
+
+def _application_pool(settings: Settings, url: str, size: int) -> AsyncEngine:
+    engine = create_async_engine(
+        url,
+        pool_size=size,
+        max_overflow=settings.db_max_overflow,
+        pool_pre_ping=False,
+        pool_use_lifo=True,
+        connect_args=idle_session_options(settings.db_idle_session_seconds),
+        # Bound values are customer content: never in exception text or logs.
+        hide_parameters=True,
+    )
+    guard(engine.sync_engine)
+    return replace_when_idle(engine, settings.db_idle_session_seconds)
 
 
 def sync_engine(url: str, **kwargs: Any) -> Engine:
