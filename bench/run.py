@@ -49,7 +49,7 @@ from audora.platform.config import Settings
 from audora.platform.db.engines import sync_engine
 from audora.platform.runtime import Runtime
 from audora.platform.stack.embedded import EmbeddedStack
-from audora.platform.stack.process import free_port
+from audora.platform.stack.ports import free_port
 from audora.platform.tls.local_ca import ensure_server_certificate
 from audora.tenants.audit.tables import refuse_change_function
 from audora.tenants.migrate.runner import migrate_all, migrate_platform

@@ -56,7 +56,8 @@ from audora.platform.db.tenant_binding import migrator_search_path
 from audora.platform.db.tenant_names import TenantSchema
 from audora.platform.runtime import Runtime
 from audora.platform.stack.embedded import EmbeddedStack
-from audora.platform.stack.process import ManagedProcess, free_port
+from audora.platform.stack.ports import free_port
+from audora.platform.stack.process import ManagedProcess
 from audora.platform.tls.local_ca import ensure_server_certificate
 from audora.tenants.backups.service import backup_tenant, pg_dump_schema
 from audora.tenants.migrate.runner import migrate_platform, run_tenant_stream

@@ -177,7 +177,7 @@ def access_log_rows(superuser: Engine, owner: dict[str, Any]) -> list[dict[str, 
 
 def dead_url(url: str) -> str:
     """The same URL pointed at a loopback port where nothing listens."""
-    from audora.platform.stack.process import free_port
+    from audora.platform.stack.ports import free_port
 
     parts = urlsplit(url)
     host = parts.netloc.rsplit(":", 1)[0]

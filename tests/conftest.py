@@ -24,8 +24,8 @@ from audora.platform.db.roles import GATEWAY_ROLE, PROVISIONER_ROLE
 from audora.platform.http.app import create_app
 from audora.platform.runtime import Runtime
 from audora.platform.stack.embedded import EmbeddedStack
+from audora.platform.stack.ports import free_port
 from audora.platform.stack.postgres import EmbeddedPostgres
-from audora.platform.stack.process import free_port
 from audora.platform.tls.local_ca import ensure_server_certificate
 from audora.tenants.migrate.runner import migrate_platform, migrate_tenants, tenant_schemas
 

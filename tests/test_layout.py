@@ -14,7 +14,7 @@ from pathlib import Path
 
 import httpx
 
-from audora.platform.stack.process import free_port
+from audora.platform.stack.ports import free_port
 
 REPO = Path(__file__).resolve().parent.parent
 BANNER = "runtime: Linux" if sys.platform.startswith("linux") else "runtime: Darwin"

@@ -24,8 +24,9 @@ from psycopg import sql
 
 from audora.platform.db.roles import APP_ROLE, GATEWAY_ROLE, PROVISIONER_ROLE
 from audora.platform.stack.keyservice import EmbeddedKeyService
+from audora.platform.stack.ports import free_port
 from audora.platform.stack.postgres import DEFAULT_SHARED_BUFFERS, EmbeddedPostgres
-from audora.platform.stack.process import StackError, free_port, stop_leftover
+from audora.platform.stack.process import StackError, stop_leftover
 from audora.platform.stack.redis import EmbeddedRedis
 from audora.platform.stack.seaweed import CredentialDatabase, EmbeddedSeaweed
 from audora.platform.stack.secrets import StackSecrets

@@ -22,13 +22,6 @@ def _primary_group(user: str | None) -> int | None:
     return pwd.getpwnam(user).pw_gid if user else None
 
 
-def free_port() -> int:
-    """A TCP port on loopback that nothing listens on right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def wait_for_port(port: int, *, timeout: float, proc: subprocess.Popen[bytes] | None) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

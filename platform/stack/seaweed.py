@@ -28,7 +28,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from audora.platform.stack.process import ManagedProcess, StackError, free_port
+from audora.platform.stack.ports import free_port
+from audora.platform.stack.process import ManagedProcess, StackError
 from audora.platform.storage.seaweed_identities import (
     SeaweedIdentities,
     adopt_identity_files,

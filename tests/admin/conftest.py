@@ -11,7 +11,7 @@ import uvicorn
 from audora.platform.clock import FrozenClock
 from audora.platform.config import Settings
 from audora.platform.http.app import create_app
-from audora.platform.stack.process import free_port
+from audora.platform.stack.ports import free_port
 from audora.platform.tls.serving import certificate_files
 
 

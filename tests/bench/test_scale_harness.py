@@ -20,7 +20,7 @@ from sqlalchemy import Engine
 from audora.platform.config import Settings
 from audora.platform.runtime import Runtime
 from audora.platform.stack.embedded import EmbeddedStack
-from audora.platform.stack.process import free_port
+from audora.platform.stack.ports import free_port
 from audora.platform.tls.local_ca import ensure_server_certificate
 
 from audora_testing import Served

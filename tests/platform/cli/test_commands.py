@@ -21,7 +21,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from audora.platform.stack.process import free_port
+from audora.platform.stack.ports import free_port
 from audora.platform.stack.users import APP_USER
 
 from audora_testing import REPO, root_only, run_as
