@@ -39,20 +39,22 @@ def process_seconds(pid: int) -> float:
 def postgres_seconds(postmaster_pid: int) -> float:
     """CPU seconds of a PostgreSQL server: the postmaster, its live backends, and the
     backends it has reaped."""
-    return sum(postgres_seconds_by_role(postmaster_pid, ()).values())
+    return read_postgres(postmaster_pid, ()).total
 
 
-def postgres_seconds_by_role(postmaster_pid: int, roles: tuple[str, ...]) -> dict[str, float]:
-    """A PostgreSQL server's CPU seconds split three ways: the live sessions of each of
-    `roles`; every other live session; and the rest (the postmaster, its background
-    processes, and whatever it has reaped: autovacuum workers, closed sessions). A
-    session that closes between two readings moves its time from its role to the rest,
-    so only the total is exact for short-lived sessions."""
-    split = {
-        **{role: 0.0 for role in roles},
-        "other_sessions": 0.0,
-        "rest": process_seconds(postmaster_pid),
-    }
+@dataclass(frozen=True)
+class PostgresReading:
+    """A PostgreSQL server's CPU seconds (`total`, as `postgres_seconds`) and each live
+    backend's, by pid, with what it is: a session of one of the roles asked about,
+    "other_sessions", or "background"."""
+
+    total: float
+    backends: dict[int, tuple[str, float]]
+
+
+def read_postgres(postmaster_pid: int, roles: tuple[str, ...]) -> PostgresReading:
+    total = process_seconds(postmaster_pid)
+    backends: dict[int, tuple[str, float]] = {}
     for backend in psutil.Process(postmaster_pid).children():
         try:
             times = backend.cpu_times()
@@ -64,10 +66,30 @@ def postgres_seconds_by_role(postmaster_pid: int, roles: tuple[str, ...]) -> dic
         words = " ".join(title).split()
         session = len(words) > 3 and words[0] == "postgres:" and "(" in words[3]
         role = words[1] if session else ""
-        split[role if role in roles else "other_sessions" if session else "rest"] += (
-            times.user + times.system
-        )
-    return split
+        kind = role if role in roles else "other_sessions" if session else "background"
+        seconds = times.user + times.system
+        backends[backend.pid] = (kind, seconds)
+        total += seconds
+    return PostgresReading(total, backends)
+
+
+def postgres_split(
+    before: PostgresReading, after: PostgresReading, roles: tuple[str, ...]
+) -> dict[str, float]:
+    """The seconds PostgreSQL spent between two readings (`total`), split between the
+    sessions of each of `roles`, every other session, and the rest. A live session is
+    charged what it spent between the readings (all its time if it opened in between).
+    The rest is what no live session accounts for: the postmaster, background
+    processes, workers it reaped (autovacuum), and sessions that closed in between,
+    whose role is unknown once they are gone. So no part is below zero, and the parts
+    add up to the total."""
+    split = {**{role: 0.0 for role in roles}, "other_sessions": 0.0}
+    for pid, (kind, seconds) in after.backends.items():
+        if kind in split:
+            earlier = before.backends.get(pid)
+            split[kind] += seconds - (earlier[1] if earlier and earlier[0] == kind else 0.0)
+    total = after.total - before.total
+    return {**split, "rest": total - sum(split.values()), "total": total}
 
 
 def sample(app_pid: int, postmaster_pid: int) -> CpuSample:
@@ -127,14 +149,9 @@ class ServiceMeter:
     key_service_pids: tuple[int, ...]
 
     def sample(self) -> ServiceSample:
-        postgres = postgres_seconds_by_role(self.postmaster_pid, (PROVISIONER_ROLE, SEAWEED_ROLE))
         return ServiceSample(
+            postgres=read_postgres(self.postmaster_pid, _ROLES),
             seconds={
-                "postgres": sum(postgres.values()),
-                "postgres_provisioner_sessions": postgres[PROVISIONER_ROLE],
-                "postgres_object_store_sessions": postgres[SEAWEED_ROLE],
-                "postgres_other_sessions": postgres["other_sessions"],
-                "postgres_rest": postgres["rest"],
                 "object_store": sum(process_seconds(p) for p in self.object_store_pids),
                 "key_service": sum(process_seconds(p) for p in self.key_service_pids),
                 "provisioning_process": process_seconds(os.getpid()),
@@ -143,19 +160,34 @@ class ServiceMeter:
         )
 
 
+# The sessions PostgreSQL's split names: the provisioner's and the object store's
+# identity database's.
+_ROLES = (PROVISIONER_ROLE, SEAWEED_ROLE)
+
+
 @dataclass(frozen=True)
 class ServiceSample:
+    postgres: PostgresReading
     seconds: dict[str, float]
     machine: dict[str, float]
 
 
 def ms_each(before: ServiceSample, after: ServiceSample, count: int) -> dict[str, float]:
-    """Each server's CPU ms per unit of work (a tenant), and how the machine's time was
-    spent."""
+    """Each server's CPU ms per unit of work (a tenant), PostgreSQL's split by session,
+    and how the machine's time was spent."""
+    postgres = postgres_split(before.postgres, after.postgres, _ROLES)
+    seconds = {
+        "postgres": postgres["total"],
+        "postgres_provisioner_sessions": postgres[PROVISIONER_ROLE],
+        "postgres_object_store_sessions": postgres[SEAWEED_ROLE],
+        "postgres_other_sessions": postgres["other_sessions"],
+        "postgres_rest": postgres["rest"],
+        **{name: after.seconds[name] - spent for name, spent in before.seconds.items()},
+    }
     return {
         **{
-            f"{name}_cpu_ms": round(1000 * (after.seconds[name] - seconds) / max(count, 1), 1)
-            for name, seconds in before.seconds.items()
+            f"{name}_cpu_ms": round(1000 * spent / max(count, 1), 1)
+            for name, spent in seconds.items()
         },
         **machine_shares(before.machine, after.machine),
     }

@@ -51,3 +51,35 @@ def test_a_rounds_cpu_is_charged_per_request_to_the_app_and_to_postgres_even_for
     assert figures["postgres_cpu_ms_per_request"] >= 20
     assert 0 < figures["machine_busy_percent"] <= 100
     assert 0 <= figures["machine_steal_percent"] <= figures["machine_busy_percent"]
+
+
+def test_a_session_that_closes_between_readings_moves_to_the_rest_and_no_part_goes_negative() -> (
+    None
+):
+    before = cpu_meter.PostgresReading(
+        total=10.0,
+        backends={
+            1: ("audora_provisioner", 2.0),
+            2: ("other_sessions", 3.0),  # closes before the second reading
+            3: ("other_sessions", 1.0),
+            4: ("background", 1.0),
+        },
+    )
+    # Session 2 spent 0.5 s more and exited (the postmaster reaped its 3.5 s); session 5
+    # opened in between; the provisioner spent 1 s, session 3 0.25 s, background 0.25 s.
+    after = cpu_meter.PostgresReading(
+        total=10.0 + 0.5 + 1.0 + 0.25 + 0.25 + 0.75,
+        backends={
+            1: ("audora_provisioner", 3.0),
+            3: ("other_sessions", 1.25),
+            4: ("background", 1.25),
+            5: ("other_sessions", 0.75),
+        },
+    )
+    split = cpu_meter.postgres_split(before, after, ("audora_provisioner",))
+    assert split == {
+        "audora_provisioner": 1.0,
+        "other_sessions": 1.0,
+        "rest": 0.75,  # the closed session's last 0.5 s and the background's 0.25 s
+        "total": 2.75,
+    }
