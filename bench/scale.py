@@ -24,8 +24,10 @@ Results: bench/results/scale.json and bench/results/scale.png; a table on stdout
 BENCH_TENANTS, BENCH_REQUESTS (per round, 3000), BENCH_ROUNDS (3), BENCH_ROUND_SECONDS (120),
 BENCH_CONCURRENCY (8), BENCH_FILL_CONCURRENCY (4), BENCH_SHARED_BUFFERS (PostgreSQL's buffer
 cache: a quarter of the machine's memory, at most 8 GB, PostgreSQL's own starting advice;
-the test stacks keep 256 MB). At 10,000 tenants the catalog alone is over 1 GB (pg_class and
-pg_attribute); with 256 MB every request read some 44 blocks of it from the OS's cache.
+the test stacks keep 256 MB), BENCH_DATA_DIR (where the stack lives, `.test-data/` by
+default: on a journal-less ext4, give a journaled volume, see bench/data_volume.py).
+At 10,000 tenants the catalog alone is over 1 GB (pg_class and pg_attribute); with 256 MB
+every request read some 44 blocks of it from the OS's cache.
 """
 
 from __future__ import annotations
@@ -43,6 +45,7 @@ from pathlib import Path
 from typing import Any
 
 import cpu_meter
+import data_volume
 import httpx
 import psutil
 import scale_plot
@@ -80,6 +83,7 @@ BACKUPS = int(os.environ.get("BENCH_BACKUPS", "5"))
 SHARED_BUFFERS = os.environ.get(
     "BENCH_SHARED_BUFFERS", f"{min(psutil.virtual_memory().total // 4 // 2**20, 8192)}MB"
 )
+DATA_ROOT = Path(os.environ.get("BENCH_DATA_DIR") or REPO / ".test-data")
 # Whatever else happens, one load round, warm-up included, ends within this.
 LOADGEN_TIMEOUT_S = 1800
 
@@ -486,8 +490,9 @@ def summary(measured: dict[str, Any]) -> dict[str, Any]:
 
 def main() -> int:
     RESULTS.mkdir(parents=True, exist_ok=True)
-    data_dir = REPO / ".test-data" / f"bench-scale-{os.getpid()}"
+    data_dir = DATA_ROOT / f"bench-scale-{os.getpid()}"
     shutil.rmtree(data_dir, ignore_errors=True)
+    volume = data_volume.describe(data_dir)
     stack = EmbeddedStack(data_dir, durable=False, shared_buffers=SHARED_BUFFERS)
     stack.start()
     servers: Servers | None = None
@@ -511,6 +516,7 @@ def main() -> int:
             "load_average_before": [round(x, 2) for x in load_before],
             "load_average_after": [round(x, 2) for x in os.getloadavg()],
             "memory_gb": round(psutil.virtual_memory().total / 2**30, 1),
+            "data_volume": volume,
         },
         "postgres": {"shared_buffers": SHARED_BUFFERS},
         "round": {
