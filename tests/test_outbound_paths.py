@@ -34,7 +34,8 @@ ALLOWED = {
     "platform/storage/tenant_bucket.py": "the tenant's own bucket (encrypted objects)",
     "tenants/backups/drill.py": "reads the backup bucket for the restore drill",
     "platform/cli/demo.py": "the demo talks to Audora's own API",
-    "platform/stack/process.py": "the embedded stack's ports on loopback (free port, ready)",
+    "platform/stack/ports.py": "the embedded stack's ports on loopback (a free one chosen)",
+    "platform/stack/process.py": "the embedded stack's ports on loopback (a server ready)",
     # AI providers, each chosen by settings, each request one call's content only.
     "tenants/documents/hosted.py": "the hosted document generator (store=false)",
     "tenants/transcription/openai_compatible.py": "hosted transcription (OpenAI-compatible)",
