@@ -28,7 +28,7 @@ from typing import Any
 import strawberry
 import uvicorn
 from sqlalchemy import create_engine, text
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.routing import Route
@@ -281,16 +281,11 @@ class BaselineGraphQL(GraphQL[Context, None]):
 def create_app(
     database_url: str, pool_size: int, max_overflow: int, idle_session_seconds: int
 ) -> Starlette:
-    from audora.platform.db.idle_connections import idle_session_options, replace_when_idle
+    from audora.platform.db.idle_connections import idle_closing_engine
 
-    engine = create_async_engine(
-        database_url,
-        pool_size=pool_size,
-        max_overflow=max_overflow,
-        pool_use_lifo=True,
-        connect_args=idle_session_options(idle_session_seconds),
+    engine = idle_closing_engine(
+        database_url, idle_session_seconds, pool_size=pool_size, max_overflow=max_overflow
     )
-    replace_when_idle(engine, idle_session_seconds)
     graphql = BaselineGraphQL(engine)
 
     async def healthz(request: Request) -> Any:

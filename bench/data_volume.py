@@ -37,7 +37,6 @@ def _mount_of(path: Path) -> tuple[str, str, str]:
 def describe(path: Path) -> dict[str, Any]:
     """The mount of `path`, and for ext4 whether it has a journal (jbd2 lists one for
     each journaled ext4 device: `loop0-8`, `vda-8`)."""
-    path.mkdir(parents=True, exist_ok=True)
     device, point, kind = _mount_of(path)
     journal: bool | None = None
     if kind == "ext4":

@@ -15,7 +15,7 @@ from sqlalchemy.engine import Engine, create_engine
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from audora.platform.config import Settings
-from audora.platform.db.idle_connections import idle_session_options, replace_when_idle
+from audora.platform.db.idle_connections import idle_closing_engine
 from audora.platform.db.statement_guard import ForbiddenStatement, refusal
 
 BINDER_OPTION = "audora_tenant_binder"
@@ -61,18 +61,17 @@ def cluster_engine(settings: Settings, url: str, *, small: bool = False) -> Asyn
 
 
 def _application_pool(settings: Settings, url: str, size: int) -> AsyncEngine:
-    engine = create_async_engine(
+    engine = idle_closing_engine(
         url,
+        settings.db_idle_session_seconds,
         pool_size=size,
         max_overflow=settings.db_max_overflow,
         pool_pre_ping=False,
-        pool_use_lifo=True,
-        connect_args=idle_session_options(settings.db_idle_session_seconds),
         # Bound values are customer content: never in exception text or logs.
         hide_parameters=True,
     )
     guard(engine.sync_engine)
-    return replace_when_idle(engine, settings.db_idle_session_seconds)
+    return engine
 
 
 def sync_engine(url: str, **kwargs: Any) -> Engine:

@@ -27,23 +27,28 @@ from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.exc import DisconnectionError
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 _RETURNED_AT = "audora_returned_at"
 
 
-def idle_session_options(idle_seconds: int) -> dict[str, Any]:
-    """The engine's `connect_args` that make the server close an idle session."""
-    return {"options": f"-c idle_session_timeout={idle_seconds * 1000}"}
-
-
-def replace_when_idle(
-    engine: AsyncEngine, idle_seconds: int, *, monotonic: Callable[[], float] = time.monotonic
+def idle_closing_engine(
+    url: str,
+    idle_seconds: int,
+    *,
+    monotonic: Callable[[], float] = time.monotonic,
+    **pool_args: Any,
 ) -> AsyncEngine:
-    """Have `engine`'s pool replace a connection that waited in it longer than half of
-    `idle_seconds` (the server's limit, `idle_session_options`)."""
+    """An async engine whose pool works as the module says: the server closes a session
+    idle `idle_seconds`, the pool replaces one idle half of that before handing it out,
+    most recently used first. `pool_args` go to `create_async_engine`."""
+    engine = create_async_engine(
+        url,
+        pool_use_lifo=True,
+        connect_args={"options": f"-c idle_session_timeout={idle_seconds * 1000}"},
+        **pool_args,
+    )
     limit = idle_seconds / 2
-    pool = engine.sync_engine.pool
 
     def returned(dbapi_connection: Any, record: Any) -> None:
         record.info[_RETURNED_AT] = monotonic()
@@ -55,6 +60,6 @@ def replace_when_idle(
         if returned_at is not None and monotonic() - returned_at > limit:
             raise DisconnectionError("idle in the pool longer than the server keeps it")
 
-    event.listen(pool, "checkin", returned)
-    event.listen(pool, "checkout", handed_out)
+    event.listen(engine.sync_engine.pool, "checkin", returned)
+    event.listen(engine.sync_engine.pool, "checkout", handed_out)
     return engine

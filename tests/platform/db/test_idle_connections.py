@@ -7,11 +7,11 @@ import asyncio
 import time
 
 from sqlalchemy import Engine, text
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from audora.platform.config import Settings
 from audora.platform.db.engines import app_engine, cluster_engine
-from audora.platform.db.idle_connections import idle_session_options, replace_when_idle
+from audora.platform.db.idle_connections import idle_closing_engine
 
 
 async def _backend_pid(engine: AsyncEngine) -> int:
@@ -51,15 +51,7 @@ async def test_the_pool_replaces_a_connection_idle_past_half_the_limit_before_ha
     settings: Settings,
 ) -> None:
     now = [1000.0]
-    engine = replace_when_idle(
-        create_async_engine(
-            settings.app_database_url,
-            pool_use_lifo=True,
-            connect_args=idle_session_options(60),
-        ),
-        60,
-        monotonic=lambda: now[0],
-    )
+    engine = idle_closing_engine(settings.app_database_url, 60, monotonic=lambda: now[0])
     try:
         first = await _backend_pid(engine)
         now[0] += 29
