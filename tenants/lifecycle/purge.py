@@ -48,8 +48,9 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from audora.platform.auth.tables import invitations, memberships, sessions, users
+from audora.platform.db.role_makers import drop_tenant_role
 from audora.platform.db.tenant_binding import TenantRef
-from audora.platform.db.tenant_names import TenantSchema, tenant_role, tenant_schema
+from audora.platform.db.tenant_names import TenantSchema, tenant_schema
 from audora.platform.errors import AppError, ErrorCode
 from audora.platform.mail.sender import Mail, MailKind
 from audora.platform.runtime import Runtime
@@ -209,8 +210,7 @@ async def _drop_schema(runtime: Runtime, doomed: Doomed, facts: Facts) -> Facts:
                 )
                 rows[table.name] = int(counted.scalar_one())
             await conn.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
-        role = tenant_role(schema)
-        await conn.exec_driver_sql(f"DROP ROLE IF EXISTS {role}")
+        await drop_tenant_role(conn, schema)
         await conn.commit()
     return {"rows": rows, "schema": "dropped", "role": "dropped"}
 

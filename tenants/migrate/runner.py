@@ -33,6 +33,7 @@ from sqlalchemy import Connection, Engine, select, text
 
 from audora.platform.config import Settings
 from audora.platform.db.engines import sync_engine
+from audora.platform.db.role_makers import ensure_role_makers
 from audora.platform.db.roles import ensure_cluster_roles, ensure_login_roles
 from audora.platform.db.tenant_binding import migrator_search_path
 from audora.platform.db.tenant_engines import cluster_urls
@@ -61,6 +62,7 @@ def migrate_platform(operator: Engine, settings: Settings) -> None:
     with operator.connect() as conn:
         conn = conn.execution_options(isolation_level="AUTOCOMMIT")
         ensure_login_roles(conn, settings)
+        ensure_role_makers(conn)
     # The other tenant clusters need the tenant pool's and the provisioner's roles only.
     for name, urls in settings.tenant_clusters.items():
         other = sync_engine(urls.database_url, pool_size=1, max_overflow=0)
@@ -68,6 +70,7 @@ def migrate_platform(operator: Engine, settings: Settings) -> None:
             with other.connect() as conn:
                 conn = conn.execution_options(isolation_level="AUTOCOMMIT")
                 ensure_cluster_roles(conn, urls)
+                ensure_role_makers(conn)
         except Exception as exc:
             raise RuntimeError(f"cluster {name}: {type(exc).__name__}") from exc
         finally:

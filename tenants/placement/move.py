@@ -60,8 +60,9 @@ from audora.platform.db.pg_tools import (
     pg_tool,
     run_script,
 )
+from audora.platform.db.role_makers import drop_tenant_role
 from audora.platform.db.tenant_binding import TenantRef
-from audora.platform.db.tenant_names import TenantSchema, tenant_role, tenant_schema
+from audora.platform.db.tenant_names import TenantSchema, tenant_schema
 from audora.platform.errors import AppError, ErrorCode
 from audora.platform.runtime import Runtime
 from audora.tenants.audit.log import AuditEntry, append_alone
@@ -261,7 +262,7 @@ async def _drop_source(fence: AsyncConnection, src: AsyncEngine, schema: TenantS
         await fence.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
         await fence.commit()
         async with src.begin() as conn:
-            await conn.exec_driver_sql(f"DROP ROLE IF EXISTS {tenant_role(schema)}")
+            await drop_tenant_role(conn, schema)
     except Exception:
         log.exception("tenant %s moved, but its source schema or role was not dropped", schema)
         return False
@@ -310,16 +311,15 @@ async def _make_role(engine: AsyncEngine, schema: TenantSchema) -> None:
     """The tenant role on the target, as provisioning makes it (no login, no password),
     so the restored grants have someone to go to."""
     async with engine.begin() as conn:
-        await conn.exec_driver_sql(f"DROP ROLE IF EXISTS {tenant_role(schema)}")
+        await drop_tenant_role(conn, schema)
         await conn.exec_driver_sql(create_role(schema))
 
 
 async def _drop_copy(engine: AsyncEngine, schema: TenantSchema) -> None:
     try:
         async with engine.begin() as conn:
-            await conn.exec_driver_sql(
-                f"DROP SCHEMA IF EXISTS {schema} CASCADE; DROP ROLE IF EXISTS {tenant_role(schema)}"
-            )
+            await conn.exec_driver_sql(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+            await drop_tenant_role(conn, schema)
     except Exception:
         log.exception("could not drop the partial copy of %s", schema)
 

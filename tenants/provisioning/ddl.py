@@ -13,7 +13,8 @@ from functools import cache
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.schema import CreateIndex, CreateTable
 
-from audora.platform.db.roles import GATEWAY_ROLE, PROVISIONER_ROLE
+from audora.platform.db.role_makers import create_tenant_role
+from audora.platform.db.roles import PROVISIONER_ROLE
 from audora.platform.db.tenant_names import TenantSchema, tenant_role
 from audora.tenants.audit.tables import append_only_ddl
 from audora.tenants.tables import tenant_metadata
@@ -50,15 +51,15 @@ def tenant_objects_batch() -> str:
 
 
 def create_role(schema: TenantSchema) -> str:
-    """The tenant's role, run by the provisioner. The name is a validated `TenantSchema`'s."""
+    """The tenant's role, made by its role maker at the provisioner's call."""
     # NOLOGIN: nobody connects as a tenant; the application switches to it per
     # transaction. The gateway's membership has INHERIT FALSE (the gateway is NOINHERIT,
     # which a membership takes as its default) and SET TRUE: it gets the tenant's
     # privileges only while SET ROLE is in force. It is given by the ROLE clause rather
     # than a later GRANT, whose grantor check in PostgreSQL 16 scans every role the
-    # provisioner administers, one per tenant (317 roles/s at 1,000 down to 31/s at
-    # 4,000; with the clause, 130/s at 10,000).
-    return f"CREATE ROLE {tenant_role(schema)} NOLOGIN NOINHERIT ROLE {GATEWAY_ROLE}"
+    # grantor administers (317 roles/s at 1,000 down to 31/s at 4,000); why a maker
+    # runs it rather than the provisioner is in `role_makers`.
+    return create_tenant_role(schema)
 
 
 def create_schema_and_role(schema: TenantSchema) -> list[str]:

@@ -25,12 +25,12 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from audora.platform.auth.principal import Role
 from audora.platform.auth.tables import memberships, users
+from audora.platform.db.role_makers import drop_tenant_role
 from audora.platform.db.tenant_binding import point_provisioner_at
 from audora.platform.db.tenant_engines import PRIMARY, TenantEngines
 from audora.platform.db.tenant_names import (
     TenantSchema,
     tenant_bucket,
-    tenant_role,
     tenant_schema,
 )
 from audora.platform.errors import AppError, ErrorCode
@@ -210,9 +210,8 @@ async def _provision(
 async def _drop_schema_and_role(conn: AsyncConnection, schema: TenantSchema) -> None:
     """Undo a tenant's committed schema on another cluster whose platform rows failed."""
     try:
-        await conn.exec_driver_sql(
-            f"DROP SCHEMA IF EXISTS {schema} CASCADE; DROP ROLE IF EXISTS {tenant_role(schema)}"
-        )
+        await conn.exec_driver_sql(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+        await drop_tenant_role(conn, schema)
         await conn.commit()
     except Exception:
         log.exception("could not drop schema %s after a failed sign-up", schema)
