@@ -5,8 +5,8 @@ role's `ROLE audora_gateway` clause checks its grantor by listing every membersh
 the role running it, a list rebuilt after every change to memberships. Made by the
 provisioner itself, each tenant role made the next one slower in proportion to the
 tenants already there: 17% of the provisioner's CPU near 7,000 tenants, and in a bare
-cluster 1,100 roles/s at first, 274/s at 10,000. Made by `ROLE_MAKER_COUNT` makers,
-each list holds a share of them (772/s at 10,000).
+cluster 897 roles/s at 2,000, 274/s at 10,000. Made by `ROLE_MAKER_COUNT` makers,
+each list holds a share of them (in the same test with 64 makers: 946/s and 772/s).
 
 A maker cannot log in and holds CREATEROLE and ADMIN on the roles it made, nothing
 else. Nobody is a member of a maker: the provisioner acts as one only through two
@@ -26,7 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from audora.platform.db.roles import GATEWAY_ROLE, PROVISIONER_ROLE
 from audora.platform.db.tenant_names import TenantSchema, tenant_role
 
-# 32 shares keep each maker's list under 320 roles at 10,000 tenants.
+# 32 shares: each maker's list holds about 310 roles at 10,000 tenants.
 ROLE_MAKER_COUNT = 32
 MAKERS_SCHEMA = "audora_role_makers"
 _MAKER_PREFIX = "audora_role_maker_"
@@ -65,15 +65,17 @@ async def drop_tenant_role(conn: AsyncConnection, schema: TenantSchema) -> None:
     """Drop a tenant's role, if it exists, as whoever administers it: its maker, or the
     provisioner for a role made before the makers."""
     role = tenant_role(schema)
+    # Any maker's, not only the current count's: were the count ever lowered, a role
+    # of a maker no longer in use is still dropped through that maker's function.
     maker = (
         await conn.execute(
             text(
                 "SELECT m.rolname FROM pg_catalog.pg_auth_members a "
                 "JOIN pg_catalog.pg_roles m ON m.oid = a.member "
                 "WHERE a.roleid = pg_catalog.to_regrole(:role) AND a.admin_option "
-                "AND m.rolname = ANY(:makers)"
+                "AND pg_catalog.starts_with(m.rolname, :prefix)"
             ),
-            {"role": role, "makers": maker_names()},
+            {"role": role, "prefix": _MAKER_PREFIX},
         )
     ).scalar()
     if maker is None:
@@ -84,14 +86,17 @@ async def drop_tenant_role(conn: AsyncConnection, schema: TenantSchema) -> None:
 
 # The bodies qualify every name with pg_catalog rather than set search_path: a SECURITY
 # DEFINER function must not resolve anything through its caller's path, and no
-# statement of the platform sets one outside the tenant binding.
+# statement of the platform sets one outside the tenant binding. They call two
+# functions and use no operator and no table; an operator added later must be written
+# OPERATOR(pg_catalog.=), or the caller's path (where a schema the provisioner owns
+# comes first) would choose it. `IS NOT TRUE`: a NULL name is refused too.
 _TENANT_ROLE_PATTERN = "^t_[0-9a-f]{32}$"
 
 
 def _functions(maker: str) -> list[str]:
     make, drop = _make_function(maker), _drop_function(maker)
     check = (
-        f"IF NOT pg_catalog.textregexeq(name, '{_TENANT_ROLE_PATTERN}') THEN "
+        f"IF pg_catalog.textregexeq(name, '{_TENANT_ROLE_PATTERN}') IS NOT TRUE THEN "
         "RAISE EXCEPTION 'not a tenant role name: %', name USING ERRCODE = '22023'; END IF;"
     )
     statements = []
@@ -120,12 +125,18 @@ def ensure_role_makers(conn: Connection) -> None:
     )
     statements = [
         f"CREATE SCHEMA IF NOT EXISTS {MAKERS_SCHEMA}",
+        # Whoever made it first (the provisioner has CREATE on the database), it is the
+        # operator's: a schema owner could replace the functions.
+        f"ALTER SCHEMA {MAKERS_SCHEMA} OWNER TO CURRENT_USER",
         f"REVOKE ALL ON SCHEMA {MAKERS_SCHEMA} FROM PUBLIC",
         f"GRANT USAGE ON SCHEMA {MAKERS_SCHEMA} TO {PROVISIONER_ROLE}",
     ]
     for maker in maker_names():
         verb = "ALTER" if maker in existing else "CREATE"
-        statements.append(f"{verb} ROLE {maker} NOLOGIN NOINHERIT CREATEROLE NOCREATEDB")
+        statements.append(
+            f"{verb} ROLE {maker} NOLOGIN NOINHERIT CREATEROLE NOCREATEDB "
+            "NOSUPERUSER NOREPLICATION NOBYPASSRLS"
+        )
         statements += _functions(maker)
     # The driver reads % as a placeholder even with no parameters: the bodies' format
     # and RAISE markers are written doubled.

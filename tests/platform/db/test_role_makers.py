@@ -18,10 +18,11 @@ from audora.platform.db.role_makers import (
     ROLE_MAKER_COUNT,
     create_tenant_role,
     drop_tenant_role,
+    ensure_role_makers,
     maker_for,
     maker_names,
 )
-from audora.platform.db.roles import GATEWAY_ROLE, PROVISIONER_ROLE
+from audora.platform.db.roles import APP_ROLE, GATEWAY_ROLE, PROVISIONER_ROLE
 from audora.platform.db.tenant_engines import PRIMARY
 from audora.platform.db.tenant_names import tenant_schema, validate_tenant_schema
 from audora.platform.runtime import Runtime
@@ -93,17 +94,75 @@ def test_role_makers_cannot_log_in_and_nobody_can_become_one(superuser: Engine) 
     assert memberships == 0
 
 
+_NOT_TENANT_ROLES = [
+    "audora_app",
+    "T_" + "a" * 32,
+    "t_" + "a" * 32 + "x",
+    "x" + "t_" + "a" * 32,
+    "t_" + "a" * 32 + "\n",
+    "t_0; DROP ROLE audora_gateway",
+    None,
+]
+
+
+@pytest.mark.parametrize("action", ["make", "drop"])
 def test_a_makers_function_refuses_a_name_outside_the_tenant_pattern(
-    provisioner: Engine, superuser: Engine
+    provisioner: Engine, action: str
 ) -> None:
-    for name in ["audora_app", "t_0; DROP ROLE audora_gateway", "T_" + "a" * 32]:
+    for name in _NOT_TENANT_ROLES:
         with (
             provisioner.connect() as conn,
             pytest.raises(DBAPIError, match="not a tenant role name") as refused,
         ):
-            conn.execute(text(f"SELECT {MAKERS_SCHEMA}.drop_role_00(:n)"), {"n": name})
-        assert getattr(refused.value.orig, "sqlstate", None) == "22023"
-    assert _role_exists(superuser, GATEWAY_ROLE)
+            conn.execute(text(f"SELECT {MAKERS_SCHEMA}.{action}_role_00(:n)"), {"n": name})
+        assert getattr(refused.value.orig, "sqlstate", None) == "22023", name
+
+
+def _functions(superuser: Engine) -> list[tuple[str, str, bool, str, str]]:
+    with superuser.connect() as conn:
+        rows = conn.execute(
+            text(
+                "SELECT p.proname, pg_get_userbyid(p.proowner), p.prosecdef, "
+                "p.proacl::text, p.prosrc FROM pg_proc p "
+                "JOIN pg_namespace n ON n.oid = p.pronamespace "
+                "WHERE n.nspname = :s ORDER BY p.proname"
+            ),
+            {"s": MAKERS_SCHEMA},
+        ).all()
+    return [(str(a), str(b), bool(c), str(d), str(e)) for a, b, c, d, e in rows]
+
+
+def test_each_makers_functions_run_as_that_maker_and_only_the_provisioner_may_call_them(
+    superuser: Engine, gql: GraphQL
+) -> None:
+    functions = _functions(superuser)
+    assert len(functions) == 2 * ROLE_MAKER_COUNT
+    for name, owner, definer, _, _ in functions:
+        assert definer, name
+        assert owner == "audora_role_maker_" + name.rsplit("_", 1)[1], name
+    tenant = tenant_schema(uuid.uuid4())
+    callers = [PROVISIONER_ROLE, APP_ROLE, GATEWAY_ROLE]
+    with superuser.connect() as conn:
+        conn.exec_driver_sql(f"CREATE ROLE {tenant} NOLOGIN")
+        try:
+            for caller in [*callers, tenant]:
+                may_use = conn.execute(
+                    text("SELECT has_schema_privilege(:r, :s, 'USAGE')"),
+                    {"r": caller, "s": MAKERS_SCHEMA},
+                ).scalar_one()
+                may_call = conn.execute(
+                    text(
+                        "SELECT bool_or(has_function_privilege(:r, p.oid, 'EXECUTE')) "
+                        "FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace "
+                        "WHERE n.nspname = :s"
+                    ),
+                    {"r": caller, "s": MAKERS_SCHEMA},
+                ).scalar_one()
+                expected = caller == PROVISIONER_ROLE
+                assert (may_use, may_call) == (expected, expected), caller
+        finally:
+            conn.exec_driver_sql(f"DROP ROLE {tenant}")
+            conn.commit()
 
 
 def test_only_the_provisioner_may_call_the_makers(app_role: Engine) -> None:
@@ -113,6 +172,32 @@ def test_only_the_provisioner_may_call_the_makers(app_role: Engine) -> None:
         pytest.raises(DBAPIError, match=f"permission denied for schema {MAKERS_SCHEMA}"),
     ):
         conn.execute(text(f"SELECT {MAKERS_SCHEMA}.make_role_00(:n)"), {"n": role})
+
+
+async def test_one_maker_cannot_drop_another_makers_role(
+    runtime: Runtime, superuser: Engine
+) -> None:
+    schema = tenant_schema(uuid.uuid4())
+    other = next(m for m in maker_names() if m != maker_for(schema))
+    async with runtime.tenant_engines.provisioner(PRIMARY).begin() as conn:
+        await conn.exec_driver_sql(create_tenant_role(schema))
+    try:
+        with pytest.raises(DBAPIError, match="permission denied to drop role"):
+            async with runtime.tenant_engines.provisioner(PRIMARY).begin() as conn:
+                await conn.execute(
+                    text(f"SELECT {MAKERS_SCHEMA}.drop_role_{other[-2:]}(:n)"), {"n": schema}
+                )
+        assert _role_exists(superuser, schema)
+    finally:
+        async with runtime.tenant_engines.provisioner(PRIMARY).begin() as conn:
+            await drop_tenant_role(conn, schema)
+
+
+def test_making_the_makers_again_changes_nothing(superuser: Engine) -> None:
+    before = _functions(superuser)
+    with superuser.connect() as conn:
+        ensure_role_makers(conn.execution_options(isolation_level="AUTOCOMMIT"))
+    assert _functions(superuser) == before
 
 
 async def test_a_role_is_dropped_by_its_maker_or_by_the_provisioner_that_made_it(

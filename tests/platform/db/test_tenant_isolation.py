@@ -312,7 +312,7 @@ def test_only_the_gateway_can_switch_to_a_tenant_role(
             ),
             {"r": schema_of(a["account"]["id"])},
         ).all()
-    # The provisioner that created the role administers it, but cannot become it.
+    # The role maker that created the role administers it, but nobody can become it.
     assert [tuple(m) for m in members] == [(GATEWAY_ROLE, True, False)]
 
 
