@@ -32,8 +32,12 @@ MAKERS_SCHEMA = "audora_role_makers"
 _MAKER_PREFIX = "audora_role_maker_"
 
 
+def _maker(index: int) -> str:
+    return f"{_MAKER_PREFIX}{index:02d}"
+
+
 def maker_names() -> list[str]:
-    return [f"{_MAKER_PREFIX}{index:02d}" for index in range(ROLE_MAKER_COUNT)]
+    return [_maker(index) for index in range(ROLE_MAKER_COUNT)]
 
 
 def _maker_index(schema: TenantSchema) -> int:
@@ -43,22 +47,19 @@ def _maker_index(schema: TenantSchema) -> int:
 
 def maker_for(schema: TenantSchema) -> str:
     """The maker of a new tenant's role."""
-    return maker_names()[_maker_index(schema)]
+    return _maker(_maker_index(schema))
 
 
-def _make_function(maker: str) -> str:
-    return f"{MAKERS_SCHEMA}.make_role_{maker.removeprefix(_MAKER_PREFIX)}"
-
-
-def _drop_function(maker: str) -> str:
-    return f"{MAKERS_SCHEMA}.drop_role_{maker.removeprefix(_MAKER_PREFIX)}"
+def _function(action: str, maker: str) -> str:
+    """A maker's function: `make` or `drop`."""
+    return f"{MAKERS_SCHEMA}.{action}_role_{maker.removeprefix(_MAKER_PREFIX)}"
 
 
 def create_tenant_role(schema: TenantSchema) -> str:
     """The statement that makes a tenant's role (NOLOGIN NOINHERIT, the gateway a member
     that may switch to it but inherits nothing), run by the provisioner."""
     # The name is a validated TenantSchema's, and the function checks it again.
-    return f"SELECT {_make_function(maker_for(schema))}('{tenant_role(schema)}')"
+    return f"SELECT {_function('make', maker_for(schema))}('{tenant_role(schema)}')"
 
 
 async def drop_tenant_role(conn: AsyncConnection, schema: TenantSchema) -> None:
@@ -81,7 +82,7 @@ async def drop_tenant_role(conn: AsyncConnection, schema: TenantSchema) -> None:
     if maker is None:
         await conn.exec_driver_sql(f"DROP ROLE IF EXISTS {role}")
     else:
-        await conn.exec_driver_sql(f"SELECT {_drop_function(str(maker))}('{role}')")
+        await conn.exec_driver_sql(f"SELECT {_function('drop', str(maker))}('{role}')")
 
 
 # The bodies qualify every name with pg_catalog rather than set search_path: a SECURITY
@@ -94,16 +95,22 @@ _TENANT_ROLE_PATTERN = "^t_[0-9a-f]{32}$"
 
 
 def _functions(maker: str) -> list[str]:
-    make, drop = _make_function(maker), _drop_function(maker)
     check = (
         f"IF pg_catalog.textregexeq(name, '{_TENANT_ROLE_PATTERN}') IS NOT TRUE THEN "
         "RAISE EXCEPTION 'not a tenant role name: %', name USING ERRCODE = '22023'; END IF;"
     )
     statements = []
-    for function, action in (
-        (make, f"CREATE ROLE %I NOLOGIN NOINHERIT ROLE {GATEWAY_ROLE}"),
-        (drop, "DROP ROLE IF EXISTS %I"),
+    for kind, action in (
+        # NOLOGIN: nobody connects as a tenant; the application switches to it per
+        # transaction. The gateway's membership has INHERIT FALSE (the gateway is
+        # NOINHERIT, which a membership takes as its default) and SET TRUE: it gets the
+        # tenant's privileges only while a binding is in force. It is given by the ROLE
+        # clause rather than a later GRANT, whose grantor check scanned every role the
+        # grantor administers (317 roles/s at 1,000 down to 31/s at 4,000).
+        ("make", f"CREATE ROLE %I NOLOGIN NOINHERIT ROLE {GATEWAY_ROLE}"),
+        ("drop", "DROP ROLE IF EXISTS %I"),
     ):
+        function = _function(kind, maker)
         statements += [
             f"CREATE OR REPLACE FUNCTION {function}(name text) RETURNS void "
             "LANGUAGE plpgsql SECURITY DEFINER AS $body$ BEGIN "

@@ -60,7 +60,7 @@ from audora.platform.db.pg_tools import (
     pg_tool,
     run_script,
 )
-from audora.platform.db.role_makers import drop_tenant_role
+from audora.platform.db.role_makers import create_tenant_role, drop_tenant_role
 from audora.platform.db.tenant_binding import TenantRef
 from audora.platform.db.tenant_names import TenantSchema, tenant_schema
 from audora.platform.errors import AppError, ErrorCode
@@ -69,7 +69,6 @@ from audora.tenants.audit.log import AuditEntry, append_alone
 from audora.tenants.backups.schema_script import script_at_head
 from audora.tenants.migrate.streams import head
 from audora.tenants.placement.clusters import OPEN
-from audora.tenants.provisioning.ddl import create_role
 from audora.tenants.registry.tables import accounts, clusters, tenant_placements
 
 log = logging.getLogger(__name__)
@@ -312,7 +311,7 @@ async def _make_role(engine: AsyncEngine, schema: TenantSchema) -> None:
     so the restored grants have someone to go to."""
     async with engine.begin() as conn:
         await drop_tenant_role(conn, schema)
-        await conn.exec_driver_sql(create_role(schema))
+        await conn.exec_driver_sql(create_tenant_role(schema))
 
 
 async def _drop_copy(engine: AsyncEngine, schema: TenantSchema) -> None:

@@ -50,21 +50,9 @@ def tenant_objects_batch() -> str:
     return ";\n".join([*tenant_tables_ddl(), VERSION_TABLE_DDL])
 
 
-def create_role(schema: TenantSchema) -> str:
-    """The tenant's role, made by its role maker at the provisioner's call."""
-    # NOLOGIN: nobody connects as a tenant; the application switches to it per
-    # transaction. The gateway's membership has INHERIT FALSE (the gateway is NOINHERIT,
-    # which a membership takes as its default) and SET TRUE: it gets the tenant's
-    # privileges only while SET ROLE is in force. It is given by the ROLE clause rather
-    # than a later GRANT, whose grantor check in PostgreSQL 16 scans every role the
-    # grantor administers (317 roles/s at 1,000 down to 31/s at 4,000); why a maker
-    # runs it rather than the provisioner is in `role_makers`.
-    return create_tenant_role(schema)
-
-
 def create_schema_and_role(schema: TenantSchema) -> list[str]:
     """Role and schema, run by the provisioner. Names are validated `TenantSchema`s."""
-    return [create_role(schema), *schema_and_grants(schema)]
+    return [create_tenant_role(schema), *schema_and_grants(schema)]
 
 
 def schema_and_grants(schema: TenantSchema) -> list[str]:
