@@ -16,14 +16,16 @@ from datetime import datetime
 from typing import Any
 
 import boto3
-from botocore.auth import S3SigV4Auth
-from botocore.awsrequest import AWSRequest
 from botocore.config import Config
 from botocore.credentials import Credentials
 from botocore.exceptions import ClientError
-from botocore.httpsession import URLLib3Session
 
 from audora.platform.storage.admin import EmptiedBucket, IdentityAdmin, StorageCredentials
+from audora.platform.storage.signed_requests import (
+    DEFAULT_ENCRYPTION,
+    SignedS3,
+    create_bucket_body,
+)
 
 _HEALTH_BUCKET = "audora-health"
 # S3 deletes at most this many objects per DeleteObjects request; a few requests run at
@@ -78,19 +80,24 @@ class S3TenantStorageAdmin:
     ) -> None:
         self.endpoint = endpoint
         self.region = region
-        self._probe = URLLib3Session(timeout=5)
         self.bucket_prefix = bucket_prefix
         self.identities = identities
         self.s3 = s3_client(endpoint, access_key, secret_key, region=region)
+        # A sign-up's own requests: see signed_requests.py for why not through boto3.
+        self._signed = SignedS3(endpoint, region)
+        self._admin_keys = Credentials(access_key, secret_key)
 
     def create_tenant_storage(self, bucket: str) -> StorageCredentials:
-        self.s3.create_bucket(Bucket=bucket)
+        self._signed.call(
+            "CreateBucket", self._admin_keys, "PUT", f"/{bucket}", create_bucket_body(self.region)
+        )
         # Server-side encryption by default, beneath Audora's own envelope encryption.
-        self.s3.put_bucket_encryption(
-            Bucket=bucket,
-            ServerSideEncryptionConfiguration={
-                "Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]
-            },
+        self._signed.call(
+            "PutBucketEncryption",
+            self._admin_keys,
+            "PUT",
+            f"/{bucket}?encryption",
+            DEFAULT_ENCRYPTION,
         )
         credentials = self.identities.create(bucket)
         self._wait_until_usable(bucket, credentials)
@@ -117,15 +124,11 @@ class S3TenantStorageAdmin:
             time.sleep(0.005)
 
     def _list_with(self, bucket: str, credentials: StorageCredentials) -> int:
-        """The status of a ListObjectsV2 of `bucket` signed with `credentials` (SigV4, by
-        botocore's own signer). A boto3 client made for each new tenant's keys cost more
-        CPU than the rest of the sign-up's storage work together."""
-        request = AWSRequest(
-            method="GET", url=f"{self.endpoint.rstrip('/')}/{bucket}?list-type=2&max-keys=1"
-        )
+        """The status of a ListObjectsV2 of `bucket` signed with `credentials`. A boto3
+        client made for each new tenant's keys cost more CPU than the rest of the
+        sign-up's storage work together."""
         keys = Credentials(credentials.access_key, credentials.secret_key)
-        S3SigV4Auth(keys, "s3", self.region).add_auth(request)
-        return int(self._probe.send(request.prepare()).status_code)
+        return self._signed.status(keys, "GET", f"/{bucket}?list-type=2&max-keys=1")
 
     def delete_tenant_storage(self, bucket: str) -> None:
         self.identities.delete(bucket)
