@@ -124,6 +124,12 @@ class EmbeddedPostgres:
                 "unix_socket_directories=",
                 "-c",
                 "max_connections=200",
+                # A worker starts by reading the statistics of every relation in its
+                # database, a million at 10,000 tenants: at the default minute that
+                # was a tenth of PostgreSQL's CPU while tenants signed up
+                # (docs/scaling.md). Each database is still looked at every five minutes.
+                "-c",
+                "autovacuum_naptime=300",
                 "-c",
                 f"shared_buffers={self.shared_buffers}",
                 # Throw-away test stacks trade durability for speed; `make run` keeps it.
