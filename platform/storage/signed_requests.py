@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import os
 import re
 import socket
 import time
@@ -43,8 +44,11 @@ class SignedS3:
     def __init__(self, endpoint: str, region: str, *, timeout: int = 5) -> None:
         self.endpoint = endpoint.rstrip("/")
         self.region = region
-        # botocore-stubs say list[str]; urllib3 takes (level, option, value) tuples.
+        # botocore-stubs type `verify` as bool and `socket_options` as list[str]; botocore
+        # also takes a CA bundle's path, and urllib3 (level, option, value) tuples.
         self._session = URLLib3Session(
+            # The CA bundle boto3 would trust here (no `verify` is given to the clients).
+            verify=os.environ.get("AWS_CA_BUNDLE") or True,  # type: ignore[arg-type]
             timeout=timeout,
             socket_options=_NO_DELAY,  # type: ignore[arg-type]
         )
