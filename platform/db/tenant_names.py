@@ -20,6 +20,7 @@ ScratchSchema = NewType("ScratchSchema", str)
 
 _TENANT_SCHEMA = re.compile(r"\At_[0-9a-f]{32}\Z")
 _SCRATCH_SCHEMA = re.compile(r"\Arestore_[0-9a-f]{32}\Z")
+_BUCKET = re.compile(r"\A[a-z0-9][a-z0-9-]{0,30}[0-9a-f]{32}\Z")
 
 
 class InvalidTenantName(ValueError):
@@ -43,7 +44,12 @@ def tenant_role(schema: TenantSchema) -> str:
 
 
 def tenant_bucket(prefix: str, tenant_id: uuid.UUID) -> str:
-    return f"{prefix}{tenant_id.hex}"
+    """The prefix (a setting) and the tenant's id in hex, checked against S3's naming
+    rules, dots left out: the name goes into request paths as it is."""
+    name = f"{prefix}{tenant_id.hex}"
+    if not _BUCKET.match(name):
+        raise InvalidTenantName(f"not a valid bucket name: {name!r}")
+    return name
 
 
 def scratch_schema(drill_id: uuid.UUID) -> ScratchSchema:

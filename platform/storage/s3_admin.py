@@ -89,7 +89,13 @@ class S3TenantStorageAdmin:
 
     def create_tenant_storage(self, bucket: str) -> StorageCredentials:
         self._signed.call(
-            "CreateBucket", self._admin_keys, "PUT", f"/{bucket}", create_bucket_body(self.region)
+            "CreateBucket",
+            self._admin_keys,
+            "PUT",
+            f"/{bucket}",
+            create_bucket_body(self.region),
+            # The name carries a new tenant's id: nobody else can have made it.
+            done_already="BucketAlreadyOwnedByYou",
         )
         # Server-side encryption by default, beneath Audora's own envelope encryption.
         self._signed.call(

@@ -15,20 +15,25 @@ from __future__ import annotations
 import base64
 import hashlib
 import os
+import random
 import re
 import socket
 import time
 from xml.etree import ElementTree
 
 from botocore.auth import S3SigV4Auth
-from botocore.awsrequest import AWSPreparedRequest, AWSRequest
+from botocore.awsrequest import AWSPreparedRequest, AWSRequest, AWSResponse
 from botocore.credentials import Credentials
-from botocore.exceptions import ClientError, ConnectionClosedError, EndpointConnectionError
+from botocore.exceptions import ClientError, HTTPClientError, SSLError
+from botocore.exceptions import ConnectionError as BotocoreConnectionError
 from botocore.httpsession import URLLib3Session
 
 _REGION = re.compile(r"\A[a-z0-9-]{1,32}\Z")
 _ATTEMPTS = 3
-_RETRIED_STATUSES = frozenset({500, 502, 503, 504})
+_RETRIED_STATUSES = frozenset({429, 500, 502, 503, 504})
+_RETRIED_CODES = frozenset(
+    {"RequestTimeout", "RequestTimeTooSkewed", "SlowDown", "Throttling", "InternalError"}
+)
 # A body sent in a segment of its own would wait for the server's delayed ACK (40 ms on
 # Linux) without this, as boto3's own connections avoid it.
 _NO_DELAY = [(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)]
@@ -41,7 +46,9 @@ DEFAULT_ENCRYPTION = (
 
 
 class SignedS3:
-    def __init__(self, endpoint: str, region: str, *, timeout: int = 5) -> None:
+    def __init__(self, endpoint: str, region: str) -> None:
+        if not endpoint.startswith(("https://", "http://")):
+            raise ValueError(f"not an S3 endpoint URL: {endpoint!r}")
         self.endpoint = endpoint.rstrip("/")
         self.region = region
         # botocore-stubs type `verify` as bool and `socket_options` as list[str]; botocore
@@ -49,7 +56,8 @@ class SignedS3:
         self._session = URLLib3Session(
             # The CA bundle boto3 would trust here (no `verify` is given to the clients).
             verify=os.environ.get("AWS_CA_BUNDLE") or True,  # type: ignore[arg-type]
-            timeout=timeout,
+            # Connect and read timeouts as the boto3 clients' (s3_admin.client_config).
+            timeout=(5, 60),  # type: ignore[arg-type]
             socket_options=_NO_DELAY,  # type: ignore[arg-type]
         )
 
@@ -64,9 +72,13 @@ class SignedS3:
         method: str,
         path: str,
         body: bytes = b"",
+        *,
+        done_already: str | None = None,
     ) -> None:
-        """Send until it succeeds, retrying transient failures; raise `ClientError`
-        (named `operation`, as boto3 names it) when the store refuses."""
+        """Send until it succeeds, retrying what boto3's standard mode retries; raise
+        `ClientError` (named `operation`, as boto3 names it) when the store refuses.
+        `done_already` is the error code that, answering a retry, means an earlier
+        attempt did the work and only its answer was lost."""
         headers: dict[str, str] = {}
         if body:
             # Every S3 configuration PUT requires an integrity header.
@@ -75,15 +87,23 @@ class SignedS3:
         for attempt in range(1, _ATTEMPTS + 1):
             try:
                 answer = self._session.send(self._signed(credentials, method, path, body, headers))
-            except (EndpointConnectionError, ConnectionClosedError):
+            except SSLError:
+                raise
+            except (BotocoreConnectionError, HTTPClientError):
                 if attempt == _ATTEMPTS:
                     raise
             else:
                 if answer.status_code < 300:
                     return
-                if answer.status_code not in _RETRIED_STATUSES or attempt == _ATTEMPTS:
-                    raise _client_error(operation, answer.status_code, answer.content, attempt)
-            time.sleep(0.05 * 2**attempt)
+                error = _client_error(operation, answer, attempt)
+                code = error.response["Error"]["Code"]
+                if attempt > 1 and code == done_already:
+                    return
+                transient = answer.status_code in _RETRIED_STATUSES or code in _RETRIED_CODES
+                if not transient or attempt == _ATTEMPTS:
+                    raise error
+            # Exponential backoff with full jitter, as boto3's standard mode.
+            time.sleep(random.uniform(0, 0.05 * 2**attempt))  # noqa: S311
 
     def _signed(
         self,
@@ -113,22 +133,23 @@ def create_bucket_body(region: str) -> bytes:
     ).encode()
 
 
-def _client_error(operation: str, status: int, content: bytes, attempt: int) -> ClientError:
-    code, message = str(status), ""
+def _client_error(operation: str, answer: AWSResponse, attempt: int) -> ClientError:
+    code, message = str(answer.status_code), ""
     try:
-        root = ElementTree.fromstring(content)  # noqa: S314  (the store's own error document)
-        code = root.findtext("Code") or code
-        message = root.findtext("Message") or ""
+        root = ElementTree.fromstring(answer.content)  # noqa: S314  (the store's own error document)
+        code = root.findtext("{*}Code") or code
+        message = root.findtext("{*}Message") or ""
     except ElementTree.ParseError:
         pass
+    headers = {key.lower(): value for key, value in answer.headers.items()}
     return ClientError(
         {
             "Error": {"Code": code, "Message": message},
             "ResponseMetadata": {
-                "HTTPStatusCode": status,
-                "HTTPHeaders": {},
-                "HostId": "",
-                "RequestId": "",
+                "HTTPStatusCode": answer.status_code,
+                "HTTPHeaders": headers,
+                "HostId": headers.get("x-amz-id-2", ""),
+                "RequestId": headers.get("x-amz-request-id", ""),
                 "RetryAttempts": attempt - 1,
             },
         },

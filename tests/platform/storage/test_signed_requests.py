@@ -4,16 +4,19 @@ with the store's own code, and transient failures are retried."""
 
 from __future__ import annotations
 
+import socket
 import threading
 import uuid
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, ClassVar
 
 import pytest
 from botocore.credentials import Credentials
 from botocore.exceptions import ClientError
 
 from audora.platform.config import Settings
+from audora.platform.db.tenant_names import InvalidTenantName, tenant_bucket
 from audora.platform.storage.s3_admin import s3_client
 from audora.platform.storage.signed_requests import (
     DEFAULT_ENCRYPTION,
@@ -32,12 +35,12 @@ def test_a_bucket_made_by_signed_requests_has_aes256_default_encryption(
     signed = SignedS3(settings.s3_endpoint, settings.s3_region)
     keys = _admin_keys(settings)
     bucket = f"{settings.bucket_prefix}{uuid.uuid4().hex}"
-    signed.call("CreateBucket", keys, "PUT", f"/{bucket}", create_bucket_body(settings.s3_region))
-    signed.call("PutBucketEncryption", keys, "PUT", f"/{bucket}?encryption", DEFAULT_ENCRYPTION)
     admin = s3_client(
         settings.s3_endpoint, keys.access_key, keys.secret_key, region=settings.s3_region
     )
+    signed.call("CreateBucket", keys, "PUT", f"/{bucket}", create_bucket_body(settings.s3_region))
     try:
+        signed.call("PutBucketEncryption", keys, "PUT", f"/{bucket}?encryption", DEFAULT_ENCRYPTION)
         rules = admin.get_bucket_encryption(Bucket=bucket)["ServerSideEncryptionConfiguration"]
         assert rules["Rules"][0]["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"] == "AES256"
     finally:
@@ -64,6 +67,7 @@ def test_the_stores_refusal_is_the_client_error_boto3_raises(settings: Settings)
     assert signed_refusal.value.response["Error"]["Code"] == code
     assert signed_refusal.value.response["Error"]["Message"]
     assert signed_refusal.value.operation_name == "CreateBucket"
+    assert signed_refusal.value.response["ResponseMetadata"]["RetryAttempts"] == 0
 
 
 def test_wrong_keys_are_refused(settings: Settings) -> None:
@@ -75,53 +79,83 @@ def test_wrong_keys_are_refused(settings: Settings) -> None:
     assert signed.status(stranger, "GET", "/?list-type=2") == 403
 
 
-class _Flaky(BaseHTTPRequestHandler):
-    """Answers 503 (SlowDown) until `failures` run out, then 200; counts requests."""
+class _Scripted(BaseHTTPRequestHandler):
+    """Answers each request with the next step of `script`: a status and error code, or
+    "reset" (the connection closed without an answer); 200 once the script runs out."""
 
-    failures = 0
+    script: ClassVar[list[tuple[int, str] | str]] = []
     seen = 0
 
     def do_PUT(self) -> None:
         type(self).seen += 1
         self.rfile.read(int(self.headers.get("Content-Length") or 0))
-        if type(self).failures > 0:
-            type(self).failures -= 1
-            self.send_response(503)
-            body = b"<Error><Code>SlowDown</Code><Message>slow down</Message></Error>"
-        else:
-            self.send_response(200)
-            body = b""
-        self.send_header("Content-Length", str(len(body)))
+        step = type(self).script.pop(0) if type(self).script else (200, "")
+        if isinstance(step, str):  # "reset"
+            self.close_connection = True
+            self.connection.shutdown(socket.SHUT_RDWR)
+            return
+        status, code = step
+        body = f"<Error><Code>{code}</Code><Message>scripted</Message></Error>".encode()
+        self.send_response(status)
+        self.send_header("Content-Length", str(len(body) if code else 0))
+        self.send_header("x-amz-request-id", f"req-{type(self).seen}")
         self.end_headers()
-        self.wfile.write(body)
+        if code:
+            self.wfile.write(body)
 
     def log_message(self, format: str, *args: object) -> None:
         pass
 
 
 @pytest.fixture
-def flaky() -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Flaky)
+def scripted() -> Iterator[SignedS3]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Scripted)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
+        yield SignedS3(f"http://127.0.0.1:{server.server_address[1]}", "us-east-1")
     finally:
         server.shutdown()
         server.server_close()
 
 
-def test_a_transient_refusal_is_retried_and_a_lasting_one_raised(flaky: str) -> None:
-    signed = SignedS3(flaky, "us-east-1")
-    keys = Credentials("AUDTEST", "secret")
-    _Flaky.failures, _Flaky.seen = 2, 0
-    signed.call("CreateBucket", keys, "PUT", "/b")
-    assert _Flaky.seen == 3
-    _Flaky.failures, _Flaky.seen = 5, 0
-    with pytest.raises(ClientError) as refused:
-        signed.call("CreateBucket", keys, "PUT", "/b")
-    assert refused.value.response["Error"]["Code"] == "SlowDown"
-    assert _Flaky.seen == 3
+def _run(signed: SignedS3, script: list[tuple[int, str] | str], **kwargs: Any) -> int:
+    """Send one CreateBucket through `script`; how many requests reached the server."""
+    _Scripted.script, _Scripted.seen = list(script), 0
+    signed.call("CreateBucket", Credentials("AUDTEST", "secret"), "PUT", "/b", **kwargs)
+    return _Scripted.seen
+
+
+def test_transient_refusals_and_lost_connections_are_retried(scripted: SignedS3) -> None:
+    assert _run(scripted, [(503, "SlowDown"), (500, "InternalError")]) == 3
+    assert _run(scripted, [(400, "RequestTimeout")]) == 2
+    assert _run(scripted, ["reset"]) == 2
+
+
+def test_a_lasting_or_final_refusal_is_raised_after_the_attempts_it_deserves(
+    scripted: SignedS3,
+) -> None:
+    with pytest.raises(ClientError) as lasting:
+        _run(scripted, [(503, "SlowDown")] * 5)
+    assert lasting.value.response["Error"]["Code"] == "SlowDown"
+    assert lasting.value.response["ResponseMetadata"]["RetryAttempts"] == 2
+    assert lasting.value.response["ResponseMetadata"]["RequestId"] == "req-3"
+    assert _Scripted.seen == 3
+    with pytest.raises(ClientError) as final:
+        _run(scripted, [(400, "InvalidBucketName")])
+    assert final.value.response["Error"]["Code"] == "InvalidBucketName"
+    assert _Scripted.seen == 1
+
+
+def test_a_retry_told_the_work_is_done_succeeds_but_a_first_attempt_told_so_fails(
+    scripted: SignedS3,
+) -> None:
+    """A CreateBucket whose answer was lost is retried and told the bucket exists: the
+    first attempt made it. Told so at the first attempt, the name was taken before."""
+    owned = (409, "BucketAlreadyOwnedByYou")
+    assert _run(scripted, [(503, "SlowDown"), owned], done_already=owned[1]) == 2
+    with pytest.raises(ClientError):
+        _run(scripted, [owned], done_already=owned[1])
 
 
 def test_outside_us_east_1_a_bucket_names_its_region_and_odd_regions_are_refused() -> None:
@@ -129,3 +163,13 @@ def test_outside_us_east_1_a_bucket_names_its_region_and_odd_regions_are_refused
     assert b"<LocationConstraint>eu-west-2</LocationConstraint>" in create_bucket_body("eu-west-2")
     with pytest.raises(ValueError, match="region"):
         create_bucket_body("eu</LocationConstraint>")
+
+
+@pytest.mark.parametrize("prefix", ["Audora-", "audora_t_", "a/../", "audora.t.", "x" * 32, ""])
+def test_a_bucket_name_outside_the_tenant_pattern_is_never_made(prefix: str) -> None:
+    """The name goes into request paths as it is: a prefix setting outside S3's rules,
+    one that would reach another path, or one with dots (no TLS certificate covers a
+    dotted bucket's virtual host) is refused before any request."""
+    with pytest.raises(InvalidTenantName):
+        tenant_bucket(prefix, uuid.uuid4())
+    assert tenant_bucket("audora-t-", uuid.UUID(int=1)) == "audora-t-" + "0" * 31 + "1"
