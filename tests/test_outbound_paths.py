@@ -31,6 +31,7 @@ ALLOWED = {
     "platform/storage/iam_identities.py": "the object store's identities",
     "platform/storage/s3_admin.py": "the object store's administration",
     "platform/storage/seaweed_identities.py": "the embedded object store's identities",
+    "platform/storage/signed_requests.py": "a sign-up's bucket and its encryption setting",
     "platform/storage/tenant_bucket.py": "the tenant's own bucket (encrypted objects)",
     "tenants/backups/drill.py": "reads the backup bucket for the restore drill",
     "platform/cli/demo.py": "the demo talks to Audora's own API",
