@@ -13,6 +13,7 @@ postmaster's children's times.
 from __future__ import annotations
 
 import os
+import threading
 from dataclasses import dataclass
 
 import psutil
@@ -74,22 +75,55 @@ def read_postgres(postmaster_pid: int, roles: tuple[str, ...]) -> PostgresReadin
 
 
 def postgres_split(
-    before: PostgresReading, after: PostgresReading, roles: tuple[str, ...]
+    before: PostgresReading,
+    after: PostgresReading,
+    roles: tuple[str, ...],
+    closed: dict[int, tuple[str, float]] | None = None,
 ) -> dict[str, float]:
     """The seconds PostgreSQL spent between two readings (`total`), split between the
     sessions of each of `roles`, every other session, and the rest. A live session is
     charged what it spent between the readings (all its time if it opened in between).
-    The rest is what no live session accounts for: the postmaster, background
-    processes, workers it reaped (autovacuum), and sessions that closed in between,
-    whose role is unknown once they are gone. So no part is below zero, and the parts
-    add up to the total."""
+    A session gone by the second reading is charged up to its last reading in `closed`
+    (a `SessionWatch`'s), if it has one. The rest is what no session accounts for: the
+    postmaster, background processes, workers it reaped (autovacuum), and closed
+    sessions' time after their last reading, or all of it without one. So no part is
+    below zero, and the parts add up to the total."""
     split = {**{role: 0.0 for role in roles}, "other_sessions": 0.0}
-    for pid, (kind, seconds) in after.backends.items():
+    last = {**(closed or {}), **after.backends}
+    for pid, (kind, seconds) in last.items():
         if kind in split:
             earlier = before.backends.get(pid)
-            split[kind] += seconds - (earlier[1] if earlier and earlier[0] == kind else 0.0)
+            split[kind] += max(
+                0.0, seconds - (earlier[1] if earlier and earlier[0] == kind else 0.0)
+            )
     total = after.total - before.total
     return {**split, "rest": total - sum(split.values()), "total": total}
+
+
+class SessionWatch:
+    """PostgreSQL's sessions read every `interval` seconds in a thread, so that one
+    that closes between a meter's two readings is still charged to its role up to its
+    last reading: the provisioner's pool replaces its sessions once a minute old."""
+
+    def __init__(self, postmaster_pid: int, roles: tuple[str, ...], interval: float) -> None:
+        self._postmaster_pid = postmaster_pid
+        self._roles = roles
+        self._interval = interval
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self.seen: dict[int, tuple[str, float]] = {}
+
+    def _run(self) -> None:
+        while not self._stop.wait(self._interval):
+            self.seen.update(read_postgres(self._postmaster_pid, self._roles).backends)
+
+    def __enter__(self) -> SessionWatch:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
 
 
 def sample(app_pid: int, postmaster_pid: int) -> CpuSample:
@@ -148,6 +182,10 @@ class ServiceMeter:
     object_store_pids: tuple[int, ...]
     key_service_pids: tuple[int, ...]
 
+    def watch(self, interval: float = 1.0) -> SessionWatch:
+        """Sessions read while the work runs (`ms_each`'s `watch`)."""
+        return SessionWatch(self.postmaster_pid, _ROLES, interval)
+
     def sample(self) -> ServiceSample:
         return ServiceSample(
             postgres=read_postgres(self.postmaster_pid, _ROLES),
@@ -172,10 +210,18 @@ class ServiceSample:
     machine: dict[str, float]
 
 
-def ms_each(before: ServiceSample, after: ServiceSample, count: int) -> dict[str, float]:
-    """Each server's CPU ms per unit of work (a tenant), PostgreSQL's split by session,
+def ms_each(
+    before: ServiceSample,
+    after: ServiceSample,
+    count: int,
+    watch: SessionWatch | None = None,
+) -> dict[str, float]:
+    """Each server's CPU ms per unit of work (a tenant), PostgreSQL's split by session
+    (sessions that closed in between charged up to `watch`'s last reading of them),
     and how the machine's time was spent."""
-    postgres = postgres_split(before.postgres, after.postgres, _ROLES)
+    postgres = postgres_split(
+        before.postgres, after.postgres, _ROLES, watch.seen if watch else None
+    )
     seconds = {
         "postgres": postgres["total"],
         "postgres_provisioner_sessions": postgres[PROVISIONER_ROLE],

@@ -395,9 +395,12 @@ async def grow_and_measure(
             at: dict[str, Any] = {}
             if new > 0:
                 before = meter.sample()
-                made, seconds = await provision(runtime, new)
+                with meter.watch() as sessions:
+                    made, seconds = await provision(runtime, new)
                 at["provisioning_tenants_per_s"] = round(new / seconds, 1)
-                at["provisioning_per_tenant"] = cpu_meter.ms_each(before, meter.sample(), new)
+                at["provisioning_per_tenant"] = cpu_meter.ms_each(
+                    before, meter.sample(), new, sessions
+                )
                 started = time.perf_counter()
                 await fill(runtime, made, corpus, FILL_CONCURRENCY)
                 fill_baseline(settings.database_url, made, corpus)

@@ -83,3 +83,43 @@ def test_a_session_that_closes_between_readings_moves_to_the_rest_and_no_part_go
         "rest": 0.75,  # the closed session's last 0.5 s and the background's 0.25 s
         "total": 2.75,
     }
+
+
+def test_a_watched_session_that_closes_between_readings_is_charged_to_its_role() -> None:
+    before = cpu_meter.PostgresReading(total=10.0, backends={1: ("audora_provisioner", 2.0)})
+    # Session 1 closed after 1.5 s more, its last 0.25 s unseen; session 2 opened and
+    # closed in between, seen at 0.5 s of its 0.75 s.
+    after = cpu_meter.PostgresReading(total=10.0 + 1.5 + 0.75, backends={})
+    seen = {1: ("audora_provisioner", 3.25), 2: ("audora_provisioner", 0.5)}
+    split = cpu_meter.postgres_split(before, after, ("audora_provisioner",), seen)
+    assert split == {
+        "audora_provisioner": 1.75,
+        "other_sessions": 0.0,
+        "rest": 0.5,
+        "total": 2.25,
+    }
+
+
+def test_the_watch_reads_a_real_session_before_it_closes(
+    stack: EmbeddedStack, superuser: Engine
+) -> None:
+    postmaster = stack.postgres.pid
+    roles = ("postgres",)
+    before = cpu_meter.read_postgres(postmaster, roles)
+    with cpu_meter.SessionWatch(postmaster, roles, interval=0.05) as watch:
+        with superuser.connect() as conn:
+            backend = conn.execute(text("SELECT pg_backend_pid()")).scalar_one()
+            conn.execute(_BURN)
+            time.sleep(0.3)  # read at least once after the query
+        superuser.dispose()
+        deadline = time.monotonic() + 10
+        while backend in {p.pid for p in psutil.Process(postmaster).children()}:
+            assert time.monotonic() < deadline, "the backend did not exit"
+            time.sleep(0.05)
+    after = cpu_meter.read_postgres(postmaster, roles)
+    assert backend not in after.backends
+    unwatched = cpu_meter.postgres_split(before, after, roles)
+    watched = cpu_meter.postgres_split(before, after, roles, watch.seen)
+    assert watch.seen[backend][0] == "postgres"
+    assert watched["postgres"] >= unwatched["postgres"] + 0.02
+    assert watched["rest"] >= 0
