@@ -41,6 +41,7 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -244,7 +245,8 @@ def median_round(rounds: list[dict[str, Any]], warmed: int) -> dict[str, Any]:
 def rss_mb(pid: int) -> float:
     process = psutil.Process(pid)
     total = process.memory_info().rss + sum(
-        child.memory_info().rss for child in process.children(recursive=True)
+        _gone_as_zero(lambda child=child: child.memory_info().rss)
+        for child in process.children(recursive=True)
     )
     return round(total / 2**20, 1)
 
@@ -253,8 +255,20 @@ def postgres_private_mb(postmaster_pid: int) -> float:
     """The private memory (USS) of the stack's PostgreSQL server processes: each backend's
     catalog caches grow with the tenant schemas it has touched."""
     postmaster = psutil.Process(postmaster_pid)
-    total = sum(child.memory_full_info().uss for child in postmaster.children())
+    total = sum(
+        _gone_as_zero(lambda child=child: child.memory_full_info().uss)
+        for child in postmaster.children()
+    )
     return round((total + postmaster.memory_full_info().uss) / 2**20, 1)
+
+
+def _gone_as_zero(read: Callable[[], int]) -> int:
+    """A child's memory, or 0 if it exited after the listing (a session closing, an
+    autovacuum worker done): it holds none any more. Run 16 died on one."""
+    try:
+        return read()
+    except psutil.NoSuchProcess:
+        return 0
 
 
 async def timed_backups(runtime: Runtime, tenants: list[TenantData]) -> dict[str, Any]:
