@@ -78,14 +78,14 @@ class S3TenantStorageAdmin:
         region: str = "us-east-1",
         bucket_prefix: str = "audora-t-",
     ) -> None:
-        self.endpoint = endpoint
-        self.region = region
         self.bucket_prefix = bucket_prefix
         self.identities = identities
         self.s3 = s3_client(endpoint, access_key, secret_key, region=region)
         # A sign-up's own requests: see signed_requests.py for why not through boto3.
         self._signed = SignedS3(endpoint, region)
         self._admin_keys = Credentials(access_key, secret_key)
+        # The same for every bucket: made (and the region checked) once, at start-up.
+        self._create_bucket_body = create_bucket_body(region)
 
     def create_tenant_storage(self, bucket: str) -> StorageCredentials:
         self._signed.call(
@@ -93,7 +93,7 @@ class S3TenantStorageAdmin:
             self._admin_keys,
             "PUT",
             f"/{bucket}",
-            create_bucket_body(self.region),
+            self._create_bucket_body,
             # The name carries a new tenant's id: nobody else can have made it.
             done_already="BucketAlreadyOwnedByYou",
         )
