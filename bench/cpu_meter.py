@@ -97,7 +97,10 @@ def postgres_split(
                 0.0, seconds - (earlier[1] if earlier and earlier[0] == kind else 0.0)
             )
     total = after.total - before.total
-    return {**split, "rest": total - sum(split.values()), "total": total}
+    # Rounded to the microsecond: /proc counts in clock ticks, so anything finer is the
+    # float sum's error, which could otherwise show an empty rest as -6.7e-16.
+    rest = round(total - sum(split.values()), 6) + 0.0  # + 0.0: no -0.0 in the report
+    return {**split, "rest": rest, "total": total}
 
 
 class SessionWatch:

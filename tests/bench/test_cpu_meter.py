@@ -123,3 +123,14 @@ def test_the_watch_reads_a_real_session_before_it_closes(
     assert watch.seen[backend][0] == "postgres"
     assert watched["postgres"] >= unwatched["postgres"] + 0.02
     assert watched["rest"] >= 0
+
+
+def test_the_rest_is_not_pushed_below_zero_by_the_float_sum_of_the_parts() -> None:
+    # 0.1 + 0.2 is 0.30000000000000004 in floats: a rest computed as 0.3 minus that sum
+    # was -5.6e-17, which a CI run once saw as a negative rest.
+    before = cpu_meter.PostgresReading(total=0.0, backends={})
+    after = cpu_meter.PostgresReading(total=0.3, backends={})
+    seen = {1: ("audora_provisioner", 0.1), 2: ("audora_provisioner", 0.2)}
+    split = cpu_meter.postgres_split(before, after, ("audora_provisioner",), seen)
+    assert split["rest"] == 0.0
+    assert str(split["rest"]) == "0.0"
