@@ -19,3 +19,16 @@ def clean_text(value: str | None, *, field: str, limit: int, multiline: bool = F
     if any(ord(c) < 32 and c not in allowed for c in value):
         raise bad_input(f"{field} must not contain control characters", field=field)
     return value
+
+
+# Reasons are stored in tables kept without TOAST (platform/db/inline_rows.py), whose
+# rows must fit in a page; 500 characters is at most 2,000 bytes.
+MAX_REASON = 500
+
+
+def bounded_reason(reason: str) -> str:
+    """A failure reason as stored: at most MAX_REASON characters. Reasons are the
+    platform's own words, but some carry an error's text, whose length is not ours."""
+    if len(reason) <= MAX_REASON:
+        return reason
+    return reason[: MAX_REASON - 1] + "…"

@@ -21,6 +21,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 
+from audora.platform.db.inline_rows import INLINE_ROWS
 from audora.platform.db.metadata import tenant_metadata
 from audora.platform.db.tenant_names import TenantSchema
 
@@ -48,6 +49,7 @@ audit_chain = Table(
     Column("seq", BigInteger, nullable=False),
     Column("last_hash", LargeBinary, nullable=False),
     CheckConstraint("id = 1", name="one_row"),
+    info=INLINE_ROWS,
 )
 
 

@@ -20,6 +20,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import ARRAY, UUID
 
+from audora.platform.db.inline_rows import INLINE_ROWS
 from audora.platform.db.metadata import tenant_metadata
 
 calls = Table(
@@ -52,6 +53,7 @@ calls = Table(
     # When the round began, by the application clock: the sweep requeues old rounds.
     Column("generating_since", DateTime(timezone=True), nullable=True),
     Index("ix_calls_client_profile_id", "client_profile_id"),
+    info=INLINE_ROWS,
 )
 
 recordings = Table(

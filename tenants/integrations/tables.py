@@ -24,6 +24,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import UUID
 
+from audora.platform.db.inline_rows import INLINE_ROWS
 from audora.platform.db.metadata import tenant_metadata
 
 integrations = Table(
@@ -73,6 +74,7 @@ integration_pushes = Table(
     Column("last_error", Text, nullable=True),
     Column("finished_at", DateTime(timezone=True), nullable=True),
     Index("ix_integration_pushes_document_id", "document_id"),
+    info=INLINE_ROWS,
 )
 
 integration_links = Table(

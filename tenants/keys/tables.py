@@ -17,6 +17,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import UUID
 
+from audora.platform.db.inline_rows import INLINE_ROWS
 from audora.platform.db.metadata import tenant_metadata
 
 data_keys = Table(
@@ -28,6 +29,7 @@ data_keys = Table(
     Column("wrapped", LargeBinary, nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     UniqueConstraint("purpose", "version"),
+    info=INLINE_ROWS,
 )
 
 # A data-key rotation's re-encryption pass: one row per purpose and target version, its
@@ -46,4 +48,5 @@ reencryptions = Table(
     Column("total", BigInteger, nullable=False, server_default="0"),
     Column("started_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Column("finished_at", DateTime(timezone=True), nullable=True),
+    info=INLINE_ROWS,
 )

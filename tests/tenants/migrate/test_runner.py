@@ -46,6 +46,18 @@ def catalog(superuser: Engine, schema: str) -> dict[str, Any]:
             ),
             {"s": schema},
         ).all()
+        # How each column's values are stored (inline or TOASTable): not in
+        # information_schema.
+        storage = conn.execute(
+            text(
+                "SELECT c.relname, a.attname, a.attstorage FROM pg_attribute a "
+                "JOIN pg_class c ON c.oid = a.attrelid "
+                "JOIN pg_namespace n ON n.oid = c.relnamespace "
+                "WHERE n.nspname = :s AND c.relkind = 'r' AND a.attnum > 0 "
+                "AND NOT a.attisdropped ORDER BY 1, 2"
+            ),
+            {"s": schema},
+        ).all()
         constraints = conn.execute(
             text(
                 "SELECT c.conrelid::regclass::text, c.conname, pg_get_constraintdef(c.oid) "
@@ -96,6 +108,7 @@ def catalog(superuser: Engine, schema: str) -> dict[str, Any]:
         key: [tuple(str(v).replace(schema, "<tenant>") for v in row) for row in rows]
         for key, rows in {
             "columns": columns,
+            "storage": storage,
             "constraints": constraints,
             "indexes": indexes,
             "grants": grants,
