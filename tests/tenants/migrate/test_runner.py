@@ -208,6 +208,34 @@ async def test_the_access_log_keeps_its_rows_through_migration_0008_down_and_up(
     assert catalog(superuser, schema) == before
 
 
+async def test_migration_0009_clips_reasons_stored_before_it_so_every_row_fits_inline(
+    runtime: Runtime, superuser: Engine, settings: Settings
+) -> None:
+    # A reason written before 0009 had no bound; once its table keeps values inline, a
+    # move or a restore writes it inline again, where 9,000 characters do not fit.
+    schema = await _provision(runtime, "clipped")
+    provisioner = sync_engine(settings.provisioner_database_url)
+    try:
+        with provisioner.begin() as conn, migrator_search_path(conn, schema):
+            run_tenant_stream(conn, schema, "0008_tenant", down=True)
+        with superuser.begin() as conn:
+            conn.execute(
+                text(
+                    f"INSERT INTO {schema}.data_exports (id, status, requested_by, "
+                    "requested_at, failure_reason) VALUES (gen_random_uuid(), 'FAILED', "
+                    "gen_random_uuid(), now(), repeat('é', 9000))"
+                )
+            )
+        assert migrate_tenant(provisioner, schema, head("tenant")) is True
+    finally:
+        provisioner.dispose()
+    with superuser.connect() as conn:
+        reason = conn.execute(
+            text(f"SELECT failure_reason FROM {schema}.data_exports")
+        ).scalar_one()
+    assert reason == "é" * 499 + "…"
+
+
 def _reset_to_base(superuser: Engine, schemas: list[TenantSchema]) -> None:
     """Put tenants back before their first migration, as if the stream were new."""
     for schema in schemas:
