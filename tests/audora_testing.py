@@ -160,6 +160,23 @@ async def create_profile(gql: GraphQL, token: str, name: str, **extra: Any) -> d
     return profile
 
 
+def column_storage(superuser: Engine, schema: str) -> list[tuple[str, str, str]]:
+    """(table, column, attstorage) for every column of `schema`'s tables: how PostgreSQL
+    stores its values ('p' inline only, 'x' TOASTable), which information_schema omits."""
+    with superuser.connect() as conn:
+        rows = conn.execute(
+            text(
+                "SELECT c.relname, a.attname, a.attstorage FROM pg_attribute a "
+                "JOIN pg_class c ON c.oid = a.attrelid "
+                "JOIN pg_namespace n ON n.oid = c.relnamespace "
+                "WHERE n.nspname = :s AND c.relkind = 'r' AND a.attnum > 0 "
+                "AND NOT a.attisdropped ORDER BY 1, 2"
+            ),
+            {"s": schema},
+        ).all()
+    return [(str(t), str(c), str(k)) for t, c, k in rows]
+
+
 def schema_of(account_id: str) -> str:
     """The tenant schema behind a public account id (`acc_<hex>` -> `t_<hex>`)."""
     return "t_" + account_id.removeprefix("acc_")

@@ -30,6 +30,8 @@ from audora.tenants.provisioning.ddl import create_schema_and_role
 from audora.tenants.provisioning.service import NewAccount, provision_account
 from audora.tenants.tables import TENANT_TABLES
 
+from audora_testing import column_storage
+
 REPO = Path(__file__).resolve().parents[3]
 # A valid argon2id hash: these accounts never log in, so no need to pay for hashing.
 SOME_HASH = "$argon2id$v=19$m=65536,t=3,p=4$c2FsdHNhbHQ$aGFzaGhhc2hoYXNo"
@@ -43,18 +45,6 @@ def catalog(superuser: Engine, schema: str) -> dict[str, Any]:
                 "SELECT table_name, column_name, data_type, is_nullable, column_default, "
                 "character_maximum_length, ordinal_position FROM information_schema.columns "
                 "WHERE table_schema = :s ORDER BY table_name, ordinal_position"
-            ),
-            {"s": schema},
-        ).all()
-        # How each column's values are stored (inline or TOASTable): not in
-        # information_schema.
-        storage = conn.execute(
-            text(
-                "SELECT c.relname, a.attname, a.attstorage FROM pg_attribute a "
-                "JOIN pg_class c ON c.oid = a.attrelid "
-                "JOIN pg_namespace n ON n.oid = c.relnamespace "
-                "WHERE n.nspname = :s AND c.relkind = 'r' AND a.attnum > 0 "
-                "AND NOT a.attisdropped ORDER BY 1, 2"
             ),
             {"s": schema},
         ).all()
@@ -108,7 +98,7 @@ def catalog(superuser: Engine, schema: str) -> dict[str, Any]:
         key: [tuple(str(v).replace(schema, "<tenant>") for v in row) for row in rows]
         for key, rows in {
             "columns": columns,
-            "storage": storage,
+            "storage": column_storage(superuser, schema),
             "constraints": constraints,
             "indexes": indexes,
             "grants": grants,

@@ -19,7 +19,15 @@ from audora.tenants.calls import repository as calls_repository
 from audora.tenants.calls.tables import calls
 from audora.tenants.tables import TENANT_TABLES
 
-from audora_testing import GraphQL, create_call, create_profile, raw_id, schema_of, sign_up
+from audora_testing import (
+    GraphQL,
+    column_storage,
+    create_call,
+    create_profile,
+    raw_id,
+    schema_of,
+    sign_up,
+)
 
 INLINE = {
     "audit_chain",
@@ -50,15 +58,7 @@ async def test_a_new_tenant_has_toast_tables_only_where_a_value_can_outgrow_a_pa
                 {"s": schema_of(owner["account"]["id"])},
             ).all()
         )
-        storage = conn.execute(
-            text(
-                "SELECT c.relname, a.attname, a.attstorage FROM pg_attribute a "
-                "JOIN pg_class c ON c.oid = a.attrelid "
-                "JOIN pg_namespace n ON n.oid = c.relnamespace "
-                "WHERE n.nspname = :s AND a.attnum > 0 AND NOT a.attisdropped"
-            ),
-            {"s": schema_of(owner["account"]["id"])},
-        ).all()
+    storage = column_storage(superuser, schema_of(owner["account"]["id"]))
     assert {t.name for t in TENANT_TABLES if t.info.get("inline_rows")} == INLINE
     # Every other table with a variable-length column keeps its TOAST table (the access
     # log has none: its columns are all short VARCHARs, which PostgreSQL bounds).
