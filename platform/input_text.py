@@ -21,8 +21,9 @@ def clean_text(value: str | None, *, field: str, limit: int, multiline: bool = F
     return value
 
 
-# Reasons are stored in tables kept without TOAST (platform/db/inline_rows.py), whose
-# rows must fit in a page; 500 characters is at most 2,000 bytes.
+# Reasons are stored in tables kept without TOAST (platform/db/inline_rows.py, whose
+# `Reason` columns clip with this), whose rows must fit in a page; 500 characters is at
+# most 2,000 bytes.
 MAX_REASON = 500
 
 

@@ -8,9 +8,10 @@ them was 18% of PostgreSQL's CPU in a sign-up (docs/scaling.md). A table marked 
 PostgreSQL takes as "never out of line", so it makes no TOAST table at all.
 
 Only tables whose every value is bounded are marked: short system strings, keys,
-hashes, names the API bounds, and reasons the platform writes, clipped by
-`platform.input_text.bounded_reason`. A row that still came out longer than a page
-would be refused whole by PostgreSQL ("row is too big"), never stored in part.
+hashes, names the API bounds, and reasons the platform writes, in `Reason` columns,
+which clip whatever is written to them (`platform.input_text.bounded_reason`). A row
+that still came out longer than a page would be refused whole by PostgreSQL ("row is
+too big"), never stored in part.
 """
 
 from __future__ import annotations
@@ -23,8 +24,21 @@ from sqlalchemy.schema import CreateColumn
 from sqlalchemy.sql import sqltypes
 from sqlalchemy.sql.compiler import DDLCompiler
 
+from audora.platform.input_text import bounded_reason
+
 # Put in a Table's info: `Table(..., info=INLINE_ROWS)`.
 INLINE_ROWS: dict[str, Any] = {"inline_rows": True}
+
+
+class Reason(sqltypes.TypeDecorator[str]):
+    """A failure reason: TEXT in the database, clipped to MAX_REASON characters on the
+    way in, whichever statement writes it."""
+
+    impl = sqltypes.Text
+    cache_ok = True
+
+    def process_bind_param(self, value: str | None, dialect: Any) -> str | None:
+        return None if value is None else bounded_reason(value)
 
 
 def has_inline_rows(column: Column[Any]) -> bool:

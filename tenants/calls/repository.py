@@ -14,7 +14,6 @@ from typing import Any
 from sqlalchemy import ColumnElement, RowMapping, func, insert, select, true, update
 
 from audora.platform.db.tenant_binding import TenantUnitOfWork
-from audora.platform.input_text import bounded_reason
 from audora.tenants.calls.tables import (
     calls,
     document_versions,
@@ -63,11 +62,7 @@ async def set_status(
     await uow.execute(
         update(calls)
         .where(calls.c.id == call_id)
-        .values(
-            status=status,
-            failure_reason=None if reason is None else bounded_reason(reason),
-            updated_at=func.now(),
-        )
+        .values(status=status, failure_reason=reason, updated_at=func.now())
     )
 
 

@@ -20,7 +20,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import ARRAY, UUID
 
-from audora.platform.db.inline_rows import INLINE_ROWS
+from audora.platform.db.inline_rows import INLINE_ROWS, Reason
 from audora.platform.db.metadata import tenant_metadata
 
 calls = Table(
@@ -36,7 +36,7 @@ calls = Table(
     Column("title", Text, nullable=False),
     # AWAITING_RECORDING, TRANSCRIBING, GENERATING, READY, FAILED.
     Column("status", String(24), nullable=False, server_default="AWAITING_RECORDING"),
-    Column("failure_reason", Text, nullable=True),
+    Column("failure_reason", Reason, nullable=True),
     # The consent attestation the call was created with; no recording without it.
     Column("consent_participants_notified", Boolean, nullable=False),
     Column("consent_methods", ARRAY(String(32)), nullable=False),

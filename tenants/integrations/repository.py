@@ -11,7 +11,6 @@ from sqlalchemy import RowMapping, delete, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from audora.platform.db.tenant_binding import TenantUnitOfWork
-from audora.platform.input_text import bounded_reason
 from audora.tenants.calls.tables import documents
 from audora.tenants.integrations.tables import integration_links, integration_pushes, integrations
 
@@ -79,8 +78,6 @@ async def pushes_of(uow: TenantUnitOfWork, document_id: uuid.UUID) -> list[RowMa
 
 
 async def update_push(uow: TenantUnitOfWork, push_id: uuid.UUID, **values: Any) -> None:
-    if values.get("last_error") is not None:
-        values["last_error"] = bounded_reason(values["last_error"])
     await uow.execute(
         update(integration_pushes).where(integration_pushes.c.id == push_id).values(**values)
     )

@@ -24,7 +24,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import UUID
 
-from audora.platform.db.inline_rows import INLINE_ROWS
+from audora.platform.db.inline_rows import INLINE_ROWS, Reason
 from audora.platform.db.metadata import tenant_metadata
 
 integrations = Table(
@@ -71,7 +71,7 @@ integration_pushes = Table(
     Column("confirmed_at", DateTime(timezone=True), nullable=True),
     Column("attempts", Integer, nullable=False, server_default="0"),
     # Why it failed, in the platform's words: never content from the document.
-    Column("last_error", Text, nullable=True),
+    Column("last_error", Reason, nullable=True),
     Column("finished_at", DateTime(timezone=True), nullable=True),
     Index("ix_integration_pushes_document_id", "document_id"),
     info=INLINE_ROWS,

@@ -34,7 +34,6 @@ from audora.platform.crypto.stream import decrypt_stream, encrypt_stream
 from audora.platform.db.tenant_binding import TenantRef, TenantUnitOfWork, tenant_transaction
 from audora.platform.db.tenant_names import tenant_schema
 from audora.platform.errors import ErrorCode, forbidden, not_found
-from audora.platform.input_text import bounded_reason
 from audora.platform.jobs.queue import enqueue
 from audora.platform.mail.sender import Mail, MailError, MailKind
 from audora.platform.runtime import Runtime
@@ -346,7 +345,7 @@ async def _fail(runtime: Runtime, tenant_id: uuid.UUID, export_id: uuid.UUID, re
         await uow.execute(
             update(data_exports)
             .where(data_exports.c.id == export_id, data_exports.c.status == "PENDING")
-            .values(status="FAILED", failure_reason=bounded_reason(reason))
+            .values(status="FAILED", failure_reason=reason)
         )
         await append(
             uow,

@@ -6,7 +6,7 @@ from __future__ import annotations
 from sqlalchemy import BigInteger, Column, DateTime, LargeBinary, String, Table, Text
 from sqlalchemy.dialects.postgresql import UUID
 
-from audora.platform.db.inline_rows import INLINE_ROWS
+from audora.platform.db.inline_rows import INLINE_ROWS, Reason
 from audora.platform.db.metadata import tenant_metadata
 
 data_exports = Table(
@@ -24,7 +24,7 @@ data_exports = Table(
     # The archive's own data key, wrapped by the tenant's KEK; dropped when it expires.
     Column("wrapped_key", LargeBinary, nullable=True),
     Column("size_bytes", BigInteger, nullable=True),
-    Column("failure_reason", Text, nullable=True),
+    Column("failure_reason", Reason, nullable=True),
     Column("deleted_at", DateTime(timezone=True), nullable=True),
     info=INLINE_ROWS,
 )
